@@ -1,0 +1,72 @@
+"""Install the pinned Kafka jars (Maven Central) and MinIO binary (Go module proxy).
+
+Both steps are idempotent: a finished install leaves a marker and is reused; a broken one
+(interrupted download) is redone. Progress goes to the terminal because a first install
+takes minutes (Maven resolves ~50 jars, `go install` compiles MinIO).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+from devstack import paths
+
+
+def _say(message: str) -> None:
+    print(f"[devstack] {message}", flush=True)
+
+
+def install_kafka() -> None:
+    libs = paths.kafka_libs()
+    marker = libs.parent / ".complete"
+    if marker.exists():
+        return
+    _say(f"resolving Kafka {paths.kafka_version()} jars from Maven Central into {libs} ...")
+    shutil.rmtree(libs, ignore_errors=True)
+    started = time.monotonic()
+    # -B without -q: Maven prints one line per downloaded artifact, which is the progress.
+    subprocess.run(
+        [
+            "mvn", "-B", "-f", str(paths.KAFKA_POM),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={libs}",
+            "-Dorg.slf4j.simpleLogger.log.org.apache.maven.cli.transfer.Slf4jMavenTransferListener=info",
+        ],
+        check=True,
+    )
+    marker.write_text(paths.kafka_version())
+    _say(f"Kafka jars ready ({len(list(libs.glob('*.jar')))} jars, {time.monotonic() - started:.0f}s)")
+
+
+def install_minio() -> None:
+    binary = paths.minio_binary()
+    if binary.exists():
+        return
+    module = paths.minio_module()
+    _say(f"building MinIO from {module} (first time only; several minutes on 2 cores) ...")
+    build_bin = paths.LOCAL / "gobuild"
+    build_bin.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    env = dict(os.environ, GOBIN=str(build_bin), CGO_ENABLED="0")
+    # -v lists each package as it compiles: the progress of a long build.
+    subprocess.run(["go", "install", "-v", module], check=True, env=env, cwd=paths.LOCAL)
+    paths.BIN.mkdir(parents=True, exist_ok=True)
+    (build_bin / "minio").replace(binary)
+    _say(f"MinIO ready at {binary} ({time.monotonic() - started:.0f}s)")
+
+
+def install_all() -> None:
+    paths.LOCAL.mkdir(parents=True, exist_ok=True)
+    install_kafka()
+    install_minio()
+
+
+if __name__ == "__main__":
+    try:
+        install_all()
+    except subprocess.CalledProcessError as exc:
+        sys.exit(f"[devstack] install failed: {exc}")

@@ -1,0 +1,35 @@
+"""Where the local stack keeps everything: one ignored folder, `.local/`, at the repo root."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL = Path(os.environ.get("BARCODE_LOCAL_DIR", ROOT / ".local"))
+BIN = LOCAL / "bin"
+RUN = LOCAL / "run"  # state of `make run`: data dirs, logs, pid file
+KAFKA_POM = ROOT / "scripts" / "kafka" / "pom.xml"
+MINIO_VERSION_FILE = ROOT / "scripts" / "minio.version"
+
+
+def kafka_version() -> str:
+    """The pinned Kafka version lives in the pom only, so it cannot drift from the jars."""
+    match = re.search(r"<kafka.version>([^<]+)</kafka.version>", KAFKA_POM.read_text())
+    if match is None:
+        raise RuntimeError(f"no <kafka.version> in {KAFKA_POM}")
+    return match.group(1)
+
+
+def kafka_libs() -> Path:
+    return LOCAL / f"kafka-{kafka_version()}" / "libs"
+
+
+def minio_module() -> str:
+    return MINIO_VERSION_FILE.read_text().strip()
+
+
+def minio_binary() -> Path:
+    # The version is part of the file name so a new pin triggers a rebuild.
+    version = minio_module().rsplit("@", 1)[1]
+    return BIN / f"minio-{version}"

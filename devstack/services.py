@@ -1,0 +1,87 @@
+"""The four pipeline services as child processes of the local stack."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devstack import paths
+from devstack.minio import ACCESS_KEY, SECRET_KEY
+from devstack.process import spawn, terminate, wait_until
+
+
+def service_env(bootstrap: str, s3_endpoint: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BARCODE_", "GATEWAY_", "ROUTER_",
+                                                                        "GENERATOR_", "NOTIFIER_"))}
+    env.update(
+        BARCODE_KAFKA_BOOTSTRAP=bootstrap,
+        BARCODE_S3_ENDPOINT=s3_endpoint,
+        BARCODE_S3_ACCESS_KEY=ACCESS_KEY,
+        BARCODE_S3_SECRET_KEY=SECRET_KEY,
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class ServiceProcess:
+    name: str  # router | generator | notifier | gateway
+    env: dict[str, str]
+    log_path: Path
+    port: int | None = None  # gateways only
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, wait: bool = True, timeout: float = 60.0) -> None:
+        env = dict(self.env)
+        if self.port is not None:
+            env.update(GATEWAY_PORT=str(self.port), GATEWAY_HOST="127.0.0.1")
+        self.proc = spawn([sys.executable, "-m", f"services.{self.name}"], self.log_path, env=env, cwd=paths.ROOT)
+        if wait:
+            self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        ready = self._gateway_ready if self.port is not None else self._log_says_ready
+        wait_until(ready, self.proc, timeout, self.name, self.log_path)
+
+    def _gateway_ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as resp:
+                return bool(resp.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def _log_says_ready(self) -> bool:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        # faust logs "Ready" once partitions are assigned; the generator logs "generator ready".
+        marker = "generator ready" if self.name == "generator" else "[^Worker]: Ready"
+        return text.count(marker) > self._ready_seen
+
+    _ready_seen: int = 0
+
+    def mark_log(self) -> None:
+        """Call before a restart so readiness waits for a new ready line."""
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        marker = "generator ready" if self.name == "generator" else "[^Worker]: Ready"
+        self._ready_seen = text.count(marker)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            terminate(self.proc.pid, timeout)
+        self.proc = None
+
+    def kill(self) -> None:
+        import signal
+
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.proc = None

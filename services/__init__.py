@@ -1,0 +1,1 @@
+"""barcode-pipeline services: gateway, router, generator, notifier, and their shared contract."""

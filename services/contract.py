@@ -1,0 +1,193 @@
+"""The contract between services: topic names, message schemas, error codes.
+
+Every message on every topic is a JSON object with a schema version `v`. Services import this
+module and nothing else from each other; it imports no framework, so the gateway can read a
+message without faust and a test can build one without Kafka.
+
+A message grows by adding optional fields. A reader rejects a message whose major version it
+does not know (it goes to the dead-letter path as poison) instead of guessing.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal, TypeVar
+
+import orjson
+
+SCHEMA_VERSION = 1
+
+# Topic names. Environment variable BARCODE_TOPIC_PREFIX lets several stacks share a broker.
+REQUESTS = "barcode.requests"  # gateway -> router: what the client asked for
+RENDER = "barcode.render"  # router -> generator: fully resolved render job
+RESULTS = "barcode.results"  # router, generator -> notifier: completed or failed
+NOTIFICATIONS = "barcode.notifications"  # notifier -> every gateway: what to tell the client
+DELIVERIES = "barcode.deliveries"  # gateway -> every gateway: "this client saw that job"
+
+FORMATS: dict[str, str] = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
+
+JobStatus = Literal["queued", "completed", "failed"]
+
+
+class ErrorCode:
+    """Stable error codes clients can switch on (documented in docs/api.md)."""
+
+    # Rejected by the gateway before anything reaches Kafka.
+    INVALID_JSON = "invalid_json"
+    INVALID_REQUEST = "invalid_request"  # missing or wrongly typed field
+    UNKNOWN_SYMBOLOGY = "unknown_symbology"
+    UNKNOWN_FORMAT = "unknown_format"
+    DATA_TOO_LONG = "data_too_long"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNKNOWN_MESSAGE_TYPE = "unknown_message_type"
+    NOT_FOUND = "not_found"
+    INVALID_RESUME_TOKEN = "invalid_resume_token"
+    NOT_READY = "not_ready"
+    UNAVAILABLE = "unavailable"  # Kafka did not take the request
+    # Decided later in the pipeline, delivered as a `failed` notification.
+    SYMBOLOGY_NOT_ALLOWED = "symbology_not_allowed"
+    FORMAT_NOT_ALLOWED = "format_not_allowed"
+    INVALID_CHECK_DIGIT = "invalid_check_digit"
+    INVALID_CHARACTERS = "invalid_characters"
+    INVALID_LENGTH = "invalid_length"
+    INVALID_DATA = "invalid_data"
+    INVALID_OPTION = "invalid_option"
+    STORAGE_UNAVAILABLE = "storage_unavailable"
+    RENDER_FAILED = "render_failed"
+    INTERNAL = "internal_error"
+
+
+class SchemaError(ValueError):
+    """A message that does not match the contract: poison, never retried."""
+
+
+def now_ms() -> float:
+    return time.time() * 1000.0
+
+
+@dataclass
+class ErrorInfo:
+    code: str
+    message: str
+    retryable: bool = False
+
+
+@dataclass
+class GenerateRequest:
+    """barcode.requests: a validated client request, before company routing."""
+
+    job_id: str
+    data: str
+    symbology: str | None = None  # None: the company profile's default
+    format: str | None = None  # None: the company profile's default
+    company: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    request_id: str | None = None
+    client_id: str | None = None
+    # Milliseconds since the epoch at each hop; read by `make smoke` and the benchmark.
+    trace: dict[str, float] = field(default_factory=dict)
+    v: int = SCHEMA_VERSION
+
+
+@dataclass
+class RenderJob:
+    """barcode.render: everything the generator needs, company defaults already applied."""
+
+    job_id: str
+    company: str  # the profile actually applied (e.g. "Default" for an unknown company)
+    symbology: str
+    data: str
+    format: str
+    options: dict[str, Any]
+    request_id: str | None = None
+    client_id: str | None = None
+    trace: dict[str, float] = field(default_factory=dict)
+    v: int = SCHEMA_VERSION
+
+
+@dataclass
+class Result:
+    """barcode.results: the final outcome of one job, from the router or the generator."""
+
+    job_id: str
+    status: Literal["completed", "failed"]
+    company: str | None = None
+    request_id: str | None = None
+    client_id: str | None = None
+    bucket: str | None = None
+    key: str | None = None
+    content_type: str | None = None
+    size_bytes: int | None = None
+    cached: bool = False  # the object already existed: nothing was rendered
+    error: ErrorInfo | None = None
+    trace: dict[str, float] = field(default_factory=dict)
+    v: int = SCHEMA_VERSION
+
+
+@dataclass
+class Notification:
+    """barcode.notifications: what a client is told; read by every gateway replica."""
+
+    job_id: str
+    status: Literal["completed", "failed"]
+    created_ms: float
+    company: str | None = None
+    request_id: str | None = None
+    client_id: str | None = None
+    url: str | None = None
+    bucket: str | None = None
+    key: str | None = None
+    content_type: str | None = None
+    cached: bool = False
+    error: ErrorInfo | None = None
+    trace: dict[str, float] = field(default_factory=dict)
+    v: int = SCHEMA_VERSION
+
+
+@dataclass
+class Delivery:
+    """barcode.deliveries: a gateway pushed this job's result onto the client's socket."""
+
+    job_id: str
+    client_id: str
+    v: int = SCHEMA_VERSION
+
+
+T = TypeVar("T", GenerateRequest, RenderJob, Result, Notification, Delivery)
+
+
+def encode(message: GenerateRequest | RenderJob | Result | Notification | Delivery) -> bytes:
+    body = asdict(message)
+    # Optional fields that are unset stay off the wire: smaller messages, cleaner logs.
+    return orjson.dumps({k: v for k, v in body.items() if v is not None})
+
+
+def decode(kind: type[T], raw: bytes | None) -> T:
+    """Parse one message; anything that does not fit the schema raises SchemaError."""
+    if raw is None:
+        raise SchemaError("empty message")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise SchemaError(f"not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise SchemaError("message is not a JSON object")
+    version = body.get("v")
+    if version != SCHEMA_VERSION:
+        raise SchemaError(f"unsupported schema version {version!r} (this reader knows {SCHEMA_VERSION})")
+    known = {f.name for f in fields(kind)}
+    # Unknown fields are ignored: newer writers may add optional fields.
+    kwargs = {k: v for k, v in body.items() if k in known}
+    if isinstance(kwargs.get("error"), dict):
+        try:
+            kwargs["error"] = ErrorInfo(**kwargs["error"])
+        except TypeError as exc:
+            raise SchemaError(f"bad error object: {exc}") from exc
+    try:
+        return kind(**kwargs)
+    except TypeError as exc:
+        raise SchemaError(f"{kind.__name__}: {exc}") from exc
+
+
+def topic_name(base: str, prefix: str = "") -> str:
+    return f"{prefix}{base}"

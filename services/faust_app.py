@@ -1,0 +1,75 @@
+"""A faust App with the delivery and latency settings this pipeline needs.
+
+faust-streaming 0.15.3 builds its worker consumer with a hard-coded fetch_max_wait_ms=1500
+(faust/transport/drivers/aiokafka.py, `_create_worker_consumer`). A faust worker also reads
+its own internal topics, so a fetch waiting on those can hold a new record back for that long:
+1.5 s on a hop. Its non-transactional producer also runs without idempotence. Both are fixed
+here by subclassing the driver, not by patching faust globally; tests/test_faust_app.py checks
+that the settings reach aiokafka.
+"""
+from __future__ import annotations
+
+from typing import Any, cast
+
+import aiokafka
+import faust
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TransportT
+
+from services.settings import KafkaSettings
+
+_FETCH_MAX_WAIT_MS = 10
+
+
+class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
+        consumer = super()._create_worker_consumer(transport)
+        # aiokafka 0.14.0 copies this attribute into its Fetcher at start(); we run before that.
+        consumer._fetch_max_wait_ms = _FETCH_MAX_WAIT_MS
+        return consumer
+
+
+class _Consumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class _Producer(faust_aiokafka.Producer):
+    def _settings_extra(self) -> dict[str, Any]:
+        # acks=all and idempotence: a retried send can neither be lost nor duplicated.
+        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+
+
+class _Transport(faust_aiokafka.Transport):
+    Consumer = _Consumer
+    Producer = _Producer
+
+
+class PipelineApp(faust.App):
+    def _new_transport(self) -> TransportT:
+        return cast(TransportT, _Transport(self.conf.broker_consumer, self))
+
+    def _new_producer_transport(self) -> TransportT:
+        return cast(TransportT, _Transport(self.conf.broker_producer, self))
+
+
+def make_app(app_id: str, kafka: KafkaSettings, **extra: Any) -> PipelineApp:
+    global _FETCH_MAX_WAIT_MS
+    _FETCH_MAX_WAIT_MS = kafka.fetch_max_wait_ms
+    return PipelineApp(
+        app_id,
+        broker=f"kafka://{kafka.bootstrap}",
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        producer_linger=kafka.linger_ms / 1000.0,
+        topic_partitions=kafka.partitions,
+        topic_replication_factor=1,
+        # Our topics are created by services.kafka.ensure_topics; this lets faust add its own
+        # internal leader topic.
+        topic_allow_declare=True,
+        web_enabled=False,
+        broker_commit_interval=0.5,
+        processing_guarantee="at_least_once",
+        store="memory://",
+        **extra,
+    )

@@ -1,0 +1,25 @@
+"""Start a faust app as a worker process, after creating the pipeline's topics."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+
+import faust
+
+from services.kafka import ensure_topics
+from services.settings import ConfigError, KafkaSettings, log_level
+
+
+def run_worker(build: Callable[[], faust.App], kafka: KafkaSettings) -> None:
+    logging.basicConfig(level=log_level(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        app = build()
+    except ConfigError as exc:
+        sys.exit(f"configuration error: {exc}")
+    asyncio.run(ensure_topics(kafka))
+    # faust's Worker installs SIGTERM/SIGINT handlers that stop the app cleanly: agents finish
+    # the current event, offsets are committed, the producer is flushed.
+    worker = faust.Worker(app, loglevel=log_level(), redirect_stdouts=False, quiet=True)
+    worker.execute_from_commandline()

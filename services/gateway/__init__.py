@@ -1,0 +1,1 @@
+"""Gateway: the REST and WebSocket API; publishes requests, holds sockets, pushes results."""

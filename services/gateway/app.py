@@ -1,0 +1,78 @@
+"""Builds the gateway: `init_app(settings) -> web.Application`.
+
+Kafka clients and the state feed are started and stopped in cleanup contexts, in dependency
+order; on shutdown sockets are closed with 1001 (going away) before Kafka clients stop.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import WSCloseCode, web
+
+from services import kafka
+from services.gateway.context import GATEWAY, Gateway
+from services.gateway.errors import ApiError
+from services.gateway.feed import Feed
+from services.gateway.files import FileFetcher
+from services.gateway.publisher import Publisher
+from services.gateway.rest import routes
+from services.gateway.settings import GatewaySettings
+from services.gateway.sockets import SocketRegistry
+from services.gateway.state import JobIndex
+from services.gateway.ws import websocket
+
+log = logging.getLogger(__name__)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    """Every error leaves as {"error": {"code", "message"}} with the right status."""
+    gw = request.app[GATEWAY]
+    try:
+        return await handler(request)
+    except ApiError as error:
+        gw.errors[error.code] += 1
+        return error.response()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status, "http_error")
+        gw.errors[code] += 1
+        return web.json_response({"error": {"code": code, "message": exc.reason}}, status=exc.status)
+
+
+async def _kafka_ctx(app: web.Application) -> AsyncIterator[None]:
+    gw = app[GATEWAY]
+    settings = gw.settings
+    await kafka.ensure_topics(settings.kafka)
+    producer = kafka.producer(settings.kafka, f"gateway-{settings.replica}")
+    await producer.start()
+    gw.publisher = Publisher(settings.kafka, producer)
+    feed = Feed(settings.kafka, gw.index, gw.registry, f"gateway-feed-{settings.replica}")
+    await feed.start()
+    gw.feed = feed
+    yield
+    gw.draining = True
+    for conn in gw.registry.all():
+        await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"gateway shutting down")
+    await feed.stop()
+    await producer.stop()  # flushes delivery receipts
+
+
+async def _http_client_ctx(app: web.Application) -> AsyncIterator[None]:
+    gw = app[GATEWAY]
+    async with aiohttp.ClientSession() as session:
+        gw.files = FileFetcher(gw.settings.s3, session)
+        yield
+
+
+def init_app(settings: GatewaySettings) -> web.Application:
+    app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
+    app[GATEWAY] = Gateway(settings=settings, index=JobIndex(settings.kafka.state_ttl_s), registry=SocketRegistry())
+    app.cleanup_ctx.append(_http_client_ctx)
+    app.cleanup_ctx.append(_kafka_ctx)
+    app.add_routes(routes)
+    app.router.add_get("/v1/ws", websocket)
+    return app

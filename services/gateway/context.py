@@ -1,0 +1,34 @@
+"""Everything a request handler needs, built by app.py and stored under one typed AppKey."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from services.gateway.feed import Feed
+from services.gateway.files import FileFetcher
+from services.gateway.publisher import Publisher
+from services.gateway.settings import GatewaySettings
+from services.gateway.sockets import SocketRegistry
+from services.gateway.state import JobIndex
+
+
+@dataclass
+class Gateway:
+    settings: GatewaySettings
+    index: JobIndex
+    registry: SocketRegistry
+    publisher: Publisher | None = None
+    feed: Feed | None = None
+    files: FileFetcher | None = None
+    errors: Counter[str] = field(default_factory=Counter)  # rejections by error code
+    draining: bool = False
+
+
+GATEWAY = web.AppKey("gateway", Gateway)
+
+
+def base_url(request: web.Request) -> str:
+    """The URL clients reached us by (works behind kubectl port-forward)."""
+    return f"{request.scheme}://{request.host}"

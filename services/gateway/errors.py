@@ -1,0 +1,38 @@
+"""The gateway's own rejections: a stable code, a message, an HTTP status."""
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from services.contract import ErrorCode
+
+STATUS = {
+    ErrorCode.INVALID_JSON: 400,
+    ErrorCode.INVALID_REQUEST: 400,
+    ErrorCode.UNKNOWN_SYMBOLOGY: 400,
+    ErrorCode.UNKNOWN_FORMAT: 400,
+    ErrorCode.DATA_TOO_LONG: 400,
+    ErrorCode.INVALID_OPTION: 400,
+    ErrorCode.UNKNOWN_MESSAGE_TYPE: 400,
+    ErrorCode.INVALID_RESUME_TOKEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.NOT_READY: 409,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.UNAVAILABLE: 503,
+    ErrorCode.STORAGE_UNAVAILABLE: 503,
+}
+
+
+class ApiError(Exception):
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status or STATUS.get(code, 400)
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message}}
+
+    def response(self) -> web.Response:
+        return web.json_response(self.body(), status=self.status)

@@ -1,0 +1,50 @@
+"""GET /v1/jobs/{id}/file: stream the stored object through the gateway, so one
+port-forward to the gateway is enough to fetch results."""
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import boto3
+from aiohttp import web
+from botocore.config import Config
+
+from services.contract import ErrorCode
+from services.gateway.errors import ApiError
+from services.settings import S3Settings
+
+
+class FileFetcher:
+    def __init__(self, s3: S3Settings, session: aiohttp.ClientSession) -> None:
+        self.session = session
+        # Only used to sign URLs for the internal endpoint (local computation, no requests);
+        # the download itself is an async aiohttp stream.
+        self._signer: Any = boto3.client(
+            "s3", endpoint_url=s3.endpoint, aws_access_key_id=s3.access_key,
+            aws_secret_access_key=s3.secret_key, region_name=s3.region,
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        )
+
+    async def stream(self, request: web.Request, bucket: str, key: str, content_type: str, job_id: str) -> web.StreamResponse:
+        url = self._signer.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=300)
+        try:
+            async with self.session.get(url) as upstream:
+                if upstream.status == 404:
+                    raise ApiError(ErrorCode.NOT_FOUND, "the file has expired from storage", status=410)
+                if upstream.status != 200:
+                    raise ApiError(ErrorCode.STORAGE_UNAVAILABLE, f"storage answered {upstream.status}")
+                ext = key.rsplit(".", 1)[-1]
+                response = web.StreamResponse(headers={
+                    "Content-Type": content_type,
+                    "Content-Disposition": f'inline; filename="{job_id}.{ext}"',
+                    "Cache-Control": "private, max-age=3600",
+                })
+                if upstream.content_length is not None:
+                    response.content_length = upstream.content_length
+                await response.prepare(request)
+                async for chunk in upstream.content.iter_chunked(64 * 1024):
+                    await response.write(chunk)
+                await response.write_eof()
+                return response
+        except aiohttp.ClientError as exc:
+            raise ApiError(ErrorCode.STORAGE_UNAVAILABLE, f"storage unreachable: {exc}") from exc

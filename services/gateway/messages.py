@@ -1,0 +1,31 @@
+"""Messages the gateway sends to WebSocket clients (the v1 client contract)."""
+from __future__ import annotations
+
+from typing import Any
+
+from services.contract import Notification
+from services.gateway.state import error_body
+
+
+def file_url(base_url: str, job_id: str) -> str:
+    return f"{base_url}/v1/jobs/{job_id}/file"
+
+
+def final_message(n: Notification, base_url: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": n.status, "job_id": n.job_id}
+    if n.request_id is not None:
+        out["request_id"] = n.request_id
+    if n.company is not None:
+        out["company"] = n.company
+    if n.status == "completed":
+        out.update(url=n.url, file_url=file_url(base_url, n.job_id), content_type=n.content_type, cached=n.cached)
+    elif n.error is not None:
+        out["error"] = error_body(n.error)
+    return out
+
+
+def error_message(code: str, message: str, request_id: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "error", "error": {"code": code, "message": message}}
+    if request_id is not None:
+        out["request_id"] = request_id
+    return out

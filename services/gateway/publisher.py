@@ -1,0 +1,52 @@
+"""Puts requests and delivery receipts on Kafka."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from services import contract
+from services.contract import ErrorCode, GenerateRequest
+from services.gateway.errors import ApiError
+from services.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+SEND_TIMEOUT_S = 10.0
+
+
+class Publisher:
+    def __init__(self, kafka: KafkaSettings, producer: AIOKafkaProducer) -> None:
+        self.producer = producer
+        self.requests_topic = kafka.topic(contract.REQUESTS)
+        self.deliveries_topic = kafka.topic(contract.DELIVERIES)
+        self.published = 0
+
+    async def publish_request(self, request: GenerateRequest) -> None:
+        """Returns once the broker has the request (acks=all): only then is it `accepted`."""
+        try:
+            async with asyncio.timeout(SEND_TIMEOUT_S):
+                await self.producer.send_and_wait(
+                    self.requests_topic, key=request.job_id.encode(), value=contract.encode(request))
+        except (KafkaError, TimeoutError) as exc:
+            log.error("could not publish job %s: %s", request.job_id, exc)
+            raise ApiError(ErrorCode.UNAVAILABLE, "the job queue is unavailable; try again") from exc
+        self.published += 1
+
+    async def publish_delivery(self, client_id: str, job_id: str) -> None:
+        """A receipt so other replicas stop holding this result for the client. Not awaited to
+        the broker: a lost receipt only means a resume may repeat a result the client has."""
+        try:
+            future = await self.producer.send(
+                self.deliveries_topic, key=client_id.encode(),
+                value=contract.encode(contract.Delivery(job_id=job_id, client_id=client_id)))
+        except KafkaError as exc:
+            log.warning("delivery receipt for %s not sent: %s", job_id, exc)
+            return
+        future.add_done_callback(_log_failure)
+
+
+def _log_failure(future: "asyncio.Future[object]") -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("delivery receipt failed: %s", future.exception())

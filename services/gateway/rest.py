@@ -1,0 +1,136 @@
+"""REST routes: jobs, files, symbologies, health, metrics, the OpenAPI document."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import orjson
+from aiohttp import web
+
+from services.contract import ErrorCode
+from services.gateway.context import GATEWAY, Gateway, base_url
+from services.gateway.errors import ApiError
+from services.gateway.messages import file_url
+from services.gateway.openapi import openapi_document
+from services.gateway.validation import parse_generate
+from services.symbologies import CATALOGUE
+
+routes = web.RouteTableDef()
+
+
+def _gw(request: web.Request) -> Gateway:
+    return request.app[GATEWAY]
+
+
+async def _json_body(request: web.Request, limit: int) -> object:
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"body is larger than {limit} bytes")
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"body is larger than {limit} bytes")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(ErrorCode.INVALID_JSON, f"body is not valid JSON: {exc}") from None
+
+
+@routes.post("/v1/jobs")
+async def submit_job(request: web.Request) -> web.Response:
+    gw = _gw(request)
+    if gw.publisher is None or gw.draining:
+        raise ApiError(ErrorCode.UNAVAILABLE, "gateway is not accepting jobs")
+    body = await _json_body(request, gw.settings.max_body_bytes)
+    client_id = body.get("client_id") if isinstance(body, dict) else None
+    if client_id is not None and not isinstance(client_id, str):
+        raise ApiError(ErrorCode.INVALID_REQUEST, "client_id must be a string")
+    job = parse_generate(body, uuid.uuid4().hex, client_id)
+    gw.index.add_request(job)
+    await gw.publisher.publish_request(job)
+    return web.json_response({"job_id": job.job_id, "status": "queued"}, status=202,
+                             headers={"Location": f"/v1/jobs/{job.job_id}"})
+
+
+@routes.get("/v1/jobs/{job_id}")
+async def job_status(request: web.Request) -> web.Response:
+    gw = _gw(request)
+    job_id = request.match_info["job_id"]
+    raw_wait = request.query.get("wait", "0")
+    try:
+        wait = float(raw_wait)
+    except ValueError:
+        raise ApiError(ErrorCode.INVALID_REQUEST, f"wait must be a number of seconds, got {raw_wait!r}") from None
+    if not 0 <= wait <= gw.settings.max_wait_s:
+        raise ApiError(ErrorCode.INVALID_REQUEST, f"wait must be between 0 and {gw.settings.max_wait_s:g}")
+    job = gw.index.get(job_id)
+    if job is None:
+        raise ApiError(ErrorCode.NOT_FOUND, f"no job {job_id} (unknown, or older than the retention)")
+    if wait and job.status == "queued":
+        try:
+            async with asyncio.timeout(wait):
+                await job.done.wait()
+        except TimeoutError:
+            pass
+    return web.json_response(job.public(file_url(base_url(request), job_id) if job.status == "completed" else None))
+
+
+@routes.get("/v1/jobs/{job_id}/file")
+async def job_file(request: web.Request) -> web.StreamResponse:
+    gw = _gw(request)
+    job_id = request.match_info["job_id"]
+    job = gw.index.get(job_id)
+    if job is None:
+        raise ApiError(ErrorCode.NOT_FOUND, f"no job {job_id}")
+    n = job.notification
+    if n is None:
+        raise ApiError(ErrorCode.NOT_READY, "the job is still queued; try GET /v1/jobs/{id}?wait=10 first")
+    if n.status != "completed" or not n.bucket or not n.key:
+        code = n.error.code if n.error else "failed"
+        raise ApiError(ErrorCode.NOT_READY, f"the job failed ({code}); there is no file", status=409)
+    assert gw.files is not None
+    return await gw.files.stream(request, n.bucket, n.key, n.content_type or "application/octet-stream", job_id)
+
+
+@routes.get("/v1/symbologies")
+async def symbologies(request: web.Request) -> web.Response:
+    return web.json_response({"symbologies": [s.describe() for s in CATALOGUE.values()]})
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+@routes.get("/readyz")
+async def readyz(request: web.Request) -> web.Response:
+    gw = _gw(request)
+    checks = {
+        "kafka_producer": gw.publisher is not None,
+        "job_state_caught_up": gw.feed is not None and gw.feed.caught_up.is_set(),
+        "not_draining": not gw.draining,
+    }
+    ready = all(checks.values())
+    return web.json_response({"status": "ready" if ready else "not_ready", "checks": checks},
+                             status=200 if ready else 503)
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    gw = _gw(request)
+    lines = [
+        "# TYPE barcode_gateway_jobs_published_total counter",
+        f"barcode_gateway_jobs_published_total {gw.publisher.published if gw.publisher else 0}",
+        "# TYPE barcode_gateway_jobs_known gauge",
+        f"barcode_gateway_jobs_known {len(gw.index.jobs)}",
+        "# TYPE barcode_gateway_websockets gauge",
+        f"barcode_gateway_websockets {len(gw.registry)}",
+        "# TYPE barcode_gateway_duplicate_results_dropped_total counter",
+        f"barcode_gateway_duplicate_results_dropped_total {gw.index.duplicates_dropped}",
+        "# TYPE barcode_gateway_rejections_total counter",
+    ]
+    lines += [f'barcode_gateway_rejections_total{{code="{code}"}} {count}' for code, count in sorted(gw.errors.items())]
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+
+@routes.get("/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document(base_url(request)))

@@ -1,0 +1,51 @@
+"""Gateway settings: GATEWAY_* plus the shared BARCODE_* Kafka and S3 settings."""
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+
+from services.settings import Env, KafkaSettings, S3Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    kafka: KafkaSettings
+    s3: S3Settings
+    host: str
+    port: int
+    replica: str  # names this replica in logs and metrics
+    max_body_bytes: int  # REST request bodies above this get 413 payload_too_large
+    max_message_bytes: int  # WebSocket messages above this get an error; the socket stays open
+    max_frame_bytes: int  # hard cap: aiohttp closes a socket (1009) on a bigger frame
+    max_wait_s: float  # upper bound for GET /v1/jobs/{id}?wait=
+    socket_queue: int  # outgoing messages buffered per socket before it counts as stuck
+    resume_secret: bytes  # signs resume tokens; the same on every replica
+    shutdown_timeout_s: float
+
+    @classmethod
+    def from_env(cls, env: Env | None = None) -> "GatewaySettings":
+        env = env or Env()
+        secret = env.str("GATEWAY_RESUME_SECRET", "")
+        if not secret:
+            # Works for one replica; several replicas need the same secret or resumes fail.
+            log.warning("GATEWAY_RESUME_SECRET unset: using a random one (resume works on this replica only)")
+            secret = secrets.token_hex(32)
+        max_message = env.int("GATEWAY_MAX_MESSAGE_BYTES", 64 * 1024, minimum=1024)
+        return cls(
+            kafka=KafkaSettings.from_env(env),
+            s3=S3Settings.from_env(env),
+            host=env.str("GATEWAY_HOST", "127.0.0.1"),
+            port=env.int("GATEWAY_PORT", 8080),
+            replica=env.str("GATEWAY_REPLICA", "gateway"),
+            max_body_bytes=env.int("GATEWAY_MAX_BODY_BYTES", 64 * 1024, minimum=1024),
+            max_message_bytes=max_message,
+            max_frame_bytes=max(env.int("GATEWAY_MAX_FRAME_BYTES", 1024 * 1024, minimum=1024), max_message),
+            max_wait_s=env.float("GATEWAY_MAX_WAIT_SECONDS", 60.0, minimum=0.0),
+            socket_queue=env.int("GATEWAY_SOCKET_QUEUE", 1000, minimum=1),
+            resume_secret=secret.encode(),
+            # Kubernetes sends SIGKILL 30 s after SIGTERM; finish well before that.
+            shutdown_timeout_s=env.float("GATEWAY_SHUTDOWN_TIMEOUT_SECONDS", 20.0, minimum=0.0),
+        )

@@ -1,0 +1,115 @@
+"""What every gateway replica knows about jobs and clients, rebuilt from Kafka.
+
+Each replica reads barcode.requests (a job exists: queued), barcode.notifications (a job is
+final) and barcode.deliveries (a client has seen a result) from BARCODE_STATE_TTL_SECONDS ago
+at start, then follows them. So any replica answers job status, survives its own restart, and
+can hand a reconnecting client what it missed. The first final notification of a job wins;
+repeats are dropped here, before any client sees them.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.contract import ErrorInfo, GenerateRequest, Notification, now_ms
+
+
+@dataclass
+class Job:
+    job_id: str
+    created_ms: float
+    status: str = "queued"
+    client_id: str | None = None
+    request_id: str | None = None
+    notification: Notification | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def public(self, file_url: str | None = None) -> dict[str, Any]:
+        """The job as GET /v1/jobs/{id} shows it."""
+        out: dict[str, Any] = {"job_id": self.job_id, "status": self.status}
+        if self.request_id is not None:
+            out["request_id"] = self.request_id
+        n = self.notification
+        if n is not None:
+            out["company"] = n.company
+            if n.status == "completed":
+                out.update(url=n.url, content_type=n.content_type, cached=n.cached)
+                if file_url:
+                    out["file_url"] = file_url
+            elif n.error is not None:
+                out["error"] = error_body(n.error)
+        return out
+
+
+def error_body(error: ErrorInfo) -> dict[str, Any]:
+    return {"code": error.code, "message": error.message, "retryable": error.retryable}
+
+
+class JobIndex:
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_ms = ttl_s * 1000.0
+        self.jobs: OrderedDict[str, Job] = OrderedDict()  # insertion order = age order
+        self.pending: dict[str, OrderedDict[str, Notification]] = {}  # client -> undelivered
+        self.delivered: OrderedDict[str, float] = OrderedDict()  # job id -> when
+        self.duplicates_dropped = 0
+
+    def _job(self, job_id: str, created_ms: float) -> Job:
+        job = self.jobs.get(job_id)
+        if job is None:
+            job = self.jobs[job_id] = Job(job_id=job_id, created_ms=created_ms)
+        return job
+
+    def add_request(self, request: GenerateRequest) -> Job:
+        job = self._job(request.job_id, request.trace.get("gateway_in", now_ms()))
+        job.client_id = request.client_id
+        job.request_id = request.request_id
+        return job
+
+    def add_notification(self, n: Notification) -> bool:
+        """Record a final status. False if the job was already final (a duplicate)."""
+        job = self._job(n.job_id, n.created_ms)
+        if job.notification is not None:
+            self.duplicates_dropped += 1
+            return False
+        job.notification = n
+        job.status = n.status
+        job.client_id = job.client_id or n.client_id
+        job.request_id = job.request_id or n.request_id
+        job.done.set()
+        if n.client_id and n.job_id not in self.delivered:
+            self.pending.setdefault(n.client_id, OrderedDict())[n.job_id] = n
+        return True
+
+    def add_delivery(self, client_id: str, job_id: str) -> None:
+        self.delivered[job_id] = now_ms()
+        waiting = self.pending.get(client_id)
+        if waiting is not None:
+            waiting.pop(job_id, None)
+            if not waiting:
+                del self.pending[client_id]
+
+    def pending_for(self, client_id: str) -> list[Notification]:
+        return list(self.pending.get(client_id, {}).values())
+
+    def get(self, job_id: str) -> Job | None:
+        return self.jobs.get(job_id)
+
+    def prune(self, now: float | None = None) -> int:
+        """Forget what is older than the TTL, like the topics it was read from."""
+        cutoff = (now if now is not None else now_ms()) - self.ttl_ms
+        removed = 0
+        while self.jobs:
+            job = next(iter(self.jobs.values()))
+            if job.created_ms >= cutoff:
+                break
+            self.jobs.popitem(last=False)
+            removed += 1
+            if job.client_id and job.client_id in self.pending:
+                self.pending[job.client_id].pop(job.job_id, None)
+                if not self.pending[job.client_id]:
+                    del self.pending[job.client_id]
+        while self.delivered and next(iter(self.delivered.values())) < cutoff:
+            self.delivered.popitem(last=False)
+        return removed

@@ -1,0 +1,76 @@
+"""Checks a generate request before anything touches Kafka.
+
+The gateway checks shape and catalogue facts (types, known symbology and format, length,
+option ranges). Per-symbology data rules (check digits, charsets) belong to the generator and
+come back as a `failed` notification.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from services.contract import FORMATS, ErrorCode, GenerateRequest, now_ms
+from services.gateway.errors import ApiError
+from services.options import OptionError, validate_options
+from services.symbologies import CATALOGUE, lookup
+
+MAX_DATA = max(s.max_length for s in CATALOGUE.values())
+_SHORT_STRINGS = {"company": 64, "request_id": 128, "client_id": 64}
+
+
+def _optional_str(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ApiError(ErrorCode.INVALID_REQUEST, f"{name} must be a string")
+    limit = _SHORT_STRINGS.get(name)
+    if limit is not None and len(value) > limit:
+        raise ApiError(ErrorCode.INVALID_REQUEST, f"{name} is longer than {limit} characters")
+    return value
+
+
+def parse_generate(body: Any, job_id: str, client_id: str | None) -> GenerateRequest:
+    if not isinstance(body, dict):
+        raise ApiError(ErrorCode.INVALID_REQUEST, "request must be a JSON object")
+    data = body.get("data")
+    if data is None:
+        raise ApiError(ErrorCode.INVALID_REQUEST, "data is required")
+    if not isinstance(data, str):
+        raise ApiError(ErrorCode.INVALID_REQUEST, "data must be a string")
+    if not data:
+        raise ApiError(ErrorCode.INVALID_REQUEST, "data must not be empty")
+    symbology_name = _optional_str(body, "symbology")
+    symbology = None
+    if symbology_name is not None:
+        symbology = lookup(symbology_name)
+        if symbology is None:
+            raise ApiError(ErrorCode.UNKNOWN_SYMBOLOGY,
+                           f"unknown symbology {symbology_name!r}; see GET /v1/symbologies")
+    fmt = _optional_str(body, "format")
+    if fmt is not None and fmt.lower() not in FORMATS:
+        raise ApiError(ErrorCode.UNKNOWN_FORMAT, f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    limit = symbology.max_length if symbology else MAX_DATA
+    if len(data) > limit:
+        name = symbology.name if symbology else "any symbology"
+        raise ApiError(ErrorCode.DATA_TOO_LONG, f"data is {len(data)} characters; {name} takes at most {limit}")
+    options = body.get("options", {})
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        raise ApiError(ErrorCode.INVALID_REQUEST, "options must be a JSON object")
+    if symbology is not None:
+        try:
+            validate_options(symbology, options)
+        except OptionError as exc:
+            raise ApiError(ErrorCode.INVALID_OPTION, str(exc)) from None
+    return GenerateRequest(
+        job_id=job_id,
+        data=data,
+        symbology=symbology.name if symbology else None,
+        format=fmt.lower() if fmt else None,
+        company=_optional_str(body, "company"),
+        options=options,
+        request_id=_optional_str(body, "request_id"),
+        client_id=client_id,
+        trace={"gateway_in": now_ms()},
+    )

@@ -1,0 +1,48 @@
+"""`python -m services.generator`: run the generator until SIGTERM/SIGINT."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+
+from services import contract, kafka
+from services.generator.jobs import JobRunner
+from services.generator.settings import GeneratorSettings
+from services.generator.storage import ObjectStore
+from services.generator.worker import GeneratorWorker
+from services.settings import log_level
+
+log = logging.getLogger("services.generator")
+
+
+async def main(settings: GeneratorSettings) -> None:
+    await kafka.ensure_topics(settings.kafka)
+    executor = ThreadPoolExecutor(settings.render_threads, thread_name_prefix="render")
+    store = ObjectStore(settings.s3, pool_size=settings.render_threads * 2)
+    await asyncio.get_running_loop().run_in_executor(executor, store.ensure_bucket, settings.object_ttl_days)
+    runner = JobRunner(store, executor, settings.upload_attempts, settings.upload_backoff_s)
+    consumer = kafka.consumer(settings.kafka, "generator", "barcode-generator",
+                              settings.kafka.topic(contract.RENDER))
+    producer = kafka.producer(settings.kafka, "generator")
+    await producer.start()
+    await consumer.start()
+    worker = GeneratorWorker(consumer, producer, runner, settings.kafka.topic(contract.RESULTS),
+                             settings.batch_size)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.stop)
+    log.info("generator ready: bucket %s, %d render threads", store.bucket, settings.render_threads)
+    try:
+        await worker.run()
+    finally:
+        # Order matters: leave the group (commits are done per batch), then flush results.
+        await consumer.stop()
+        await producer.stop()
+        executor.shutdown(wait=True)
+        log.info("generator stopped: %s", runner.counts)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=log_level(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(main(GeneratorSettings.from_env()))

@@ -1,0 +1,113 @@
+"""One render job from start to result: validate, look for the stored object, render, upload.
+
+CPU work (rendering) and blocking I/O (boto3) run in a thread pool, so the event loop keeps
+polling Kafka and publishing results while barcodes are drawn.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from typing import TypeVar
+
+from services.contract import FORMATS, ErrorCode, ErrorInfo, RenderJob, Result, now_ms
+from services.generator.errors import JobError, TransientError
+from services.generator.keys import object_key
+from services.generator.render import render
+from services.generator.storage import ObjectStore
+from services.generator.validate import normalise
+from services.options import OptionError, validate_options
+from services.symbologies import lookup
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class KnownKeys:
+    """Keys known to be stored, so a repeat skips even the HEAD request. Bounded LRU."""
+
+    def __init__(self, capacity: int = 50_000) -> None:
+        self.capacity = capacity
+        self._keys: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def add(self, key: str) -> None:
+        self._keys[key] = None
+        self._keys.move_to_end(key)
+        if len(self._keys) > self.capacity:
+            self._keys.popitem(last=False)
+
+
+class JobRunner:
+    def __init__(self, store: ObjectStore, executor: Executor, attempts: int, backoff_s: float) -> None:
+        self.store = store
+        self.executor = executor
+        self.attempts = attempts
+        self.backoff_s = backoff_s
+        self.known = KnownKeys()
+        self.counts = {"rendered": 0, "cached": 0, "failed": 0}
+
+    async def _in_thread(self, fn: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    async def _with_retries(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return await call()
+            except TransientError as exc:
+                if attempt == self.attempts:
+                    raise
+                # Exponential backoff with full jitter: replicas retrying together spread out.
+                delay = random.uniform(0, self.backoff_s * 2 ** (attempt - 1))
+                log.warning("%s failed (attempt %d/%d), retrying in %.2fs: %s",
+                            what, attempt, self.attempts, delay, exc)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def run(self, job: RenderJob) -> Result:
+        trace = {**job.trace, "generator_in": now_ms()}
+        base = dict(job_id=job.job_id, company=job.company, request_id=job.request_id, client_id=job.client_id)
+        try:
+            result = await self._make(job, trace, base)
+        except JobError as exc:
+            self.counts["failed"] += 1
+            return Result(status="failed", error=exc.info(), trace={**trace, "generated": now_ms()}, **base)
+        except TransientError as exc:
+            self.counts["failed"] += 1
+            log.error("job %s failed after %d attempts: %s", job.job_id, self.attempts, exc)
+            error = ErrorInfo(code=ErrorCode.STORAGE_UNAVAILABLE, retryable=True,
+                              message=f"object store unavailable after {self.attempts} attempts")
+            return Result(status="failed", error=error, trace={**trace, "generated": now_ms()}, **base)
+        return result
+
+    async def _make(self, job: RenderJob, trace: dict[str, float], base: dict[str, str | None]) -> Result:
+        symbology = lookup(job.symbology)
+        if symbology is None:
+            raise JobError(ErrorCode.UNKNOWN_SYMBOLOGY, f"unknown symbology {job.symbology!r}")
+        try:
+            validate_options(symbology, job.options)
+        except OptionError as exc:
+            raise JobError(ErrorCode.INVALID_OPTION, str(exc)) from None
+        normalised = normalise(symbology.name, job.data, job.options)
+        key = object_key(symbology.name, normalised.data, job.format, job.options)
+        content_type = FORMATS[job.format]
+        stored = key in self.known or await self._with_retries(
+            f"head {key}", lambda: self._in_thread(self.store.exists, key))
+        if stored:
+            self.known.add(key)
+            self.counts["cached"] += 1
+            return Result(status="completed", bucket=self.store.bucket, key=key, content_type=content_type,
+                          cached=True, trace={**trace, "generated": now_ms()}, **base)
+        rendered = await self._in_thread(render, symbology.name, job.data, job.format, job.options)
+        trace["rendered"] = now_ms()
+        await self._with_retries(
+            f"put {key}", lambda: self._in_thread(self.store.put, key, rendered.body, rendered.content_type))
+        self.known.add(key)
+        self.counts["rendered"] += 1
+        return Result(status="completed", bucket=self.store.bucket, key=key, content_type=rendered.content_type,
+                      size_bytes=len(rendered.body), trace={**trace, "generated": now_ms()}, **base)

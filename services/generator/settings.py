@@ -1,0 +1,30 @@
+"""Generator settings: GENERATOR_* plus the shared BARCODE_* Kafka and S3 settings."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.settings import Env, KafkaSettings, S3Settings
+
+
+@dataclass(frozen=True)
+class GeneratorSettings:
+    kafka: KafkaSettings
+    s3: S3Settings
+    object_ttl_days: int  # bucket lifecycle rule: rendered files expire after this
+    render_threads: int  # rendering and uploads run in this many threads, off the event loop
+    batch_size: int  # records taken per poll; the batch is committed when all are answered
+    upload_attempts: int  # tries per upload before the job fails as storage_unavailable
+    upload_backoff_s: float  # first retry delay; doubles per attempt, with jitter
+
+    @classmethod
+    def from_env(cls, env: Env | None = None) -> "GeneratorSettings":
+        env = env or Env()
+        return cls(
+            kafka=KafkaSettings.from_env(env),
+            s3=S3Settings.from_env(env),
+            object_ttl_days=env.int("GENERATOR_OBJECT_TTL_DAYS", 1, minimum=1),
+            render_threads=env.int("GENERATOR_RENDER_THREADS", 4, minimum=1),
+            batch_size=env.int("GENERATOR_BATCH_SIZE", 64, minimum=1),
+            upload_attempts=env.int("GENERATOR_UPLOAD_ATTEMPTS", 5, minimum=1),
+            upload_backoff_s=env.float("GENERATOR_UPLOAD_BACKOFF_SECONDS", 0.2, minimum=0.0),
+        )

@@ -1,0 +1,1 @@
+"""Notifier: turns results into client notifications (barcode.results -> barcode.notifications)."""

@@ -1,0 +1,64 @@
+"""Builds the notifier's faust app: one agent, barcode.results -> barcode.notifications.
+
+Every gateway replica reads all notifications and pushes the ones for the sockets it holds,
+so the notifier does not need to know where a client is connected; the notifications topic
+(kept BARCODE_STATE_TTL_SECONDS) is also where a reconnecting client's missed results wait.
+"""
+from __future__ import annotations
+
+import logging
+
+import boto3
+import faust
+from botocore.config import Config
+
+from services import contract
+from services.faust_app import make_app
+from services.notifier.notify import RecentJobs, UrlSigner, to_notification
+from services.notifier.settings import NotifierSettings
+
+log = logging.getLogger(__name__)
+
+
+def url_signer(settings: NotifierSettings) -> UrlSigner:
+    s3 = settings.s3
+    # Signing is a local computation: this client never makes a request.
+    client = boto3.client(
+        "s3", endpoint_url=s3.public_endpoint, aws_access_key_id=s3.access_key,
+        aws_secret_access_key=s3.secret_key, region_name=s3.region,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+
+    def sign(bucket: str, key: str) -> str:
+        return str(client.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=settings.url_ttl_s))
+
+    return sign
+
+
+def build_app(settings: NotifierSettings) -> faust.App:
+    kafka = settings.kafka
+    sign = url_signer(settings)
+    recent = RecentJobs(settings.dedupe_window)
+    app = make_app("barcode-notifier", kafka)
+    results = app.topic(kafka.topic(contract.RESULTS), value_serializer="raw", key_serializer="raw")
+    notifications = app.topic(kafka.topic(contract.NOTIFICATIONS), value_serializer="raw", key_serializer="raw")
+
+    @app.agent(results, concurrency=1)
+    async def notify(stream: faust.StreamT[bytes]) -> None:
+        async for raw in stream:
+            try:
+                result = contract.decode(contract.Result, raw)
+            except contract.SchemaError as exc:
+                log.error("dropping undecodable result: %s", exc)
+                continue
+            if not recent.first_time(result.job_id):
+                log.info("duplicate result for job %s dropped", result.job_id)
+                continue
+            notification = to_notification(result, sign)
+            # Keyed by client so one client's notifications stay in order on one partition.
+            key = (result.client_id or result.job_id).encode()
+            delivery = await notifications.send(key=key, value=contract.encode(notification))
+            await delivery
+
+    return app

@@ -1,0 +1,25 @@
+"""Notifier settings: NOTIFIER_* plus the shared BARCODE_* Kafka and S3 settings."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.settings import Env, KafkaSettings, S3Settings
+
+
+@dataclass(frozen=True)
+class NotifierSettings:
+    kafka: KafkaSettings
+    s3: S3Settings
+    url_ttl_s: int  # lifetime of the signed URL handed to clients
+    dedupe_window: int  # how many recent job ids are remembered to drop repeated results
+
+    @classmethod
+    def from_env(cls, env: Env | None = None) -> "NotifierSettings":
+        env = env or Env()
+        return cls(
+            kafka=KafkaSettings.from_env(env),
+            s3=S3Settings.from_env(env),
+            # S3 signatures are valid for at most 7 days; objects live 1 day by default.
+            url_ttl_s=env.int("NOTIFIER_URL_TTL_SECONDS", 24 * 3600, minimum=60),
+            dedupe_window=env.int("NOTIFIER_DEDUPE_WINDOW", 100_000, minimum=1),
+        )

@@ -1,0 +1,1 @@
+"""Router: applies company routing profiles to requests (barcode.requests -> barcode.render)."""

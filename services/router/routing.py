@@ -1,0 +1,48 @@
+"""Routing a request: pick the company profile, fill in defaults, enforce what it allows.
+
+Pure function of (request, profiles): the faust agent only moves bytes in and out.
+"""
+from __future__ import annotations
+
+from services.contract import ErrorCode, ErrorInfo, GenerateRequest, RenderJob, Result, now_ms
+from services.options import OptionError, validate_options
+from services.router.profiles import DEFAULT, Profile
+from services.symbologies import lookup
+
+
+def _failed(request: GenerateRequest, company: str, code: str, message: str) -> Result:
+    return Result(
+        job_id=request.job_id, status="failed", company=company, request_id=request.request_id,
+        client_id=request.client_id, error=ErrorInfo(code=code, message=message),
+        trace={**request.trace, "routed": now_ms()},
+    )
+
+
+def route(request: GenerateRequest, profiles: dict[str, Profile]) -> RenderJob | Result:
+    profile = profiles.get(request.company or DEFAULT) or profiles[DEFAULT]
+    symbology = lookup(request.symbology or profile.symbology)
+    if symbology is None:  # the gateway checks names; a stale gateway might not know a removal
+        return _failed(request, profile.name, ErrorCode.UNKNOWN_SYMBOLOGY,
+                       f"unknown symbology {request.symbology!r}")
+    fmt = request.format or profile.format
+    if symbology.name not in profile.allowed_symbologies:
+        return _failed(request, profile.name, ErrorCode.SYMBOLOGY_NOT_ALLOWED,
+                       f"{profile.name} does not allow {symbology.name}; allowed: "
+                       f"{', '.join(sorted(profile.allowed_symbologies))}")
+    if fmt not in profile.allowed_formats:
+        return _failed(request, profile.name, ErrorCode.FORMAT_NOT_ALLOWED,
+                       f"{profile.name} does not allow format {fmt}; allowed: "
+                       f"{', '.join(sorted(profile.allowed_formats))}")
+    # Profile defaults that this symbology does not take (e.g. a Code 39 checksum flag) are
+    # dropped; the client's own options are validated strictly.
+    defaults = {k: v for k, v in profile.options.items() if k in symbology.options}
+    options = {**defaults, **request.options}
+    try:
+        validate_options(symbology, options)
+    except OptionError as exc:
+        return _failed(request, profile.name, ErrorCode.INVALID_OPTION, str(exc))
+    return RenderJob(
+        job_id=request.job_id, company=profile.name, symbology=symbology.name, data=request.data,
+        format=fmt, options=options, request_id=request.request_id, client_id=request.client_id,
+        trace={**request.trace, "routed": now_ms()},
+    )

@@ -1,0 +1,103 @@
+"""Settings shared by every service, read once from prefixed environment variables.
+
+Everything is prefixed (BARCODE_, GATEWAY_, ...) so that a stray generic variable such as
+faust's BROKER_URL cannot rewire a service. Bad values fail at start, naming the variable.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping
+
+
+class ConfigError(ValueError):
+    pass
+
+
+class Env:
+    """Typed reads from an environment mapping, with errors that name the variable."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self.environ = os.environ if environ is None else environ
+
+    def str(self, name: str, default: str) -> str:
+        return self.environ.get(name, default)
+
+    def int(self, name: str, default: int, minimum: int = 0) -> int:
+        raw = self.environ.get(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r} is not an integer") from None
+        if value < minimum:
+            raise ConfigError(f"{name}={value} must be at least {minimum}")
+        return value
+
+    def float(self, name: str, default: float, minimum: float = 0.0) -> float:
+        raw = self.environ.get(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r} is not a number") from None
+        if value < minimum:
+            raise ConfigError(f"{name}={value} must be at least {minimum}")
+        return value
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    bootstrap: str
+    topic_prefix: str
+    partitions: int
+    # Longest a fetch waits on the broker for new data. aiokafka leaves a partition that still
+    # has buffered records out of the next fetch, so a record arriving there waits for the
+    # fetch in flight: this bounds that wait on latency paths.
+    fetch_max_wait_ms: int
+    linger_ms: int
+    state_ttl_s: int  # how long notifications (pending results, job status) are kept
+
+    @classmethod
+    def from_env(cls, env: Env | None = None) -> "KafkaSettings":
+        env = env or Env()
+        return cls(
+            bootstrap=env.str("BARCODE_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+            topic_prefix=env.str("BARCODE_TOPIC_PREFIX", ""),
+            partitions=env.int("BARCODE_PARTITIONS", 4, minimum=1),
+            fetch_max_wait_ms=env.int("BARCODE_FETCH_MAX_WAIT_MS", 10, minimum=1),
+            linger_ms=env.int("BARCODE_LINGER_MS", 0),
+            state_ttl_s=env.int("BARCODE_STATE_TTL_SECONDS", 3600, minimum=60),
+        )
+
+    def topic(self, base: str) -> str:
+        return f"{self.topic_prefix}{base}"
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    endpoint: str
+    public_endpoint: str  # what clients can reach; the notifier signs URLs against it
+    access_key: str
+    secret_key: str
+    region: str
+    bucket: str
+
+    @classmethod
+    def from_env(cls, env: Env | None = None) -> "S3Settings":
+        env = env or Env()
+        endpoint = env.str("BARCODE_S3_ENDPOINT", "http://127.0.0.1:9000")
+        return cls(
+            endpoint=endpoint,
+            public_endpoint=env.str("BARCODE_S3_PUBLIC_ENDPOINT", endpoint),
+            access_key=env.str("BARCODE_S3_ACCESS_KEY", "barcode"),
+            secret_key=env.str("BARCODE_S3_SECRET_KEY", "barcode-secret-key"),
+            region=env.str("BARCODE_S3_REGION", "us-east-1"),
+            bucket=env.str("BARCODE_S3_BUCKET", "barcodes"),
+        )
+
+
+def log_level(env: Env | None = None) -> str:
+    return (env or Env()).str("BARCODE_LOG_LEVEL", "INFO").upper()
