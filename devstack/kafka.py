@@ -9,7 +9,7 @@ from pathlib import Path
 
 from devstack import paths
 from devstack.ports import free_port, is_listening
-from devstack.process import spawn, tail, wait_until
+from devstack.process import spawn, stop_child, tail, wait_until
 
 LOG4J2 = """\
 status = warn
@@ -100,10 +100,8 @@ class KafkaBroker:
         return is_listening(self.port) and broker_answers(self.bootstrap)
 
     def stop(self) -> None:
-        from devstack.process import terminate
-
         if self.proc is not None and self.proc.poll() is None:
-            terminate(self.proc.pid)
+            stop_child(self.proc)
         self.proc = None
 
     def log_tail(self) -> str:

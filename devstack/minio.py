@@ -10,7 +10,7 @@ from pathlib import Path
 
 from devstack import paths
 from devstack.ports import free_port
-from devstack.process import spawn, terminate, wait_until
+from devstack.process import spawn, stop_child, wait_until
 
 ACCESS_KEY = "barcode"
 SECRET_KEY = "barcode-secret-key"
@@ -59,5 +59,5 @@ class MinioServer:
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            terminate(self.proc.pid)
+            stop_child(self.proc)
         self.proc = None

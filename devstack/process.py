@@ -72,3 +72,20 @@ def terminate(pid: int, timeout: float = 20.0) -> None:
             if finished:
                 return
             time.sleep(0.05)
+
+
+def stop_child(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """SIGTERM a child's process group and wait for it; SIGKILL it after `timeout`."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    proc.wait()

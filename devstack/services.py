@@ -11,7 +11,7 @@ from pathlib import Path
 
 from devstack import paths
 from devstack.minio import ACCESS_KEY, SECRET_KEY
-from devstack.process import spawn, terminate, wait_until
+from devstack.process import spawn, stop_child, wait_until
 
 
 def service_env(bootstrap: str, s3_endpoint: str, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -75,7 +75,7 @@ class ServiceProcess:
 
     def stop(self, timeout: float = 20.0) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            terminate(self.proc.pid, timeout)
+            stop_child(self.proc, timeout)
         self.proc = None
 
     def kill(self) -> None:
@@ -83,5 +83,6 @@ class ServiceProcess:
 
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.proc is not None:
             self.proc.wait()
         self.proc = None

@@ -30,6 +30,10 @@ class Stack:
     def create(cls, root: Path, kafka_port: int | None = None, minio_port: int | None = None,
                extra_env: dict[str, str] | None = None) -> "Stack":
         kafka = KafkaBroker(root / "kafka", port=kafka_port or free_port())
+        if kafka_port:
+            # A fixed client port gets a fixed controller port next to it: the quorum voter
+            # address is part of the broker's config and must not change between runs.
+            kafka.controller_port = kafka_port + 1
         minio = MinioServer(root / "minio" / "data", port=minio_port or free_port())
         env = {"GATEWAY_RESUME_SECRET": secrets.token_hex(16), "BARCODE_LOG_LEVEL": "INFO"}
         env.update(extra_env or {})

@@ -70,7 +70,10 @@ async def job_status(request: web.Request) -> web.Response:
                 await job.done.wait()
         except TimeoutError:
             pass
-    return web.json_response(job.public(file_url(base_url(request), job_id) if job.status == "completed" else None))
+    body = job.public(file_url(base_url(request), job_id) if job.status == "completed" else None)
+    if request.query.get("trace") in ("1", "true") and job.notification is not None:
+        body["trace"] = job.notification.trace  # per-hop timestamps, ms since the epoch
+    return web.json_response(body)
 
 
 @routes.get("/v1/jobs/{job_id}/file")

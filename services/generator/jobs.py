@@ -103,6 +103,7 @@ class JobRunner:
             self.counts["cached"] += 1
             return Result(status="completed", bucket=self.store.bucket, key=key, content_type=content_type,
                           cached=True, trace={**trace, "generated": now_ms()}, **base)
+        trace["checked"] = now_ms()
         rendered = await self._in_thread(render, symbology.name, job.data, job.format, job.options)
         trace["rendered"] = now_ms()
         await self._with_retries(

@@ -1,0 +1,59 @@
+# barcode-pipeline: `make run` starts everything locally, `make test` runs the suite.
+# Everything installed or written lives under .local/ (ignored by git).
+
+PYTHON ?= python3.11
+LOCAL ?= .local
+VENV ?= $(LOCAL)/venv
+PY := $(VENV)/bin/python
+KAFKA_PORT ?= 9092
+MINIO_PORT ?= 9000
+GATEWAY_PORT ?= 8080
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+
+# The venv is rebuilt when the pinned requirements change; the sentinel marks a finished install.
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@echo "[make] creating the Python environment in $(VENV) ..."
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --progress-bar on --disable-pip-version-check -c requirements.lock -e '.[test]'
+	@touch $@
+
+.PHONY: venv
+venv: $(VENV)/.installed ## Create the Python environment (pinned packages)
+
+.PHONY: install
+install: venv ## Install everything: Python packages, Kafka jars (Maven Central), MinIO (Go build)
+	$(PY) -m devstack install
+
+.PHONY: run
+run: install ## Start Kafka, MinIO and the four services in the background; print the gateway URL
+	$(PY) -m devstack up --kafka-port $(KAFKA_PORT) --minio-port $(MINIO_PORT) --gateway-port $(GATEWAY_PORT)
+
+.PHONY: stop
+stop: ## Stop everything `make run` started
+	@if [ -x $(PY) ]; then $(PY) -m devstack down; else echo "nothing running"; fi
+
+.PHONY: status
+status: ## Show what `make run` started and whether it is still running
+	$(PY) -m devstack status
+
+.PHONY: test
+test: install ## Run the whole suite (starts and stops its own Kafka and MinIO on free ports)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+.PHONY: unit
+unit: venv ## Run only the tests that need no Kafka or MinIO
+	$(PY) -m pytest -m "not stack" $(PYTEST_ARGS)
+
+.PHONY: smoke
+smoke: ## Send jobs one at a time through the running stack (`make run`) and print per-stage latency
+	$(PY) -m devstack.smoke --url http://127.0.0.1:$(GATEWAY_PORT)
+
+.PHONY: clean
+clean: stop ## Remove run state (.local/run); keeps the installed venv, jars and MinIO
+	rm -rf $(LOCAL)/run

@@ -1,0 +1,46 @@
+"""Shared fixtures. Tests marked `stack` run against one real Kafka broker, one real MinIO
+server and real service processes, started once per session on free loopback ports."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devstack.stack import Stack
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Anything under tests/e2e needs the real stack.
+    for item in items:
+        if "/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.stack)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    root = Path(os.environ.get("BARCODE_TEST_STACK_DIR") or tmp_path_factory.mktemp("stack"))
+    stack = Stack.create(root)
+    try:
+        stack.start_infra()
+        stack.start_pipeline()
+        # A second replica for the multi-gateway tests: same secret, no sticky sessions.
+        stack.service("gateway-b").start()
+        yield stack
+    except Exception:
+        for log in sorted((root / "logs").glob("*.log")):
+            print(f"==== {log.name}\n{log.read_text(errors='replace')[-4000:]}")
+        raise
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway_a(stack: Stack) -> str:
+    return stack.services["gateway"].url
+
+
+@pytest.fixture(scope="session")
+def gateway_b(stack: Stack) -> str:
+    return stack.services["gateway-b"].url

@@ -1,0 +1,87 @@
+"""Several gateway replicas, no sticky sessions: results reach the client wherever it is."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import aiohttp
+
+from devstack.stack import Stack
+from tests.support.client import next_message
+
+
+async def test_rest_job_on_a_is_pushed_to_the_socket_on_b(gateway_a: str, gateway_b: str) -> None:
+    async with aiohttp.ClientSession() as session, session.ws_connect(f"{gateway_b}/v1/ws") as ws:
+        hello = await next_message(ws)
+        async with session.post(f"{gateway_a}/v1/jobs", json={
+                "data": "CROSS-REPLICA", "symbology": "code128", "client_id": hello["client_id"],
+                "request_id": "via-a"}) as resp:
+            job_id = (await resp.json())["job_id"]
+        final = await next_message(ws)
+        assert final["type"] == "completed"
+        assert final["job_id"] == job_id
+        assert final["request_id"] == "via-a"
+        # Status answers on the replica that did not take the job, too.
+        async with session.get(f"{gateway_b}/v1/jobs/{job_id}") as resp:
+            assert (await resp.json())["status"] == "completed"
+
+
+async def test_resume_on_b_receives_what_completed_while_away(gateway_a: str, gateway_b: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(f"{gateway_a}/v1/ws") as ws:
+            hello = await next_message(ws)
+            client_id, token = hello["client_id"], hello["resume_token"]
+        # The client is gone; a job for it completes meanwhile.
+        async with session.post(f"{gateway_a}/v1/jobs", json={
+                "data": "WHILE-AWAY", "symbology": "code39", "client_id": client_id}) as resp:
+            job_id = (await resp.json())["job_id"]
+        async with session.get(f"{gateway_a}/v1/jobs/{job_id}", params={"wait": "20"}) as resp:
+            assert (await resp.json())["status"] == "completed"
+        async with session.ws_connect(f"{gateway_b}/v1/ws",
+                                      params={"client_id": client_id, "resume_token": token}) as ws:
+            hello = await next_message(ws)
+            assert hello["type"] == "hello" and hello["client_id"] == client_id and hello["resumed"] is True
+            missed = await next_message(ws)
+            assert missed["type"] == "completed" and missed["job_id"] == job_id
+            # Delivered once: nothing else is waiting for this client.
+            await ws.send_json({"type": "ping"})
+            assert (await next_message(ws))["type"] == "pong"
+
+
+async def test_wrong_resume_token_is_refused(gateway_a: str, gateway_b: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(f"{gateway_a}/v1/ws") as ws:
+            client_id = (await next_message(ws))["client_id"]
+        async with session.post(f"{gateway_a}/v1/jobs", json={
+                "data": "NOT-FOR-YOU", "symbology": "code128", "client_id": client_id}) as resp:
+            job_id = (await resp.json())["job_id"]
+        async with session.get(f"{gateway_a}/v1/jobs/{job_id}", params={"wait": "20"}) as resp:
+            assert (await resp.json())["status"] == "completed"
+        for token in ("forged-token", ""):
+            async with session.ws_connect(f"{gateway_b}/v1/ws",
+                                          params={"client_id": client_id, "resume_token": token}) as ws:
+                refusal = await next_message(ws)
+                assert refusal["type"] == "error"
+                assert refusal["error"]["code"] == "invalid_resume_token"
+                closing = await ws.receive(timeout=10)
+                assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+                assert ws.close_code == 1008
+
+
+async def test_job_status_survives_a_gateway_restart(stack: Stack, gateway_a: str) -> None:
+    replica = stack.service("gateway-c")
+    replica.start()
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{replica.url}/v1/jobs", json={"data": f"RESTART-{uuid.uuid4().hex[:6]}"}) as resp:
+            job_id = (await resp.json())["job_id"]
+        async with session.get(f"{replica.url}/v1/jobs/{job_id}", params={"wait": "20"}) as resp:
+            assert (await resp.json())["status"] == "completed"
+        replica.stop()
+        await asyncio.to_thread(replica.start)  # same port, empty memory: state comes from Kafka
+        try:
+            async with session.get(f"{replica.url}/v1/jobs/{job_id}") as resp:
+                job = await resp.json()
+            assert job["status"] == "completed"
+            assert job["company"] == "Default"
+        finally:
+            replica.stop()

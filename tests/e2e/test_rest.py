@@ -1,0 +1,118 @@
+"""The REST path end to end, and the gateway's rejections of bad input."""
+from __future__ import annotations
+
+import uuid
+
+import aiohttp
+import pytest
+
+from tests.support.client import fetch
+from tests.support.decode import decode
+
+
+async def _submit(session: aiohttp.ClientSession, url: str, body: object) -> tuple[int, dict]:  # type: ignore[type-arg]
+    async with session.post(f"{url}/v1/jobs", json=body) as resp:
+        return resp.status, await resp.json()
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg", "pdf"])
+async def test_submit_wait_fetch_and_decode(gateway_a: str, fmt: str) -> None:
+    data = f"REST-{uuid.uuid4().hex[:10].upper()}"
+    async with aiohttp.ClientSession() as session:
+        status, body = await _submit(session, gateway_a, {"symbology": "code128", "data": data, "format": fmt})
+        assert status == 202 and body["status"] == "queued"
+        job_id = body["job_id"]
+        async with session.get(f"{gateway_a}/v1/jobs/{job_id}", params={"wait": "20"}) as resp:
+            job = await resp.json()
+        assert job["status"] == "completed", job
+        status, content_type, file_body = await fetch(session, f"{gateway_a}/v1/jobs/{job_id}/file")
+        assert status == 200
+        assert decode(file_body, content_type) == [data]
+
+
+async def test_invalid_check_digit_over_rest(gateway_a: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        _, body = await _submit(session, gateway_a, {"symbology": "ean8", "data": "96385070"})
+        async with session.get(f"{gateway_a}/v1/jobs/{body['job_id']}", params={"wait": "20"}) as resp:
+            job = await resp.json()
+        assert job["status"] == "failed"
+        assert job["error"]["code"] == "invalid_check_digit"
+        async with session.get(f"{gateway_a}/v1/jobs/{body['job_id']}/file") as resp:
+            assert resp.status == 409
+            assert (await resp.json())["error"]["code"] == "not_ready"
+
+
+async def test_letters_in_a_numeric_code_over_rest(gateway_a: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        _, body = await _submit(session, gateway_a, {"symbology": "itf", "data": "12AB"})
+        async with session.get(f"{gateway_a}/v1/jobs/{body['job_id']}", params={"wait": "20"}) as resp:
+            job = await resp.json()
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "invalid_characters"
+
+
+BAD_BODIES: list[tuple[object, int, str]] = [
+    ([1, 2], 400, "invalid_request"),
+    ({}, 400, "invalid_request"),
+    ({"data": None}, 400, "invalid_request"),
+    ({"data": ["x"]}, 400, "invalid_request"),
+    ({"data": "A", "symbology": 7}, 400, "invalid_request"),
+    ({"data": "A", "client_id": 7}, 400, "invalid_request"),
+    ({"data": "A", "symbology": "qr-ish"}, 400, "unknown_symbology"),
+    ({"data": "A", "format": "tiff"}, 400, "unknown_format"),
+    ({"data": "1" * 9, "symbology": "ean8"}, 400, "data_too_long"),
+    ({"data": "A" * 500}, 400, "data_too_long"),
+    ({"data": "A", "symbology": "code128", "options": {"dpi": "high"}}, 400, "invalid_option"),
+]
+
+
+@pytest.mark.parametrize("body,status,code", BAD_BODIES)
+async def test_bad_bodies_are_rejected_with_a_code(gateway_a: str, body: object, status: int, code: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        got_status, got = await _submit(session, gateway_a, body)
+    assert got_status == status
+    assert got["error"]["code"] == code
+    assert got["error"]["message"]
+
+
+async def test_malformed_json_and_oversized_body(gateway_a: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{gateway_a}/v1/jobs", data=b"{oops",
+                                headers={"Content-Type": "application/json"}) as resp:
+            assert resp.status == 400
+            assert (await resp.json())["error"]["code"] == "invalid_json"
+        async with session.post(f"{gateway_a}/v1/jobs", data=b"{" + b" " * 100_000 + b"}") as resp:
+            assert resp.status == 413
+            assert (await resp.json())["error"]["code"] == "payload_too_large"
+
+
+async def test_unknown_job_and_bad_wait(gateway_a: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{gateway_a}/v1/jobs/nope") as resp:
+            assert resp.status == 404
+            assert (await resp.json())["error"]["code"] == "not_found"
+        async with session.get(f"{gateway_a}/v1/jobs/nope/file") as resp:
+            assert resp.status == 404
+        async with session.get(f"{gateway_a}/v1/jobs/nope", params={"wait": "soon"}) as resp:
+            assert resp.status == 400
+        async with session.get(f"{gateway_a}/v1/nothing-here") as resp:
+            assert resp.status == 404
+            assert (await resp.json())["error"]["code"] == "not_found"
+
+
+async def test_catalogue_health_and_openapi(gateway_a: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{gateway_a}/v1/symbologies") as resp:
+            names = {s["name"] for s in (await resp.json())["symbologies"]}
+        assert {"code128", "ean13", "upca", "itf", "codabar", "gs1_128", "pzn"} <= names
+        async with session.get(f"{gateway_a}/healthz") as resp:
+            assert resp.status == 200
+        async with session.get(f"{gateway_a}/readyz") as resp:
+            assert resp.status == 200
+            assert (await resp.json())["checks"]["job_state_caught_up"] is True
+        async with session.get(f"{gateway_a}/openapi.json") as resp:
+            doc = await resp.json()
+        assert doc["openapi"].startswith("3.")
+        assert {"/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/file", "/v1/symbologies"} <= set(doc["paths"])
+        async with session.get(f"{gateway_a}/metrics") as resp:
+            assert "barcode_gateway_jobs_published_total" in await resp.text()
