@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.router.profiles import DEFAULT, load_profiles
+from services.router.settings import DEFAULT_COMPANIES
+from services.settings import ConfigError
+
+
+def test_shipped_profiles_load() -> None:
+    profiles = load_profiles(DEFAULT_COMPANIES)
+    assert {"Default", "CompanyA", "CompanyB"} <= set(profiles)
+    assert profiles["CompanyA"].symbology == "ean13"
+    assert "ean13" not in profiles["CompanyB"].allowed_symbologies
+    assert profiles[DEFAULT].allowed_formats == {"png", "svg", "pdf"}
+
+
+def test_adding_a_company_is_an_edit_to_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "companies.yaml"
+    path.write_text(DEFAULT_COMPANIES.read_text() + """
+  CompanyC:
+    defaults: {symbology: itf, format: pdf, options: {write_text: false}}
+    allowed_symbologies: [itf]
+""")
+    profile = load_profiles(path)["CompanyC"]
+    assert (profile.symbology, profile.format, profile.allowed_symbologies) == ("itf", "pdf", {"itf"})
+
+
+@pytest.mark.parametrize("yaml_text,names", [
+    ("companies: {}", "Default"),
+    ("companies: {Default: {defaults: {symbology: qr}}}", "Default.defaults.symbology"),
+    ("companies: {Default: {defaults: {symbology: code128, format: gif}}}", "Default.defaults.format"),
+    ("companies: {Default: {defaults: {symbology: code128, options: {dpi: 5}}}}", "dpi"),
+    ("companies: {Default: {defaults: {symbology: code128}}, X: {allowed_symbologies: [zzz]}}", "X.allowed"),
+    ("companies: [", "cannot read"),
+])
+def test_broken_profiles_fail_at_start_naming_the_key(tmp_path: Path, yaml_text: str, names: str) -> None:
+    path = tmp_path / "companies.yaml"
+    path.write_text(yaml_text)
+    with pytest.raises(ConfigError, match=names.replace(".", r"\.")):
+        load_profiles(path)

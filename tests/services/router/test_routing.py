@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import pytest
+
+from services.contract import GenerateRequest, RenderJob, Result
+from services.router.profiles import Profile, load_profiles
+from services.router.routing import route
+from services.router.settings import DEFAULT_COMPANIES
+
+
+@pytest.fixture(scope="module")
+def profiles() -> dict[str, Profile]:
+    return load_profiles(DEFAULT_COMPANIES)
+
+
+def _request(**fields: object) -> GenerateRequest:
+    return GenerateRequest(job_id="j1", data=str(fields.pop("data", "ABC")), **fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("company", [None, "", "Unknown Corp"])
+def test_missing_or_unknown_company_gets_default(profiles: dict[str, Profile], company: str | None) -> None:
+    job = route(_request(company=company), profiles)
+    assert isinstance(job, RenderJob)
+    assert (job.company, job.symbology, job.format) == ("Default", "code128", "png")
+    assert job.options["module_height"] == 15
+
+
+def test_company_defaults_fill_gaps_and_request_options_win(profiles: dict[str, Profile]) -> None:
+    job = route(_request(company="CompanyA", data="590123412345", options={"module_height": 10}), profiles)
+    assert isinstance(job, RenderJob)
+    assert (job.symbology, job.format) == ("ean13", "png")
+    assert job.options["module_height"] == 10 and job.options["module_width"] == 0.33
+
+
+@pytest.mark.parametrize("fields,code", [
+    ({"company": "CompanyB", "symbology": "ean13"}, "symbology_not_allowed"),
+    ({"company": "CompanyA", "symbology": "code39"}, "symbology_not_allowed"),
+    ({"symbology": "code128", "options": {"module_width": 9}}, "invalid_option"),
+    ({"symbology": "made-up"}, "unknown_symbology"),
+])
+def test_forbidden_requests_become_failed_results(profiles: dict[str, Profile], fields: dict[str, object],
+                                                  code: str) -> None:
+    outcome = route(_request(client_id="c1", request_id="r1", **fields), profiles)
+    assert isinstance(outcome, Result)
+    assert outcome.status == "failed" and outcome.error is not None and outcome.error.code == code
+    assert (outcome.client_id, outcome.request_id) == ("c1", "r1")  # still reaches its client
+
+
+def test_routing_stamps_the_trace(profiles: dict[str, Profile]) -> None:
+    job = route(_request(trace={"gateway_in": 1.0}), profiles)
+    assert job.trace["gateway_in"] == 1.0 and job.trace["routed"] > 1.0
