@@ -57,3 +57,7 @@ smoke: ## Send jobs one at a time through the running stack (`make run`) and pri
 .PHONY: clean
 clean: stop ## Remove run state (.local/run); keeps the installed venv, jars and MinIO
 	rm -rf $(LOCAL)/run
+
+.PHONY: kafka-hop
+kafka-hop: install ## Time a bare producer -> consumer hop on a fresh local broker (the floor under each hop)
+	$(PY) -m devstack.kafka_hop

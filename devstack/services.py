@@ -15,8 +15,9 @@ from devstack.process import spawn, stop_child, wait_until
 
 
 def service_env(bootstrap: str, s3_endpoint: str, extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BARCODE_", "GATEWAY_", "ROUTER_",
-                                                                        "GENERATOR_", "NOTIFIER_"))}
+    # The caller's BARCODE_*/GATEWAY_*/... settings pass through (e.g. `BARCODE_PARTITIONS=8
+    # make run`); where the stack's servers are is decided here.
+    env = dict(os.environ)
     env.update(
         BARCODE_KAFKA_BOOTSTRAP=bootstrap,
         BARCODE_S3_ENDPOINT=s3_endpoint,

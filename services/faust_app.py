@@ -9,14 +9,20 @@ that the settings reach aiokafka.
 """
 from __future__ import annotations
 
-from typing import Any, cast
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar, cast
 
 import aiokafka
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TransportT
 
+from services import contract
 from services.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T", contract.GenerateRequest, contract.Result)
 
 _FETCH_MAX_WAIT_MS = 10
 
@@ -73,3 +79,24 @@ def make_app(app_id: str, kafka: KafkaSettings, **extra: Any) -> PipelineApp:
         store="memory://",
         **extra,
     )
+
+
+def raw_topic(app: faust.App, base: str, kafka: KafkaSettings) -> faust.TopicT:
+    """Our topics carry contract bytes; faust must not (de)serialise them."""
+    return app.topic(kafka.topic(base), value_serializer="raw", key_serializer="raw")
+
+
+async def decoded(kind: type[T], stream: faust.StreamT[bytes]) -> AsyncIterator[T]:
+    """The stream's messages as contract objects. Poison (undecodable) messages have no one to
+    answer to: logged and skipped, so the partition moves on."""
+    async for raw in stream:
+        try:
+            yield contract.decode(kind, raw)
+        except contract.SchemaError as exc:
+            log.error("dropping undecodable %s: %s", kind.__name__, exc)
+
+
+async def send_acked(topic: faust.TopicT, key: str, message: Any) -> None:
+    """Send and wait for the broker's ack, before faust may commit the input's offset."""
+    delivery = await topic.send(key=key.encode(), value=contract.encode(message))
+    await delivery

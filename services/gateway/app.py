@@ -54,9 +54,6 @@ async def _kafka_ctx(app: web.Application) -> AsyncIterator[None]:
     await feed.start()
     gw.feed = feed
     yield
-    gw.draining = True
-    for conn in gw.registry.all():
-        await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"gateway shutting down")
     await feed.stop()
     await producer.stop()  # flushes delivery receipts
 
@@ -68,11 +65,21 @@ async def _http_client_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+async def _close_sockets(app: web.Application) -> None:
+    """On shutdown, before aiohttp waits for handlers: stop taking jobs and close every socket
+    with 1001 so clients reconnect elsewhere (their pending results wait in Kafka)."""
+    gw = app[GATEWAY]
+    gw.draining = True
+    for conn in gw.registry.all():
+        await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"gateway shutting down")
+
+
 def init_app(settings: GatewaySettings) -> web.Application:
     app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
     app[GATEWAY] = Gateway(settings=settings, index=JobIndex(settings.kafka.state_ttl_s), registry=SocketRegistry())
     app.cleanup_ctx.append(_http_client_ctx)
     app.cleanup_ctx.append(_kafka_ctx)
+    app.on_shutdown.append(_close_sockets)
     app.add_routes(routes)
     app.router.add_get("/v1/ws", websocket)
     return app

@@ -13,7 +13,7 @@ import faust
 from botocore.config import Config
 
 from services import contract
-from services.faust_app import make_app
+from services.faust_app import decoded, make_app, raw_topic, send_acked
 from services.notifier.notify import RecentJobs, UrlSigner, to_notification
 from services.notifier.settings import NotifierSettings
 
@@ -41,24 +41,16 @@ def build_app(settings: NotifierSettings) -> faust.App:
     sign = url_signer(settings)
     recent = RecentJobs(settings.dedupe_window)
     app = make_app("barcode-notifier", kafka)
-    results = app.topic(kafka.topic(contract.RESULTS), value_serializer="raw", key_serializer="raw")
-    notifications = app.topic(kafka.topic(contract.NOTIFICATIONS), value_serializer="raw", key_serializer="raw")
+    results = raw_topic(app, contract.RESULTS, kafka)
+    notifications = raw_topic(app, contract.NOTIFICATIONS, kafka)
 
     @app.agent(results, concurrency=1)
     async def notify(stream: faust.StreamT[bytes]) -> None:
-        async for raw in stream:
-            try:
-                result = contract.decode(contract.Result, raw)
-            except contract.SchemaError as exc:
-                log.error("dropping undecodable result: %s", exc)
-                continue
+        async for result in decoded(contract.Result, stream):
             if not recent.first_time(result.job_id):
                 log.info("duplicate result for job %s dropped", result.job_id)
                 continue
-            notification = to_notification(result, sign)
             # Keyed by client so one client's notifications stay in order on one partition.
-            key = (result.client_id or result.job_id).encode()
-            delivery = await notifications.send(key=key, value=contract.encode(notification))
-            await delivery
+            await send_acked(notifications, result.client_id or result.job_id, to_notification(result, sign))
 
     return app

@@ -85,3 +85,21 @@ async def test_job_status_survives_a_gateway_restart(stack: Stack, gateway_a: st
             assert job["company"] == "Default"
         finally:
             replica.stop()
+
+
+async def test_sigterm_closes_sockets_with_going_away_and_a_resume_elsewhere_works(
+        stack: Stack, gateway_b: str) -> None:
+    replica = stack.service("gateway-d")
+    replica.start()
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(f"{replica.url}/v1/ws") as ws:
+            hello = await next_message(ws)
+            started = asyncio.get_running_loop().time()
+            await asyncio.to_thread(replica.stop)  # SIGTERM, waits for the process to exit
+            closing = await ws.receive(timeout=10)
+            # The server's close frame says 1001; the process may exit before our reply.
+            assert (closing.type, closing.data) == (aiohttp.WSMsgType.CLOSE, 1001)
+            assert asyncio.get_running_loop().time() - started < 10  # drained, not killed
+        async with session.ws_connect(f"{gateway_b}/v1/ws", params={
+                "client_id": hello["client_id"], "resume_token": hello["resume_token"]}) as ws:
+            assert (await next_message(ws))["resumed"] is True

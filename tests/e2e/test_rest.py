@@ -10,6 +10,14 @@ from tests.support.client import fetch
 from tests.support.decode import decode
 
 
+async def _final(session: aiohttp.ClientSession, url: str, body: object) -> dict:  # type: ignore[type-arg]
+    """Submit a job and wait for its final status, as a REST client would."""
+    status, queued = await _submit(session, url, body)
+    assert status == 202, queued
+    async with session.get(f"{url}/v1/jobs/{queued['job_id']}", params={"wait": "20"}) as resp:
+        return await resp.json()  # type: ignore[no-any-return]
+
+
 async def _submit(session: aiohttp.ClientSession, url: str, body: object) -> tuple[int, dict]:  # type: ignore[type-arg]
     async with session.post(f"{url}/v1/jobs", json=body) as resp:
         return resp.status, await resp.json()
@@ -32,21 +40,17 @@ async def test_submit_wait_fetch_and_decode(gateway_a: str, fmt: str) -> None:
 
 async def test_invalid_check_digit_over_rest(gateway_a: str) -> None:
     async with aiohttp.ClientSession() as session:
-        _, body = await _submit(session, gateway_a, {"symbology": "ean8", "data": "96385070"})
-        async with session.get(f"{gateway_a}/v1/jobs/{body['job_id']}", params={"wait": "20"}) as resp:
-            job = await resp.json()
+        job = await _final(session, gateway_a, {"symbology": "ean8", "data": "96385070"})
         assert job["status"] == "failed"
         assert job["error"]["code"] == "invalid_check_digit"
-        async with session.get(f"{gateway_a}/v1/jobs/{body['job_id']}/file") as resp:
+        async with session.get(f"{gateway_a}/v1/jobs/{job['job_id']}/file") as resp:
             assert resp.status == 409
             assert (await resp.json())["error"]["code"] == "not_ready"
 
 
 async def test_letters_in_a_numeric_code_over_rest(gateway_a: str) -> None:
     async with aiohttp.ClientSession() as session:
-        _, body = await _submit(session, gateway_a, {"symbology": "itf", "data": "12AB"})
-        async with session.get(f"{gateway_a}/v1/jobs/{body['job_id']}", params={"wait": "20"}) as resp:
-            job = await resp.json()
+        job = await _final(session, gateway_a, {"symbology": "itf", "data": "12AB"})
     assert job["status"] == "failed"
     assert job["error"]["code"] == "invalid_characters"
 
