@@ -24,7 +24,8 @@ RESULTS = "barcode.results"  # router, generator -> notifier: completed or faile
 NOTIFICATIONS = "barcode.notifications"  # notifier -> every gateway: what to tell the client
 DELIVERIES = "barcode.deliveries"  # gateway -> every gateway: "this client saw that job"
 
-FORMATS: dict[str, str] = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
+FORMATS: dict[str, str] = {
+    "png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "eps": "application/postscript"}
 
 JobStatus = Literal["queued", "completed", "failed"]
 
@@ -54,6 +55,7 @@ class ErrorCode:
     INVALID_OPTION = "invalid_option"
     STORAGE_UNAVAILABLE = "storage_unavailable"
     RENDER_FAILED = "render_failed"
+    VERIFICATION_FAILED = "verification_failed"  # drawn, but did not decode back: a bug
     INTERNAL = "internal_error"
 
 
@@ -102,6 +104,8 @@ class RenderJob:
     request_id: str | None = None
     client_id: str | None = None
     trace: dict[str, float] = field(default_factory=dict)
+    engine: str | None = None  # None: the symbology's default engine
+    verify: bool = True  # decode the output back before publishing it
     v: int = SCHEMA_VERSION
 
 

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from services.contract import ErrorCode
 from services.gateway.context import GATEWAY, Gateway, base_url
+from services.gateway.dryrun import dry_run
 from services.gateway.errors import ApiError
 from services.gateway.messages import file_url
 from services.gateway.openapi import openapi_document
@@ -48,6 +49,13 @@ async def submit_job(request: web.Request) -> web.Response:
     await gw.publisher.publish_request(job)
     return web.json_response({"job_id": job.job_id, "status": "queued"}, status=202,
                              headers={"Location": f"/v1/jobs/{job.job_id}"})
+
+
+@routes.post("/v1/validate")
+async def validate(request: web.Request) -> web.Response:
+    """Dry run: what the job would produce, computed here and now (no Kafka, no rendering)."""
+    body = await _json_body(request, _gw(request).settings.max_body_bytes)
+    return web.json_response(dry_run(body))
 
 
 @routes.get("/v1/jobs/{job_id}")

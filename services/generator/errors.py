@@ -1,19 +1,10 @@
 """Errors the generator turns into `failed` results."""
 from __future__ import annotations
 
-from services.contract import ErrorCode, ErrorInfo
+from services.contract import ErrorCode
+from services.render.errors import JobError
 
-
-class JobError(Exception):
-    """The job cannot be made as asked; retrying will not help."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-    def info(self) -> ErrorInfo:
-        return ErrorInfo(code=self.code, message=self.message, retryable=False)
+__all__ = ["JobError", "TransientError"]
 
 
 class TransientError(Exception):

@@ -16,10 +16,9 @@ from typing import TypeVar
 from services.contract import FORMATS, ErrorCode, ErrorInfo, RenderJob, Result, now_ms
 from services.generator.errors import JobError, TransientError
 from services.generator.keys import object_key
-from services.generator.render import render
 from services.generator.storage import ObjectStore
-from services.generator.validate import normalise
 from services.options import OptionError, validate_options
+from services.render import api
 from services.symbologies import lookup
 
 log = logging.getLogger(__name__)
@@ -50,7 +49,7 @@ class JobRunner:
         self.attempts = attempts
         self.backoff_s = backoff_s
         self.known = KnownKeys()
-        self.counts = {"rendered": 0, "cached": 0, "failed": 0}
+        self.counts = {"rendered": 0, "cached": 0, "failed": 0, "verification_failed": 0}
 
     async def _in_thread(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -76,6 +75,10 @@ class JobRunner:
             result = await self._make(job, trace, base)
         except JobError as exc:
             self.counts["failed"] += 1
+            if exc.code == ErrorCode.VERIFICATION_FAILED:
+                # Drawn but unreadable as its input: a bug in an engine, never the client's fault.
+                self.counts["verification_failed"] += 1
+                log.error("verification failed for job %s: %s", job.job_id, exc.message)
             return Result(status="failed", error=exc.info(), trace={**trace, "generated": now_ms()}, **base)
         except TransientError as exc:
             self.counts["failed"] += 1
@@ -90,11 +93,12 @@ class JobRunner:
         if symbology is None:
             raise JobError(ErrorCode.UNKNOWN_SYMBOLOGY, f"unknown symbology {job.symbology!r}")
         try:
-            validate_options(symbology, job.options)
+            validate_options(symbology, job.options, job.engine)
         except OptionError as exc:
             raise JobError(ErrorCode.INVALID_OPTION, str(exc)) from None
-        normalised = normalise(symbology.name, job.data, job.options)
-        key = object_key(symbology.name, normalised.data, job.format, job.options)
+        engine = api.engine_for(symbology, job.engine)
+        info = await self._in_thread(api.check, symbology, job.data, job.options, job.engine)
+        key = object_key(symbology.name, info.data, job.format, job.options, f"{engine.NAME}-{engine.VERSION}")
         content_type = FORMATS[job.format]
         stored = key in self.known or await self._with_retries(
             f"head {key}", lambda: self._in_thread(self.store.exists, key))
@@ -104,7 +108,8 @@ class JobRunner:
             return Result(status="completed", bucket=self.store.bucket, key=key, content_type=content_type,
                           cached=True, trace={**trace, "generated": now_ms()}, **base)
         trace["checked"] = now_ms()
-        rendered = await self._in_thread(render, symbology.name, job.data, job.format, job.options)
+        rendered = await self._in_thread(api.render, symbology, job.data, job.format, job.options, job.engine,
+                                         job.verify)
         trace["rendered"] = now_ms()
         await self._with_retries(
             f"put {key}", lambda: self._in_thread(self.store.put, key, rendered.body, rendered.content_type))

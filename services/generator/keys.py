@@ -5,16 +5,14 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-import barcode
 import orjson
 
-# Part of every key: a new renderer version must not serve files drawn by the old one.
-RENDERER = f"python-barcode-{barcode.version}"
 
-
-def object_key(symbology: str, data: str, fmt: str, options: dict[str, Any]) -> str:
+def object_key(symbology: str, data: str, fmt: str, options: dict[str, Any], renderer: str) -> str:
+    """`renderer` (engine name and version) is part of the key: a new engine version must not
+    serve files drawn by the old one."""
     canonical = orjson.dumps(
-        {"symbology": symbology, "data": data, "format": fmt, "options": options, "renderer": RENDERER},
+        {"symbology": symbology, "data": data, "format": fmt, "options": options, "renderer": renderer},
         option=orjson.OPT_SORT_KEYS,
     )
     digest = hashlib.sha256(canonical).hexdigest()

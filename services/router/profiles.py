@@ -27,6 +27,25 @@ class Profile:
     options: dict[str, Any] = field(default_factory=dict)
     allowed_symbologies: frozenset[str] = frozenset(CATALOGUE)
     allowed_formats: frozenset[str] = frozenset(FORMATS)
+    engines: dict[str, str] = field(default_factory=dict)  # symbology -> engine, where not the default
+    verify: bool = True  # decode every raster back before publishing
+
+
+def _engines(company: str, raw: Any) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{company}.engines must be a mapping of symbology: engine")
+    out = {}
+    for name, engine in raw.items():
+        symbology = lookup(str(name))
+        if symbology is None:
+            raise ConfigError(f"{company}.engines: unknown symbology {name!r}")
+        if engine not in symbology.engines:
+            raise ConfigError(f"{company}.engines.{name}: {engine!r} cannot draw it; one of "
+                              f"{', '.join(symbology.engines)}")
+        out[symbology.name] = str(engine)
+    return out
 
 
 def _allowed(company: str, key: str, raw: Any, known: set[str], resolve: Any) -> frozenset[str]:
@@ -55,8 +74,12 @@ def _profile(name: str, raw: Any, fallback: Profile | None) -> Profile:
     if fmt not in FORMATS:
         raise ConfigError(f"{name}.defaults.format: unknown {fmt!r}")
     options = defaults.get("options") or {}
+    engines = _engines(name, raw.get("engines"))
+    verify = raw.get("verify", fallback.verify if fallback else True)
+    if not isinstance(verify, bool):
+        raise ConfigError(f"{name}.verify must be true or false")
     try:
-        validate_options(symbology, options)
+        validate_options(symbology, options, engines.get(symbology.name))
     except OptionError as exc:
         raise ConfigError(f"{name}.defaults.options: {exc}") from None
 
@@ -73,6 +96,8 @@ def _profile(name: str, raw: Any, fallback: Profile | None) -> Profile:
                                      set(CATALOGUE), resolve_symbology),
         allowed_formats=_allowed(name, "allowed_formats", raw.get("allowed_formats"), set(FORMATS),
                                  lambda f: f if f in FORMATS else None),
+        engines=engines,
+        verify=verify,
     )
 
 

@@ -35,14 +35,16 @@ def route(request: GenerateRequest, profiles: dict[str, Profile]) -> RenderJob |
                        f"{', '.join(sorted(profile.allowed_formats))}")
     # Profile defaults that this symbology does not take (e.g. a Code 39 checksum flag) are
     # dropped; the client's own options are validated strictly.
-    defaults = {k: v for k, v in profile.options.items() if k in symbology.options}
+    engine = profile.engines.get(symbology.name)
+    takes = symbology.options_for(engine)
+    defaults = {k: v for k, v in profile.options.items() if k in takes}
     options = {**defaults, **request.options}
     try:
-        validate_options(symbology, options)
+        validate_options(symbology, options, engine)
     except OptionError as exc:
         return _failed(request, profile.name, ErrorCode.INVALID_OPTION, str(exc))
     return RenderJob(
         job_id=request.job_id, company=profile.name, symbology=symbology.name, data=request.data,
         format=fmt, options=options, request_id=request.request_id, client_id=request.client_id,
-        trace={**request.trace, "routed": now_ms()},
+        trace={**request.trace, "routed": now_ms()}, engine=engine, verify=profile.verify,
     )

@@ -6,7 +6,7 @@ from services.symbologies import ALIASES, CATALOGUE, lookup
 
 
 def test_every_python_barcode_symbology_is_offered() -> None:
-    offered = {barcode.get_barcode_class(lookup(name).name) for name in CATALOGUE}  # type: ignore[union-attr]
+    offered = {barcode.get_barcode_class(name) for name, s in CATALOGUE.items() if "python-barcode" in s.engines}
     provided = {barcode.get_barcode_class(name) for name in barcode.PROVIDED_BARCODES}
     assert provided <= offered
     for name in barcode.PROVIDED_BARCODES:

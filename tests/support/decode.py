@@ -11,21 +11,30 @@ from PIL import Image
 RASTER_DPI = 600  # vectors are rasterised finely enough that 0.2 mm modules span several pixels
 
 
-def to_image(body: bytes, content_type: str) -> Image.Image:
+def to_image(body: bytes, content_type: str, dpi: int = RASTER_DPI) -> Image.Image:
     if content_type == "image/png":
         return Image.open(io.BytesIO(body))
     if content_type == "image/svg+xml":
-        png = cairosvg.svg2png(bytestring=body, dpi=RASTER_DPI, background_color="white")
+        png = cairosvg.svg2png(bytestring=body, dpi=dpi, background_color="white")
         return Image.open(io.BytesIO(png))
     if content_type == "application/pdf":
         pdf = pypdfium2.PdfDocument(body)
         try:
-            return pdf[0].render(scale=RASTER_DPI / 72).to_pil()
+            return pdf[0].render(scale=dpi / 72).to_pil()
         finally:
             pdf.close()
     raise ValueError(f"cannot rasterise {content_type}")
 
 
-def decode(body: bytes, content_type: str) -> list[str]:
-    """Every distinct text zxing-cpp finds in the image."""
-    return sorted({result.text for result in zxingcpp.read_barcodes(to_image(body, content_type))})
+def decode(body: bytes, content_type: str, formats: tuple[str, ...] = ()) -> list[str]:
+    """Every distinct text zxing-cpp finds in the image (of the given zxing formats, if any:
+    HIBC data read as Code 39 Extended, for one, is a different text)."""
+    wanted = [getattr(zxingcpp.BarcodeFormat, f) for f in formats if hasattr(zxingcpp.BarcodeFormat, f)]
+    # Vector output is rasterised at a second resolution if the first gives nothing: module
+    # edges that fall between pixels can defeat a detector (seen with rectangular Data Matrix).
+    for dpi in ((RASTER_DPI,) if content_type == "image/png" else (RASTER_DPI, 300)):
+        image = to_image(body, content_type, dpi)
+        results = zxingcpp.read_barcodes(image, formats=wanted) if wanted else zxingcpp.read_barcodes(image)
+        if results:
+            break
+    return sorted({result.text for result in results})

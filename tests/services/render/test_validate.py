@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.generator.errors import JobError
-from services.generator.validate import gs1_mod10, normalise
+from services.render.errors import JobError
+from services.render.validate import gs1_mod10, normalise
 
 
 @pytest.mark.parametrize("symbology,data,scan", [

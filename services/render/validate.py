@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from services.contract import ErrorCode
-from services.generator.errors import JobError
+from services.render.errors import JobError
 
 FNC1 = "\xf1"  # python-barcode's marker for the GS1 function character
 
@@ -27,7 +27,7 @@ def gs1_mod10(digits: str) -> int:
     return (10 - total % 10) % 10
 
 
-def _digits(symbology: str, data: str, base: int, prefixes: tuple[str, ...] = ()) -> str:
+def check_digits(symbology: str, data: str, base: int, prefixes: tuple[str, ...] = ()) -> str:
     """Digits-only codes of `base` digits plus an optional, then verified, check digit."""
     if not data.isdigit() or not data.isascii():
         raise JobError(ErrorCode.INVALID_CHARACTERS, f"{symbology} data must be digits only, got {data!r}")
@@ -76,7 +76,7 @@ def _gs1_128(data: str) -> Normalised:
         raise JobError(ErrorCode.INVALID_DATA, "gs1_128 data must be bracketed AIs, e.g. (01)09501101530003(10)AB12")
     encoded = ""
     for index, (ai, value) in enumerate(elements):
-        if ai in ("01", "02") and (len(value) != 14 or _digits(f"AI ({ai})", value, 13) != value):
+        if ai in ("01", "02") and (len(value) != 14 or check_digits(f"AI ({ai})", value, 13) != value):
             raise JobError(ErrorCode.INVALID_CHECK_DIGIT, f"AI ({ai}) needs a GTIN-14 with a valid check digit")
         encoded += ai + value
         if not ai.startswith(GS1_FIXED_PREFIXES) and index < len(elements) - 1:
@@ -87,22 +87,22 @@ def _gs1_128(data: str) -> Normalised:
 def normalise(symbology: str, data: str, options: dict[str, object]) -> Normalised:
     """Return what to draw and what a scanner will read, or raise JobError naming the rule."""
     if symbology in ("ean13", "ean13-guard"):
-        full = _digits(symbology, data, 12)
+        full = check_digits(symbology, data, 12)
         return Normalised(full, full)
     if symbology == "jan":
-        full = _digits(symbology, data, 12, prefixes=("45", "49"))
+        full = check_digits(symbology, data, 12, prefixes=("45", "49"))
         return Normalised(full, full)
     if symbology in ("ean8", "ean8-guard"):
-        full = _digits(symbology, data, 7)
+        full = check_digits(symbology, data, 7)
         return Normalised(full, full)
     if symbology == "upca":
-        full = _digits(symbology, data, 11)
+        full = check_digits(symbology, data, 11)
         return Normalised(full, "0" + full)  # scanners commonly report UPC-A as EAN-13
     if symbology == "ean14":
-        full = _digits(symbology, data, 13)
+        full = check_digits(symbology, data, 13)
         return Normalised("01" + full, f"(01){full}")
     if symbology == "isbn13":
-        full = _digits(symbology, data.replace("-", "").replace(" ", ""), 12, prefixes=("978", "979"))
+        full = check_digits(symbology, data.replace("-", "").replace(" ", ""), 12, prefixes=("978", "979"))
         return Normalised(full, full)
     if symbology == "isbn10":
         isbn10 = _mod11(symbology, data.replace("-", "").replace(" ", ""), 9)

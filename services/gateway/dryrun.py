@@ -1,0 +1,47 @@
+"""POST /v1/validate: answer synchronously, without rendering or Kafka, what a job would
+produce: normalised data, check digit, human-readable text, symbol size/version, warnings."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+
+from services.contract import ErrorCode
+from services.gateway.errors import ApiError
+from services.gateway.validation import parse_generate
+from services.options import OptionError, validate_options
+from services.render import api
+from services.render.errors import JobError
+from services.symbologies import lookup
+
+
+def _check_digit(given: str, encoded: str) -> str | None:
+    """The digit the renderer appended, if it appended one."""
+    given_digits, encoded_digits = re.sub(r"\D", "", given), re.sub(r"\D", "", encoded)
+    if given_digits and encoded_digits.startswith(given_digits) and len(encoded_digits) == len(given_digits) + 1:
+        return encoded_digits[-1]
+    return None
+
+
+def dry_run(body: Any) -> dict[str, Any]:
+    engine = body.get("engine") if isinstance(body, dict) else None
+    if engine is not None and not isinstance(engine, str):
+        raise ApiError(ErrorCode.INVALID_REQUEST, "engine must be a string")
+    request = parse_generate(body, "dry-run", None)
+    symbology = lookup(request.symbology or "code128")
+    assert symbology is not None  # parse_generate resolved it
+    try:
+        validate_options(symbology, request.options, engine)
+        info = api.check(symbology, request.data, request.options, engine)
+    except OptionError as exc:
+        raise ApiError(ErrorCode.INVALID_OPTION, str(exc)) from None
+    except JobError as exc:
+        raise ApiError(exc.code, exc.message, status=422) from None
+    out: dict[str, Any] = {"valid": True, "symbology": symbology.name, "engine": engine or symbology.engine,
+                           "verified": symbology.verifiable, **info.public()}
+    digit = _check_digit(request.data, info.text or info.data)
+    if digit is not None:
+        out["check_digit"] = digit
+    return out
+
+

@@ -1,0 +1,214 @@
+"""libzint through zint-bindings: every symbology in render/zint_table.py.
+
+zint validates data itself (check digits, character sets, GS1 AI syntax with dates and check
+digits) and says what is wrong; its messages are kept, and mapped to our error codes.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import zint
+from PIL import Image
+
+from services.contract import ErrorCode, FORMATS
+from services.render import vector
+from services.render.errors import JobError
+from services.render.geometry import Geometry, geometry
+from services.render.types import Rendered, SymbolInfo
+from services.render.validate import check_digits, gs1_mod10, normalise
+from services.render.zint_table import ZINT_TABLE
+
+# zint-bindings logs libzint's warnings; they are returned in SymbolInfo.warnings instead.
+logging.getLogger("zint").setLevel(logging.ERROR)
+
+NAME = "zint"
+VERSION = "zint-bindings-1.2.2"
+_ENTRIES = {e.name: e for e in ZINT_TABLE}
+# Symbologies whose data rules we check ourselves first, so both engines answer alike.
+# (GS1 strings are left to zint, which knows every AI's format, date rules and check digits.)
+_OUR_RULES = {"ean13", "ean8", "upca", "isbn13", "ean14", "itf", "code39", "codabar"}
+_ECC = {"qrcode": {"L": 1, "M": 2, "Q": 3, "H": 4}, "microqr": {"L": 1, "M": 2, "Q": 3},
+        "rmqr": {"M": 2, "H": 4}, "hanxin": {"L1": 1, "L2": 2, "L3": 3, "L4": 4},
+        "aztec": {"10%": 1, "23%": 2, "36%": 3, "50%": 4}, "gridmatrix": {str(n): n for n in range(1, 6)}}
+_ALWAYS_GS1 = {"gs1_128", "databar-expanded", "databar-expanded-stacked"}
+
+
+def _error(exc: Exception, symbology: str) -> JobError:
+    message = re.sub(r"^(Error|Warning) \d+: ", "", str(exc))
+    lower = message.lower()
+    if "check digit" in lower or "check character" in lower or "checksum" in lower:
+        code = ErrorCode.INVALID_CHECK_DIGIT
+    elif "invalid character" in lower or "invalid characters" in lower or "non-numeric" in lower:
+        code = ErrorCode.INVALID_CHARACTERS
+    elif "too long" in lower or "length" in lower or "too short" in lower:
+        code = ErrorCode.INVALID_LENGTH
+    elif "option" in lower or "version" in lower or "size" in lower:
+        code = ErrorCode.INVALID_OPTION
+    else:
+        code = ErrorCode.INVALID_DATA
+    return JobError(code, f"{symbology}: {message}")
+
+
+def _gs1(symbology: str, options: dict[str, Any]) -> bool:
+    return symbology in _ALWAYS_GS1 or bool(options.get("gs1"))
+
+
+# GTIN-based symbologies zint wants without the check digit; a given one is verified here.
+_GTIN13 = {"itf14", "databar", "databar-limited", "databar-stacked", "databar-stacked-omni"}
+
+
+def _zint_data(symbology: str, data: str, options: dict[str, Any]) -> tuple[str, str]:
+    """The zint symbology member and the data to give it."""
+    member = _ENTRIES[symbology].zint
+    if symbology in _GTIN13 and len(data) == 14 and data.isdigit():
+        data = check_digits(symbology, data, 13)[:13]
+    if symbology in _OUR_RULES:
+        data = normalise(symbology, data, options).data.replace("\xf1", "")
+        if symbology == "ean14":
+            data = data[2:-1]  # zint takes the 13 digits and adds (01) and the check digit
+        if symbology in ("ean13", "ean8", "upca") and "+" not in data:
+            member = {"upca": "UPCA_CHK"}.get(symbology, "EANX_CHK")
+    return member, data
+
+
+def _symbol(symbology: str, data: str, options: dict[str, Any], geo: Geometry) -> zint.Symbol:
+    symbol = zint.Symbol()
+    member, payload = _zint_data(symbology, data, options)
+    symbol.symbology = zint.Symbology.__members__[member]
+    if _gs1(symbology, options):
+        symbol.input_mode = zint.InputMode.GS1 | zint.InputMode.GS1PARENS
+        # zint reports a bad GS1 check digit or date as a warning; for us it is an error.
+        symbol.warn_level = zint.WarningLevel.FAIL_ALL
+    elif _ENTRIES[symbology].family in ("2d", "stacked"):
+        symbol.input_mode = zint.InputMode.UNICODE
+        if not payload.isascii() and zint.CapabilityFlags.ECI in zint.Symbol.capabilities(symbol.symbology):
+            # Without an ECI, bytes above 0x7F are ISO-8859-1 by the standard but readers guess
+            # (zxing-cpp read "¡" as Shift-JIS "｡"): declare UTF-8 so every reader agrees.
+            symbol.eci = 26
+    flags = zint.OutputOptions.BARCODE_MEMORY_FILE
+    quiet = options.get("quiet_zone")
+    if quiet is None:
+        flags |= zint.OutputOptions.BARCODE_QUIET_ZONES
+    else:
+        flags |= zint.OutputOptions.BARCODE_NO_QUIET_ZONES
+        symbol.whitespace_width = round(float(quiet) / geo.x_mm)
+        symbol.whitespace_height = round(float(quiet) / geo.x_mm) if symbology not in ("code128",) else 0
+    if options.get("small_text"):
+        flags |= zint.OutputOptions.SMALL_TEXT
+    symbol.output_options = flags
+    if "module_height" in options:
+        symbol.height = float(options["module_height"]) / geo.x_mm
+    symbol.show_text = bool(options.get("write_text", True))
+    if "foreground" in options:
+        symbol.fgcolour = str(options["foreground"]).lstrip("#")
+    if "background" in options:
+        symbol.bgcolour = str(options["background"]).lstrip("#")
+    if "ecc_level" in options:
+        level = options["ecc_level"]
+        symbol.option_1 = _ECC[symbology][level] if symbology in _ECC else int(level)
+    if "version" in options:
+        symbol.option_2 = int(options["version"])
+    # zint draws 2 pixels per module at scale 1; raster scale may be a multiple of 0.5.
+    symbol.scale = geo.dots_per_module / 2
+    symbol.dpmm = geo.dpi / 25.4
+    try:
+        symbol.encode(payload)
+    except RuntimeError as exc:
+        raise _error(exc, symbology) from None
+    return symbol
+
+
+_CODE39 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. $/+%"  # HIBC check: mod 43 over these values
+
+
+def _upce_to_ean13(upce: str) -> str:
+    """The EAN-13 a scanner reports for an 8-digit UPC-E (number system, 6 digits, check)."""
+    ns, d, check = upce[0], upce[1:7], upce[7]
+    last = d[5]
+    if last in "012":
+        body = d[0:2] + last + "0000" + d[2:5]
+    elif last == "3":
+        body = d[0:3] + "00000" + d[3:5]
+    elif last == "4":
+        body = d[0:4] + "00000" + d[4]
+    else:
+        body = d[0:5] + "0000" + last
+    return "0" + ns + body + check
+
+
+def _scan_texts(symbology: str, data: str, text: str, options: dict[str, Any]) -> tuple[str, ...]:
+    """What a correct decode may return: zxing-cpp reports some symbologies differently from
+    their printed text (UPC as EAN-13, GS1 with parentheses, PZN without its prefix ...)."""
+    stripped = text.replace("*", "").replace(" ", "")
+    texts = {data, text, stripped, re.sub(r"\D", "", text)}
+    if _gs1(symbology, options):
+        texts.add(data.replace("[", "(").replace("]", ")"))
+    if symbology.startswith("databar") and data.isdigit():
+        gtin = data if len(data) == 14 else data + str(gs1_mod10(data))
+        texts.add(f"(01){gtin}")
+    if symbology == "upca":
+        texts.add("0" + re.sub(r"\D", "", text))
+    if symbology == "upce" and len(re.sub(r"\D", "", text)) >= 8:
+        texts.add(_upce_to_ean13(re.sub(r"\D", "", text)[:8]))
+    if symbology.startswith("hibc"):
+        body = "+" + data.upper()
+        texts.add(body + _CODE39[sum(_CODE39.index(c) for c in body) % 43])
+    if symbology == "pzn8":
+        texts.add("-" + re.sub(r"\D", "", text))
+    return tuple(sorted(t for t in texts if t))
+
+
+def check(symbology: str, data: str, options: dict[str, Any]) -> SymbolInfo:
+    geo = geometry(options)
+    symbol = _symbol(symbology, data, options, geo)
+    return _info(symbology, data, options, symbol, geo)
+
+
+def _info(symbology: str, data: str, options: dict[str, Any], symbol: zint.Symbol, geo: Geometry) -> SymbolInfo:
+    warnings = list(geo.warnings())
+    if symbol.errtxt:
+        warnings.append(re.sub(r"^Warning \d+: ", "", symbol.errtxt))
+    version = symbol.option_2 if symbology in ("qrcode", "microqr", "rmqr", "hanxin", "datamatrix", "aztec",
+                                                "gridmatrix", "codeone") and symbol.option_2 > 0 else None
+    _, payload = _zint_data(symbology, data, options)
+    return SymbolInfo(data=payload, text=symbol.text, scan=_scan_texts(symbology, payload, symbol.text, options),
+                      width_modules=symbol.width, rows=symbol.rows, version=version, x_mm=geo.x_mm,
+                      warnings=tuple(warnings))
+
+
+def _memfile(symbol: zint.Symbol, ext: str, rotation: int) -> bytes:
+    symbol.outfile = f"out.{ext}"
+    try:
+        symbol.print(rotation)
+    except RuntimeError as exc:
+        raise JobError(ErrorCode.RENDER_FAILED, f"zint could not write {ext}: {exc}") from None
+    return bytes(symbol.memfile)
+
+
+def render(symbology: str, data: str, fmt: str, options: dict[str, Any]) -> Rendered:
+    geo = geometry(options)
+    symbol = _symbol(symbology, data, options, geo)
+    info = _info(symbology, data, options, symbol, geo)
+    rotation = int(options.get("rotation", 0))
+    if fmt == "png":
+        return Rendered(_memfile(symbol, "png", rotation), FORMATS["png"], info, raster=_bitmap(symbol, rotation))
+    # zint's SVG is in pixels at its scale (2 * scale per module): size it in millimetres.
+    svg = vector.physical(_memfile(symbol, "svg", rotation), geo.x_mm / (2 * symbol.scale))
+    body = svg if fmt == "svg" else vector.to_pdf(svg) if fmt == "pdf" else vector.to_eps(svg)
+    return Rendered(body, FORMATS[fmt], info)
+
+
+def _bitmap(symbol: zint.Symbol, rotation: int) -> Image.Image:
+    symbol.buffer(rotation)
+    bitmap = symbol.bitmap
+    height, width = bitmap.shape[0], bitmap.shape[1]
+    return Image.frombuffer("RGB", (width, height), bytes(bitmap), "raw", "RGB", 0, 1)
+
+
+def raster(symbology: str, data: str, options: dict[str, Any]) -> Image.Image:
+    """A bitmap of the same symbol at a decoder-friendly scale, for verifying vector output."""
+    options = {k: v for k, v in options.items() if k not in ("rotation", "module_width", "dpi")}
+    geo = geometry({"module_width": 4 * 25.4 / 300, "dpi": 300})  # 4 dots per module
+    return _bitmap(_symbol(symbology, data, options, geo), 0)

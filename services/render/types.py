@@ -1,0 +1,35 @@
+"""What an engine returns: the file, and facts about the symbol for dry runs and verification."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+
+@dataclass(frozen=True)
+class SymbolInfo:
+    data: str  # normalised data as encoded (check digits added)
+    text: str  # human-readable text as printed ('' when none)
+    scan: tuple[str, ...]  # texts a correct decode may return
+    width_modules: int | None = None
+    rows: int | None = None
+    version: int | None = None  # 2D symbol size/version chosen
+    x_mm: float | None = None  # X-dimension actually drawn (snapped to dots)
+    warnings: tuple[str, ...] = ()
+
+    def public(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"data": self.data, "text": self.text, "x_dimension_mm": self.x_mm,
+                               "warnings": list(self.warnings)}
+        for key in ("width_modules", "rows", "version"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
+
+
+@dataclass(frozen=True)
+class Rendered:
+    body: bytes
+    content_type: str
+    info: SymbolInfo
+    raster: Image.Image | None = field(default=None, repr=False)  # what verification decodes

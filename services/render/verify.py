@@ -1,0 +1,33 @@
+"""Decode-back verification with zxing-cpp, an independent decoder.
+
+A symbol that does not read back as its input is a bug in an engine (or in our use of it):
+the job fails with `verification_failed` rather than shipping a label that scans wrong.
+"""
+from __future__ import annotations
+
+import zxingcpp
+from PIL import Image
+
+from services.contract import ErrorCode
+from services.render.errors import JobError
+from services.symbologies import Symbology
+
+
+def _formats(symbology: Symbology) -> list[zxingcpp.BarcodeFormat]:
+    """Only the symbology's own formats: a Code 39 Extended reading of HIBC data is no proof."""
+    return [getattr(zxingcpp.BarcodeFormat, name) for name in symbology.zxing if hasattr(zxingcpp.BarcodeFormat, name)]
+
+
+def decoded_texts(image: Image.Image, symbology: Symbology) -> list[str]:
+    formats = _formats(symbology)
+    results = zxingcpp.read_barcodes(image, formats=formats) if formats else []
+    return sorted({r.text for r in results})
+
+
+def verify(image: Image.Image, symbology: Symbology, expected: tuple[str, ...]) -> None:
+    """Raise JobError(verification_failed) unless the image decodes to one of `expected`."""
+    texts = decoded_texts(image, symbology)
+    if not any(text in expected for text in texts):
+        raise JobError(ErrorCode.VERIFICATION_FAILED,
+                       f"{symbology.name} did not read back as its input: decoded {texts or 'nothing'}, "
+                       f"expected {expected[0] if len(expected) == 1 else list(expected)}")
