@@ -41,3 +41,15 @@ def test_broken_profiles_fail_at_start_naming_the_key(tmp_path: Path, yaml_text:
     path.write_text(yaml_text)
     with pytest.raises(ConfigError, match=names.replace(".", r"\.")):
         load_profiles(path)
+
+
+@pytest.mark.parametrize("extra,names", [
+    ("engines: {qrcode: python-barcode}", "cannot draw"),
+    ("engines: {nope: zint}", "unknown symbology"),
+    ("verify: maybe", "verify"),
+])
+def test_engine_and_verify_settings_are_checked(tmp_path: Path, extra: str, names: str) -> None:
+    path = tmp_path / "companies.yaml"
+    path.write_text(f"companies:\n  Default:\n    defaults: {{symbology: code128}}\n    {extra}\n")
+    with pytest.raises(ConfigError, match=names):
+        load_profiles(path)

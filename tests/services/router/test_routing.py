@@ -49,3 +49,12 @@ def test_forbidden_requests_become_failed_results(profiles: dict[str, Profile], 
 def test_routing_stamps_the_trace(profiles: dict[str, Profile]) -> None:
     job = route(_request(trace={"gateway_in": 1.0}), profiles)
     assert job.trace["gateway_in"] == 1.0 and job.trace["routed"] > 1.0
+
+
+def test_profile_engine_choice_reaches_the_render_job(profiles: dict[str, Profile]) -> None:
+    job = route(_request(company="CompanyB", symbology="code128", options={"small_text": True}), profiles)
+    assert isinstance(job, RenderJob)
+    assert job.engine == "zint" and job.verify is True
+    # An option of the other engine is refused once the engine is known.
+    failed = route(_request(company="CompanyB", symbology="code128", options={"font_size": 12}), profiles)
+    assert isinstance(failed, Result) and failed.error is not None and "font_size" in failed.error.message
