@@ -61,3 +61,7 @@ clean: stop ## Remove run state (.local/run); keeps the installed venv, jars and
 .PHONY: kafka-hop
 kafka-hop: install ## Time a bare producer -> consumer hop on a fresh local broker (the floor under each hop)
 	$(PY) -m devstack.kafka_hop
+
+.PHONY: bench-render
+bench-render: venv ## Render time per symbology family, format and engine (vs python-barcode's default PNG writer)
+	$(PY) -m devstack.bench_render

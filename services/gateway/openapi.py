@@ -34,6 +34,16 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "413": _error_response("body too large"),
                     "503": _error_response("queue unavailable"),
                 }}},
+            "/v1/validate": {"post": {
+                "summary": "Dry run: normalised data, check digit, text, symbol size; no Kafka, no drawing",
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/GenerateRequest"}}}},
+                "responses": {
+                    "200": {"description": "what the job would produce", "content": {"application/json": {
+                        "schema": {"type": "object", "required": ["valid", "symbology", "data"]}}}},
+                    "400": _error_response("invalid request"),
+                    "422": _error_response("data the symbology rejects"),
+                }}},
             "/v1/jobs/{job_id}": {"get": {
                 "summary": "Job status; ?wait=N holds the request up to N seconds for a final status",
                 "parameters": [job_id, {"name": "wait", "in": "query", "required": False,
@@ -59,7 +69,10 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "GenerateRequest": {
                 "type": "object", "required": ["data"], "additionalProperties": True,
                 "properties": {
-                    "data": {"type": "string", "minLength": 1, "maxLength": max(s.max_length for s in CATALOGUE.values())},
+                    "data": {"oneOf": [
+                        {"type": "string", "minLength": 1, "maxLength": max(s.max_length for s in CATALOGUE.values())},
+                        {"type": "object", "required": ["gs1"], "properties": {"gs1": {
+                            "type": "object", "additionalProperties": {"type": "string"}}}}]},
                     "symbology": {"type": "string", "enum": names,
                                   "description": "default: the company profile's symbology"},
                     "format": {"type": "string", "enum": list(FORMATS)},
@@ -78,7 +91,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "ErrorDetail": {"type": "object", "required": ["code", "message"], "properties": {
                 "code": {"type": "string", "enum": sorted(STATUS) + ["symbology_not_allowed", "format_not_allowed",
                          "invalid_check_digit", "invalid_characters", "invalid_length", "invalid_data",
-                         "render_failed", "internal_error"]},
+                         "render_failed", "verification_failed", "internal_error"]},
                 "message": {"type": "string"}, "retryable": {"type": "boolean"}}},
             "Error": {"type": "object", "required": ["error"],
                       "properties": {"error": {"$ref": "#/components/schemas/ErrorDetail"}}},
