@@ -32,8 +32,8 @@ def _load() -> dict[str, object] | None:
 
 
 def _alive(state: dict[str, object]) -> bool:
-    pids = state.get("pids", {})
-    return isinstance(pids, dict) and bool(pids) and all(pid_alive(int(p)) for p in pids.values())
+    pids = _pids(state)
+    return bool(pids) and all(pid_alive(p) for p in pids.values())
 
 
 def up(kafka_port: int, minio_port: int, gateway_port: int) -> int:
@@ -93,19 +93,23 @@ def _save(stack: Stack, gateway_port: int) -> None:
     }, indent=2))
 
 
+def _pids(state: dict[str, object]) -> dict[str, int]:
+    pids = state.get("pids", {})
+    return {str(k): int(v) for k, v in pids.items()} if isinstance(pids, dict) else {}
+
+
 def down() -> int:
     state = _load()
     if state is None:
         _say("nothing running")
         return 0
-    pids = state.get("pids", {})
-    assert isinstance(pids, dict)
+    pids = _pids(state)
     # Services first (they drain into Kafka), then the broker, then storage.
     order = [n for n in pids if n not in ("kafka", "minio")] + ["kafka", "minio"]
     for name in order:
-        if name in pids and pid_alive(int(pids[name])):
+        if name in pids and pid_alive(pids[name]):
             _say(f"stopping {name} (pid {pids[name]})")
-            terminate(int(pids[name]))
+            terminate(pids[name])
     STATE.unlink(missing_ok=True)
     _say("stopped")
     return 0
@@ -116,10 +120,8 @@ def status() -> int:
     if state is None:
         _say("not running")
         return 1
-    pids = state.get("pids", {})
-    assert isinstance(pids, dict)
-    for name, pid in pids.items():
-        _say(f"{name:10} pid {pid:>7}  {'running' if pid_alive(int(pid)) else 'STOPPED'}")
+    for name, pid in _pids(state).items():
+        _say(f"{name:10} pid {pid:>7}  {'running' if pid_alive(pid) else 'STOPPED'}")
     _say(f"gateway: {state['gateway_url']}")
     return 0 if _alive(state) else 1
 

@@ -64,13 +64,18 @@ def _zint_data(symbology: str, data: str, options: dict[str, Any]) -> tuple[str,
     member = _ENTRIES[symbology].zint
     if symbology in _GTIN13 and len(data) == 14 and data.isdigit():
         data = check_digits(symbology, data, 13)[:13]
+    addon = ""
+    if symbology in ("ean13", "upca") and "+" in data:
+        data, addon = data.split("+", 1)
+        if not (addon.isdigit() and addon.isascii() and len(addon) in (2, 5)):
+            raise JobError(ErrorCode.INVALID_DATA, f"{symbology} add-on must be 2 or 5 digits, got {addon!r}")
     if symbology in _OUR_RULES:
         data = normalise(symbology, data, options).data.replace("\xf1", "")
         if symbology == "ean14":
             data = data[2:-1]  # zint takes the 13 digits and adds (01) and the check digit
-        if symbology in ("ean13", "ean8", "upca") and "+" not in data:
+        if symbology in ("ean13", "ean8", "upca"):
             member = {"upca": "UPCA_CHK"}.get(symbology, "EANX_CHK")
-    return member, data
+    return member, data + (f"+{addon}" if addon else "")
 
 
 def _symbol(symbology: str, data: str, options: dict[str, Any], geo: Geometry) -> zint.Symbol:
@@ -170,8 +175,10 @@ def _info(symbology: str, data: str, options: dict[str, Any], symbol: zint.Symbo
     warnings = list(geo.warnings())
     if symbol.errtxt:
         warnings.append(re.sub(r"^Warning \d+: ", "", symbol.errtxt))
-    version = symbol.option_2 if symbology in ("qrcode", "microqr", "rmqr", "hanxin", "datamatrix", "aztec",
-                                                "gridmatrix", "codeone") and symbol.option_2 > 0 else None
+    # The version libzint chose, from the symbol's size (QR: 17 + 4v modules; Micro QR: 9 + 2v;
+    # Han Xin: 21 + 2v). Other 2D symbols report their size as rows x width_modules.
+    version = {"qrcode": (symbol.width - 17) // 4, "microqr": (symbol.width - 9) // 2,
+               "hanxin": (symbol.width - 21) // 2}.get(symbology)
     _, payload = _zint_data(symbology, data, options)
     return SymbolInfo(data=payload, text=symbol.text, scan=_scan_texts(symbology, payload, symbol.text, options),
                       width_modules=symbol.width, rows=symbol.rows, version=version, x_mm=geo.x_mm,

@@ -29,6 +29,8 @@ def gs1_mod10(digits: str) -> int:
 
 def check_digits(symbology: str, data: str, base: int, prefixes: tuple[str, ...] = ()) -> str:
     """Digits-only codes of `base` digits plus an optional, then verified, check digit."""
+    if "+" in data:
+        raise JobError(ErrorCode.INVALID_CHARACTERS, f"{symbology}: add-ons (+2/+5 digits) need the zint engine")
     if not data.isdigit() or not data.isascii():
         raise JobError(ErrorCode.INVALID_CHARACTERS, f"{symbology} data must be digits only, got {data!r}")
     if len(data) not in (base, base + 1):

@@ -20,7 +20,9 @@ def _formats(symbology: Symbology) -> list[zxingcpp.BarcodeFormat]:
 
 def decoded_texts(image: Image.Image, symbology: Symbology) -> list[str]:
     formats = _formats(symbology)
-    results = zxingcpp.read_barcodes(image, formats=formats) if formats else []
+    # Read EAN/UPC add-ons when present, so "590123412345+12" is checked whole.
+    results = (zxingcpp.read_barcodes(image, formats=formats, ean_add_on_symbol=zxingcpp.EanAddOnSymbol.Read)
+               if formats else [])
     return sorted({r.text for r in results})
 
 

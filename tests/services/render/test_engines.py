@@ -110,3 +110,16 @@ def test_unreadable_symbologies_are_served_unverified() -> None:
     assert not CATALOGUE["usps-imb"].verifiable and not CATALOGUE["dotcode"].verifiable
     assert CATALOGUE["qrcode"].describe()["verified"] is True
     assert CATALOGUE["rm4scc"].describe()["verified"] is False
+
+
+def test_ean_add_on_with_zint_and_a_clear_error_without() -> None:
+    rendered = api.render(CATALOGUE["ean13"], "590123412345+12", "png", {}, "zint")
+    assert rendered.info.text.replace(" ", "").startswith("5901234123457")
+    with pytest.raises(JobError) as caught:
+        api.render(CATALOGUE["ean13"], "590123412345+12", "png", {})
+    assert "zint" in caught.value.message
+
+
+def test_dry_run_reports_the_qr_version_chosen() -> None:
+    assert api.check(CATALOGUE["qrcode"], "HELLO WORLD", {}).version == 1
+    assert api.check(CATALOGUE["qrcode"], "HELLO WORLD", {"version": 7}).version == 7
