@@ -73,7 +73,7 @@ BAD_MESSAGES: list[tuple[str, str]] = [
     ('{"type": "generate", "data": "A", "options": []}', "invalid_request"),
     ('{"type": "generate", "data": "A", "symbology": "nope"}', "unknown_symbology"),
     ('{"type": "generate", "data": "A", "format": "gif"}', "unknown_format"),
-    ('{"type": "generate", "data": "12345678901234", "symbology": "ean13"}', "data_too_long"),
+    ('{"type": "generate", "data": "123456789", "symbology": "ean8"}', "data_too_long"),
     ('{"type": "generate", "data": "A", "symbology": "code128", "options": {"module_width": 99}}', "invalid_option"),
     ('{"type": "generate", "data": "A", "symbology": "code128", "options": {"colour": 1}}', "invalid_option"),
 ]
