@@ -52,6 +52,8 @@ class Stack:
         if kind == "gateway":
             port = port or free_port()
             env.setdefault("GATEWAY_REPLICA", name)
+        if kind == "generator":
+            env.setdefault("GENERATOR_METRICS_PORT", str(free_port()))
         svc = ServiceProcess(kind, self.env(**env), self.root / "logs" / f"{name}.log", port=port)
         self.services[name] = svc
         return svc

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from services import contract, kafka
 from services.generator.jobs import JobRunner
+from services.generator.metrics import serve_metrics
 from services.generator.settings import GeneratorSettings
 from services.generator.storage import ObjectStore
 from services.generator.worker import GeneratorWorker
@@ -32,9 +33,10 @@ async def main(settings: GeneratorSettings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.stop)
-    log.info("generator ready: bucket %s, %d render threads", store.bucket, settings.render_threads)
     try:
-        await worker.run()
+        async with serve_metrics(runner, settings.metrics_host, settings.metrics_port):
+            log.info("generator ready: bucket %s, %d render threads", store.bucket, settings.render_threads)
+            await worker.run()
     finally:
         # Order matters: leave the group (commits are done per batch), then flush results.
         await consumer.stop()
