@@ -65,3 +65,7 @@ kafka-hop: install ## Time a bare producer -> consumer hop on a fresh local brok
 .PHONY: bench-render
 bench-render: venv ## Render time per symbology family, format and engine (vs python-barcode's default PNG writer)
 	$(PY) -m devstack.bench_render
+
+.PHONY: redrive
+redrive: ## Re-queue dead letters on the running stack (DRY=1 lists them; CODE=storage_unavailable filters)
+	$(PY) -m services.redrive $(if $(DRY),--dry-run) $(if $(CODE),--code $(CODE))

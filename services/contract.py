@@ -23,6 +23,7 @@ RENDER = "barcode.render"  # router -> generator: fully resolved render job
 RESULTS = "barcode.results"  # router, generator -> notifier: completed or failed
 NOTIFICATIONS = "barcode.notifications"  # notifier -> every gateway: what to tell the client
 DELIVERIES = "barcode.deliveries"  # gateway -> every gateway: "this client saw that job"
+DEADLETTER = "barcode.deadletter"  # any service -> operators / `make redrive`: what could not be done
 
 FORMATS: dict[str, str] = {
     "png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "eps": "application/postscript"}
@@ -57,6 +58,7 @@ class ErrorCode:
     RENDER_FAILED = "render_failed"
     VERIFICATION_FAILED = "verification_failed"  # drawn, but did not decode back: a bug
     INTERNAL = "internal_error"
+    UNDECODABLE = "undecodable_message"  # dead letters only: the bytes did not fit the contract
 
 
 class SchemaError(ValueError):
@@ -157,10 +159,28 @@ class Delivery:
     v: int = SCHEMA_VERSION
 
 
-T = TypeVar("T", GenerateRequest, RenderJob, Result, Notification, Delivery)
+@dataclass
+class DeadLetter:
+    """barcode.deadletter: a message a service gave up on, with why and how often it tried.
+    `value` is the original message, base64, so `make redrive` can put it back unchanged."""
+
+    source_topic: str
+    partition: int
+    offset: int
+    service: str
+    error: ErrorInfo
+    attempts: int
+    value: str  # base64 of the original bytes
+    key: str | None = None  # base64
+    job_id: str | None = None
+    failed_ms: float = field(default_factory=now_ms)
+    v: int = SCHEMA_VERSION
 
 
-def encode(message: GenerateRequest | RenderJob | Result | Notification | Delivery) -> bytes:
+T = TypeVar("T", GenerateRequest, RenderJob, Result, Notification, Delivery, DeadLetter)
+
+
+def encode(message: GenerateRequest | RenderJob | Result | Notification | Delivery | DeadLetter) -> bytes:
     body = asdict(message)
     # Optional fields that are unset stay off the wire: smaller messages, cleaner logs.
     return orjson.dumps({k: v for k, v in body.items() if v is not None})

@@ -19,6 +19,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TransportT
 
 from services import contract
+from services.deadletter import dead_letter
 from services.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -86,14 +87,19 @@ def raw_topic(app: faust.App, base: str, kafka: KafkaSettings) -> faust.TopicT:
     return app.topic(kafka.topic(base), value_serializer="raw", key_serializer="raw")
 
 
-async def decoded(kind: type[T], stream: faust.StreamT[bytes]) -> AsyncIterator[T]:
+async def decoded(kind: type[T], stream: faust.StreamT[bytes], dead_letters: faust.TopicT,
+                  service: str) -> AsyncIterator[T]:
     """The stream's messages as contract objects. Poison (undecodable) messages have no one to
-    answer to: logged and skipped, so the partition moves on."""
-    async for raw in stream:
+    answer to: they go to the dead-letter topic, acknowledged, and the partition moves on."""
+    async for event in stream.events():
+        message = event.message
         try:
-            yield contract.decode(kind, raw)
+            yield contract.decode(kind, message.value)
         except contract.SchemaError as exc:
-            log.error("dropping undecodable %s: %s", kind.__name__, exc)
+            letter = dead_letter(topic=message.topic, partition=message.partition, offset=message.offset,
+                                 key=message.key, value=message.value, service=service,
+                                 code=contract.ErrorCode.UNDECODABLE, message=str(exc))
+            await send_acked(dead_letters, letter.job_id or f"{message.topic}-{message.offset}", letter)
 
 
 async def send_acked(topic: faust.TopicT, key: str, message: Any) -> None:

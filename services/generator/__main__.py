@@ -29,7 +29,7 @@ async def main(settings: GeneratorSettings) -> None:
     await producer.start()
     await consumer.start()
     worker = GeneratorWorker(consumer, producer, runner, settings.kafka.topic(contract.RESULTS),
-                             settings.batch_size)
+                             settings.kafka.topic(contract.DEADLETTER), settings.batch_size)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.stop)

@@ -86,6 +86,12 @@ class JobRunner:
             error = ErrorInfo(code=ErrorCode.STORAGE_UNAVAILABLE, retryable=True,
                               message=f"object store unavailable after {self.attempts} attempts")
             return Result(status="failed", error=error, trace={**trace, "generated": now_ms()}, **base)
+        except Exception as exc:  # noqa: BLE001 - a bug in one job must not stop the others
+            self.counts["failed"] += 1
+            log.exception("job %s failed unexpectedly", job.job_id)
+            error = ErrorInfo(code=ErrorCode.INTERNAL, retryable=True,
+                              message=f"the generator failed on this job ({type(exc).__name__}); it was logged")
+            return Result(status="failed", error=error, trace={**trace, "generated": now_ms()}, **base)
         return result
 
     async def _make(self, job: RenderJob, trace: dict[str, float], base: dict[str, str | None]) -> Result:

@@ -43,10 +43,11 @@ def build_app(settings: NotifierSettings) -> faust.App:
     app = make_app("barcode-notifier", kafka)
     results = raw_topic(app, contract.RESULTS, kafka)
     notifications = raw_topic(app, contract.NOTIFICATIONS, kafka)
+    dead_letters = raw_topic(app, contract.DEADLETTER, kafka)
 
     @app.agent(results, concurrency=1)
     async def notify(stream: faust.StreamT[bytes]) -> None:
-        async for result in decoded(contract.Result, stream):
+        async for result in decoded(contract.Result, stream, dead_letters, "notifier"):
             if not recent.first_time(result.job_id):
                 log.info("duplicate result for job %s dropped", result.job_id)
                 continue

@@ -9,7 +9,7 @@ import faust
 from services import contract
 from services.faust_app import decoded, make_app, raw_topic, send_acked
 from services.router.profiles import load_profiles
-from services.router.routing import route
+from services.router.routing import internal_failure, route
 from services.router.settings import RouterSettings
 
 log = logging.getLogger(__name__)
@@ -23,11 +23,16 @@ def build_app(settings: RouterSettings) -> faust.App:
     requests = raw_topic(app, contract.REQUESTS, kafka)
     render = raw_topic(app, contract.RENDER, kafka)
     results = raw_topic(app, contract.RESULTS, kafka)
+    dead_letters = raw_topic(app, contract.DEADLETTER, kafka)
 
     @app.agent(requests, concurrency=1)
     async def route_requests(stream: faust.StreamT[bytes]) -> None:
-        async for request in decoded(contract.GenerateRequest, stream):
-            outcome = route(request, profiles)
+        async for request in decoded(contract.GenerateRequest, stream, dead_letters, "router"):
+            try:
+                outcome = route(request, profiles)
+            except Exception as exc:  # noqa: BLE001 - a bug must not stall the partition
+                log.exception("routing job %s failed", request.job_id)
+                outcome = internal_failure(request, exc)
             target = render if isinstance(outcome, contract.RenderJob) else results
             await send_acked(target, request.job_id, outcome)
 

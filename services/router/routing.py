@@ -48,3 +48,12 @@ def route(request: GenerateRequest, profiles: dict[str, Profile]) -> RenderJob |
         format=fmt, options=options, request_id=request.request_id, client_id=request.client_id,
         trace={**request.trace, "routed": now_ms()}, engine=engine, verify=profile.verify,
     )
+
+
+def internal_failure(request: GenerateRequest, exc: Exception) -> Result:
+    """A bug in routing still answers the client (retryable: a fixed router may succeed)."""
+    result = _failed(request, request.company or DEFAULT, ErrorCode.INTERNAL,
+                     f"the router failed on this request ({type(exc).__name__}); it was logged")
+    if result.error is not None:
+        result.error.retryable = True
+    return result
