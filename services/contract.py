@@ -90,6 +90,7 @@ class GenerateRequest:
     client_id: str | None = None
     # Milliseconds since the epoch at each hop; read by `make smoke` and the benchmark.
     trace: dict[str, float] = field(default_factory=dict)
+    idempotency_key: str | None = None  # a repeat with the same key gets this job back
     v: int = SCHEMA_VERSION
 
 
@@ -147,6 +148,10 @@ class Notification:
     cached: bool = False
     error: ErrorInfo | None = None
     trace: dict[str, float] = field(default_factory=dict)
+    # Not written by the notifier: readers set it to the record's offset. One client's
+    # notifications share a partition (keyed by client id), so it orders them: a resuming client
+    # passes the last one it saw and gets exactly what came after.
+    seq: int | None = None
     v: int = SCHEMA_VERSION
 
 

@@ -93,21 +93,22 @@ class Feed:
     def _dispatch(self, record: ConsumerRecord[bytes, bytes]) -> None:
         handler = self.topics[record.topic]
         try:
-            handler(record.value)
+            handler(record)
         except contract.SchemaError as exc:
             log.error("skipping undecodable record %s/%d@%d: %s", record.topic, record.partition, record.offset, exc)
 
-    def _on_request(self, raw: bytes | None) -> None:
-        self.index.add_request(contract.decode(contract.GenerateRequest, raw))
+    def _on_request(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        self.index.add_request(contract.decode(contract.GenerateRequest, record.value))
 
-    def _on_notification(self, raw: bytes | None) -> None:
-        notification = contract.decode(contract.Notification, raw)
+    def _on_notification(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        notification = contract.decode(contract.Notification, record.value)
+        notification.seq = record.offset
         if not self.index.add_notification(notification) or not notification.client_id:
             return
         notification.trace["gateway_out"] = contract.now_ms()
         for conn in self.registry.for_client(notification.client_id):
             conn.send(final_message(notification, conn.base_url), final_job=notification.job_id)
 
-    def _on_delivery(self, raw: bytes | None) -> None:
-        delivery = contract.decode(contract.Delivery, raw)
+    def _on_delivery(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        delivery = contract.decode(contract.Delivery, record.value)
         self.index.add_delivery(delivery.client_id, delivery.job_id)

@@ -13,6 +13,8 @@ def file_url(base_url: str, job_id: str) -> str:
 
 def final_message(n: Notification, base_url: str) -> dict[str, Any]:
     out: dict[str, Any] = {"type": n.status, "job_id": n.job_id}
+    if n.seq is not None:
+        out["seq"] = n.seq
     if n.request_id is not None:
         out["request_id"] = n.request_id
     if n.company is not None:

@@ -7,7 +7,7 @@ import uuid
 import orjson
 from aiohttp import web
 
-from services.contract import ErrorCode
+from services.contract import ErrorCode, GenerateRequest
 from services.gateway.context import GATEWAY, Gateway, base_url
 from services.gateway.dryrun import dry_run
 from services.gateway.errors import ApiError
@@ -45,10 +45,26 @@ async def submit_job(request: web.Request) -> web.Response:
     if client_id is not None and not isinstance(client_id, str):
         raise ApiError(ErrorCode.INVALID_REQUEST, "client_id must be a string")
     job = parse_generate(body, uuid.uuid4().hex, client_id)
-    gw.index.add_request(job)
-    await gw.publisher.publish_request(job)
+    if job.idempotency_key:
+        earlier = gw.index.job_for_key(job.client_id, job.company, job.idempotency_key)
+        if earlier is not None:
+            # A repeat: the original job, not a new one (200, not 202: nothing was queued now).
+            return web.json_response({"job_id": earlier.job_id, "status": earlier.status, "replayed": True},
+                                     headers={"Location": f"/v1/jobs/{earlier.job_id}"})
+    await publish(gw, job)
     return web.json_response({"job_id": job.job_id, "status": "queued"}, status=202,
                              headers={"Location": f"/v1/jobs/{job.job_id}"})
+
+
+async def publish(gw: Gateway, job: GenerateRequest) -> None:
+    """Index, then publish; a request Kafka did not take is forgotten again."""
+    assert gw.publisher is not None
+    gw.index.add_request(job)
+    try:
+        await gw.publisher.publish_request(job)
+    except ApiError:
+        gw.index.discard(job.job_id)
+        raise
 
 
 @routes.post("/v1/validate")

@@ -24,6 +24,7 @@ class Job:
     client_id: str | None = None
     request_id: str | None = None
     notification: Notification | None = None
+    idempotency: tuple[str, str] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
     def public(self, file_url: str | None = None) -> dict[str, Any]:
@@ -43,6 +44,11 @@ class Job:
         return out
 
 
+def idempotency_scope(client_id: str | None, company: str | None) -> str:
+    """Keys are per client (WebSocket, or REST with client_id), else per company."""
+    return f"client:{client_id}" if client_id else f"company:{company or ''}"
+
+
 def error_body(error: ErrorInfo) -> dict[str, Any]:
     return {"code": error.code, "message": error.message, "retryable": error.retryable}
 
@@ -53,6 +59,7 @@ class JobIndex:
         self.jobs: OrderedDict[str, Job] = OrderedDict()  # insertion order = age order
         self.pending: dict[str, OrderedDict[str, Notification]] = {}  # client -> undelivered
         self.delivered: OrderedDict[str, float] = OrderedDict()  # job id -> when
+        self.idempotency: dict[tuple[str, str], str] = {}  # (scope, key) -> job id
         self.duplicates_dropped = 0
 
     def _job(self, job_id: str, created_ms: float) -> Job:
@@ -65,7 +72,20 @@ class JobIndex:
         job = self._job(request.job_id, request.trace.get("gateway_in", now_ms()))
         job.client_id = request.client_id
         job.request_id = request.request_id
+        if request.idempotency_key:
+            job.idempotency = (idempotency_scope(request.client_id, request.company), request.idempotency_key)
+            self.idempotency.setdefault(job.idempotency, job.job_id)  # the first job with a key wins
         return job
+
+    def discard(self, job_id: str) -> None:
+        """Forget a job whose request never reached Kafka, so a retry with its key is new."""
+        job = self.jobs.pop(job_id, None)
+        if job is not None and job.idempotency is not None and self.idempotency.get(job.idempotency) == job_id:
+            del self.idempotency[job.idempotency]
+
+    def job_for_key(self, client_id: str | None, company: str | None, key: str) -> Job | None:
+        job_id = self.idempotency.get((idempotency_scope(client_id, company), key))
+        return self.jobs.get(job_id) if job_id else None
 
     def add_notification(self, n: Notification) -> bool:
         """Record a final status. False if the job was already final (a duplicate)."""
@@ -90,8 +110,9 @@ class JobIndex:
             if not waiting:
                 del self.pending[client_id]
 
-    def pending_for(self, client_id: str) -> list[Notification]:
-        return list(self.pending.get(client_id, {}).values())
+    def pending_for(self, client_id: str, after_seq: int = -1) -> list[Notification]:
+        """Undelivered results for a client, oldest first; only those after `after_seq`."""
+        return [n for n in self.pending.get(client_id, {}).values() if n.seq is None or n.seq > after_seq]
 
     def get(self, job_id: str) -> Job | None:
         return self.jobs.get(job_id)
@@ -106,6 +127,8 @@ class JobIndex:
                 break
             self.jobs.popitem(last=False)
             removed += 1
+            if job.idempotency is not None and self.idempotency.get(job.idempotency) == job.job_id:
+                del self.idempotency[job.idempotency]
             if job.client_id and job.client_id in self.pending:
                 self.pending[job.client_id].pop(job.job_id, None)
                 if not self.pending[job.client_id]:

@@ -15,7 +15,7 @@ from services.options import ANY_ENGINE, OptionError, validate_options
 from services.symbologies import CATALOGUE, Symbology, lookup
 
 MAX_DATA = max(s.max_length for s in CATALOGUE.values())
-_SHORT_STRINGS = {"company": 64, "request_id": 128, "client_id": 64}
+_SHORT_STRINGS = {"company": 64, "request_id": 128, "client_id": 64, "idempotency_key": 128}
 
 
 def _optional_str(body: dict[str, Any], name: str) -> str | None:
@@ -107,5 +107,6 @@ def parse_generate(body: Any, job_id: str, client_id: str | None) -> GenerateReq
         options=options,
         request_id=_optional_str(body, "request_id"),
         client_id=client_id,
+        idempotency_key=_optional_str(body, "idempotency_key"),
         trace={"gateway_in": now_ms()},
     )

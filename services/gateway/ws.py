@@ -16,6 +16,7 @@ from services.contract import ErrorCode
 from services.gateway.context import GATEWAY, Gateway, base_url
 from services.gateway.errors import ApiError
 from services.gateway.messages import error_message, final_message
+from services.gateway.rest import publish
 from services.gateway.sockets import Connection
 from services.gateway.tokens import new_client_id, resume_token, token_valid
 from services.gateway.validation import parse_generate
@@ -35,6 +36,10 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             ErrorCode.INVALID_RESUME_TOKEN, "client_id and resume_token do not match")).decode())
         await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"invalid resume token")
         return ws
+    try:
+        last_seq = int(request.query.get("last_seq", "-1"))
+    except ValueError:
+        last_seq = -1
     resumed = client_id is not None
     client_id = client_id or new_client_id()
     conn = Connection(ws, client_id, gw.settings.socket_queue, _receipt(gw), base_url(request))
@@ -44,7 +49,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     conn.start()
     try:
         # Results that completed while this client was away (on any replica).
-        for n in gw.index.pending_for(client_id):
+        for n in gw.index.pending_for(client_id, after_seq=last_seq):
             conn.send(final_message(n, conn.base_url), final_job=n.job_id)
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
@@ -95,12 +100,19 @@ async def _on_text(gw: Gateway, conn: Connection, text: str) -> None:
         if gw.publisher is None or gw.draining:
             raise ApiError(ErrorCode.UNAVAILABLE, "gateway is not accepting jobs")
         job = parse_generate(body, uuid.uuid4().hex, conn.client_id)
-        gw.index.add_request(job)
-        await gw.publisher.publish_request(job)
+        earlier = gw.index.job_for_key(job.client_id, job.company, job.idempotency_key) \
+            if job.idempotency_key else None
+        if earlier is None:
+            await publish(gw, job)
     except ApiError as error:
         _reject(gw, conn, error, request_id)
         return
-    accepted: dict[str, Any] = {"type": "accepted", "job_id": job.job_id}
+    accepted: dict[str, Any] = {"type": "accepted", "job_id": earlier.job_id if earlier else job.job_id}
     if request_id is not None:
         accepted["request_id"] = request_id
+    if earlier is not None:
+        accepted["replayed"] = True
     conn.send(accepted)
+    if earlier is not None and earlier.notification is not None:
+        # Already final: answer it again on this socket (once: the connection deduplicates).
+        conn.send(final_message(earlier.notification, conn.base_url), final_job=earlier.job_id)
