@@ -76,6 +76,10 @@ def make_app(app_id: str, kafka: KafkaSettings, **extra: Any) -> PipelineApp:
         topic_allow_declare=True,
         web_enabled=False,
         broker_commit_interval=0.5,
+        # faust's 60 s session timeout means a SIGKILLed worker holds its partitions for a
+        # minute before its replacement gets them; 10 s (aiokafka's default) bounds that stall.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
         processing_guarantee="at_least_once",
         store="memory://",
         **extra,

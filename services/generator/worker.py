@@ -10,7 +10,7 @@ import asyncio
 import logging
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
-from aiokafka.errors import CommitFailedError
+from aiokafka.errors import KafkaError
 
 from services import contract
 from services.contract import ErrorCode
@@ -18,6 +18,7 @@ from services.deadletter import dead_letter
 from services.generator.jobs import JobRunner
 
 log = logging.getLogger(__name__)
+Outgoing = tuple[str, bytes | None, bytes]  # topic, key, value
 
 
 class GeneratorWorker:
@@ -35,27 +36,44 @@ class GeneratorWorker:
         """Finish the batch in hand, commit it, then return from run()."""
         self._stopping.set()
 
-    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], code: str, message: str, attempts: int,
-                           retryable: bool) -> "asyncio.Future[object]":
+    def _dead_letter(self, record: ConsumerRecord[bytes, bytes], code: str, message: str, attempts: int,
+                     retryable: bool) -> Outgoing:
         letter = dead_letter(topic=record.topic, partition=record.partition, offset=record.offset, key=record.key,
                              value=record.value, service="generator", code=code, message=message,
                              attempts=attempts, retryable=retryable)
-        return await self.producer.send(self.dead_letter_topic, key=record.key, value=contract.encode(letter))
+        return (self.dead_letter_topic, record.key, contract.encode(letter))
 
-    async def _handle(self, record: ConsumerRecord[bytes, bytes]) -> list["asyncio.Future[object]"]:
-        """Answer one record; returns the broker acks to wait for before committing it."""
+    async def _handle(self, record: ConsumerRecord[bytes, bytes]) -> list[Outgoing]:
+        """Answer one record: the messages to publish before its offset may be committed."""
         try:
             job = contract.decode(contract.RenderJob, record.value)
         except contract.SchemaError as exc:
-            return [await self._dead_letter(record, ErrorCode.UNDECODABLE, str(exc), 1, False)]
+            return [self._dead_letter(record, ErrorCode.UNDECODABLE, str(exc), 1, False)]
         result = await self.runner.run(job)
-        acks = [await self.producer.send(self.results_topic, key=job.job_id.encode(), value=contract.encode(result))]
+        out = [(self.results_topic, job.job_id.encode(), contract.encode(result))]
         error = result.error
         if error is not None and error.code in (ErrorCode.STORAGE_UNAVAILABLE, ErrorCode.INTERNAL):
             # The client has its answer (failed, retryable); the job waits here to be redriven.
             attempts = self.runner.attempts if error.code == ErrorCode.STORAGE_UNAVAILABLE else 1
-            acks.append(await self._dead_letter(record, error.code, error.message, attempts, True))
-        return acks
+            out.append(self._dead_letter(record, error.code, error.message, attempts, True))
+        return out
+
+    async def _publish(self, messages: list[Outgoing]) -> None:
+        """Publish until the broker has acknowledged every message. While Kafka is away this
+        waits (the batch stays uncommitted) instead of crashing: a repeat after a timeout may
+        duplicate a result, and duplicates are dropped downstream."""
+        delay = 0.5
+        while True:
+            try:
+                acks = [await self.producer.send(topic, key=key, value=value) for topic, key, value in messages]
+                await asyncio.gather(*acks)
+                return
+            except KafkaError as exc:
+                if self._stopping.is_set():
+                    raise
+                log.warning("publishing %d results failed, retrying in %.1fs: %s", len(messages), delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def run(self) -> None:
         while not self._stopping.is_set():
@@ -63,12 +81,12 @@ class GeneratorWorker:
             if not batches:
                 continue
             records = [r for rs in batches.values() for r in rs]
-            acks = await asyncio.gather(*(self._handle(r) for r in records))
-            await asyncio.gather(*(ack for record_acks in acks for ack in record_acks))
+            answers = await asyncio.gather(*(self._handle(r) for r in records))
+            await self._publish([message for answer in answers for message in answer])
             offsets = {tp: rs[-1].offset + 1 for tp, rs in batches.items()}
             try:
                 await self.consumer.commit(offsets)
-            except CommitFailedError as exc:
-                # The partitions moved to another member during a rebalance; it will redo the
-                # batch and deterministic keys make that a cache hit.
-                log.warning("commit failed after rebalance, batch will be redelivered: %s", exc)
+            except KafkaError as exc:
+                # A rebalance moved the partitions, or the broker is away: the batch is redone
+                # (here or by another member), and deterministic keys make that a cache hit.
+                log.warning("commit failed, batch will be redelivered: %s", exc)

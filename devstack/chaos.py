@@ -1,0 +1,300 @@
+"""`make chaos`: drive jobs through a local stack while killing its parts, then check that
+nothing was lost or duplicated and every file decodes to its input.
+
+Real processes, loopback only, bounded: its own Kafka, MinIO and services on free ports; the
+load stops after `--jobs`, the checker waits at most `--drain` seconds. Clients behave as the
+docs tell them to: reconnect with client_id + resume_token + last_seq, and re-send a request
+they got no `accepted` for with the same idempotency_key.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from devstack.stack import Stack
+
+
+@dataclass
+class Fault:
+    name: str
+    inject: Any  # callable(stack) -> None, blocking; runs in a thread
+    started: float = 0.0
+    ended: float = 0.0
+    in_flight: int = 0
+    recovered: float | None = None  # first final result after the fault ended
+
+
+@dataclass
+class Ledger:
+    """What the clients saw."""
+
+    sent: dict[str, str] = field(default_factory=dict)  # label -> data
+    accepted: dict[str, str] = field(default_factory=dict)  # label -> job id
+    finals: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))  # job id -> msgs
+    final_times: list[float] = field(default_factory=list)
+    reconnects: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+
+    def in_flight(self) -> int:
+        return sum(1 for job_id in self.accepted.values() if job_id not in self.finals)
+
+
+class ChaosClient:
+    def __init__(self, url: str, name: str, ledger: Ledger) -> None:
+        self.url, self.name, self.ledger = url, name, ledger
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.client_id: str | None = None
+        self.token: str | None = None
+        self.last_seq = -1
+        self.unacked: dict[str, str] = {}  # label -> data, sent but not accepted yet
+        self.labels_by_request: dict[str, str] = {}
+
+    async def connect(self, session: aiohttp.ClientSession) -> None:
+        params = {}
+        if self.client_id:
+            params = {"client_id": self.client_id, "resume_token": self.token or "", "last_seq": str(self.last_seq)}
+        self.ws = await session.ws_connect(f"{self.url}/v1/ws", params=params, heartbeat=5)
+        hello = await self.ws.receive_json(timeout=10)
+        self.client_id, self.token = hello["client_id"], hello["resume_token"]
+        for label, data in list(self.unacked.items()):  # the same key: never a second job
+            await self._send(label, data)
+
+    async def _send(self, label: str, data: str) -> None:
+        assert self.ws is not None
+        await self.ws.send_json({"type": "generate", "request_id": label, "idempotency_key": label,
+                                 "symbology": "code128", "data": data})
+
+    async def submit(self, label: str, data: str) -> None:
+        self.ledger.sent[label] = data
+        self.unacked[label] = data
+        if self.ws is not None and not self.ws.closed:
+            try:
+                await self._send(label, data)
+            except (ConnectionResetError, RuntimeError):
+                pass  # re-sent after the reconnect
+
+    async def read(self) -> None:
+        assert self.ws is not None
+        async for msg in self.ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                continue
+            body = msg.json()
+            kind = body.get("type")
+            if kind == "accepted":
+                label = body["request_id"]
+                self.ledger.accepted[label] = body["job_id"]
+                self.unacked.pop(label, None)
+            elif kind in ("completed", "failed"):
+                self.ledger.finals[body["job_id"]].append(body)
+                self.ledger.final_times.append(time.monotonic())
+                self.last_seq = max(self.last_seq, body.get("seq", -1))
+            elif kind == "error":
+                self.ledger.rejected[body["error"]["code"]] += 1
+                # unavailable (Kafka down): stays in unacked and is re-sent on the next connect;
+                # also retry on this socket after a pause.
+                label = body.get("request_id")
+                if label in self.unacked:
+                    asyncio.get_running_loop().call_later(1.0, lambda lb=label: asyncio.ensure_future(
+                        self._resend(lb)))
+
+    async def _resend(self, label: str) -> None:
+        if label in self.unacked and self.ws is not None and not self.ws.closed:
+            try:
+                await self._send(label, self.unacked[label])
+            except (ConnectionResetError, RuntimeError):
+                pass
+
+    async def run(self, session: aiohttp.ClientSession, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.connect(session)
+                await self.read()
+            except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionResetError, OSError):
+                pass
+            if not stop.is_set():
+                self.ledger.reconnects += 1
+                await asyncio.sleep(0.3)
+
+
+def _kill_and_restart(name: str, pause: float) -> Any:
+    def inject(stack: Stack) -> None:
+        svc = stack.services[name]
+        svc.kill()
+        time.sleep(pause)
+        svc.start(wait=False)
+    return inject
+
+
+def _kafka_bounce(stack: Stack) -> None:
+    assert stack.kafka.proc is not None
+    os.killpg(stack.kafka.proc.pid, signal.SIGKILL)
+    stack.kafka.proc.wait()
+    time.sleep(2)
+    stack.kafka.start()
+
+
+def _minio_outage(stack: Stack) -> None:
+    assert stack.minio.proc is not None
+    os.killpg(stack.minio.proc.pid, signal.SIGKILL)
+    stack.minio.proc.wait()
+    time.sleep(6)  # longer than the generator's retry budget (~3 s): some jobs fail, retryable
+    stack.minio.start()
+
+
+def _generator_hang(stack: Stack) -> None:
+    proc = stack.services["generator"].proc
+    assert proc is not None
+    os.kill(proc.pid, signal.SIGSTOP)
+    time.sleep(5)
+    os.kill(proc.pid, signal.SIGCONT)
+
+
+def short_faults() -> list[Fault]:
+    """One SIGKILL (and restart 1 s later) per service."""
+    return [Fault(f"SIGKILL {n}", _kill_and_restart(n, 1.0)) for n in ("router", "generator", "notifier", "gateway")]
+
+
+def full_faults() -> list[Fault]:
+    return short_faults() + [Fault("SIGKILL Kafka broker", _kafka_bounce), Fault("MinIO down 6 s", _minio_outage),
+                             Fault("SIGSTOP generator 5 s", _generator_hang)]
+
+
+async def _fetch_and_decode(session: aiohttp.ClientSession, url: str) -> str | None:
+    from tests.support.decode import decode  # noqa: PLC0415 - checker-only dependency
+
+    async with session.get(url) as resp:
+        if resp.status != 200:
+            return None
+        body = await resp.read()
+    found = await asyncio.to_thread(decode, body, resp.headers.get("Content-Type", "image/png"))
+    return found[0] if len(found) == 1 else None
+
+
+async def watchdog(stack: Stack, stop: asyncio.Event, restarts: Counter[str]) -> None:
+    """What Kubernetes does for a crashed pod: start it again. (A fault's own kill/restart
+    clears `proc` meanwhile, so it is not counted here.)"""
+    while not stop.is_set():
+        for name, svc in stack.services.items():
+            if svc.proc is not None and svc.proc.poll() is not None:
+                restarts[name] += 1
+                print(f"[chaos] {name} exited ({svc.proc.returncode}); restarting it", flush=True)
+                await asyncio.to_thread(svc.start, False)
+        await asyncio.sleep(0.5)
+
+
+async def drive(stack: Stack, jobs: int, rate: float, clients: int, faults: list[Fault], drain_s: float) -> dict[str, Any]:
+    url = stack.services["gateway"].url
+    ledger = Ledger()
+    stop = asyncio.Event()
+    crashes: Counter[str] = Counter()
+    guard = asyncio.create_task(watchdog(stack, stop, crashes))
+    async with aiohttp.ClientSession() as session:
+        chaos_clients = [ChaosClient(url, f"c{i}", ledger) for i in range(clients)]
+        readers = [asyncio.create_task(c.run(session, stop)) for c in chaos_clients]
+        await asyncio.sleep(1)
+        interval = 1.0 / rate
+        fault_every = max(1, jobs // (len(faults) + 1))
+        fault_tasks = []
+        started = time.monotonic()
+        for n in range(jobs):
+            # Open loop: sends are scheduled by the clock, whatever state the stack is in.
+            await asyncio.sleep(max(0.0, started + n * interval - time.monotonic()))
+            await chaos_clients[n % clients].submit(f"job-{n}", f"CHAOS-{n}-{time.time_ns() % 10**9}")
+            if n and n % fault_every == 0 and len(fault_tasks) < len(faults):
+                fault = faults[len(fault_tasks)]
+                fault.started, fault.in_flight = time.monotonic(), ledger.in_flight()
+                print(f"[chaos] {fault.name} ({fault.in_flight} jobs in flight)", flush=True)
+                fault_tasks.append(asyncio.create_task(_run_fault(fault, stack)))
+                await fault_tasks[-1]  # one fault at a time; the load keeps its schedule after
+        await asyncio.gather(*fault_tasks)
+        deadline = time.monotonic() + drain_s
+        while time.monotonic() < deadline:
+            if len(ledger.accepted) == len(ledger.sent) and ledger.in_flight() == 0:
+                break
+            await asyncio.sleep(0.5)
+        stop.set()
+        await guard
+        for c in chaos_clients:
+            if c.ws is not None:
+                await c.ws.close()
+        await asyncio.gather(*readers, return_exceptions=True)
+        for fault in faults:
+            after = [t for t in ledger.final_times if t > fault.ended]
+            fault.recovered = (min(after) - fault.started) if after else None
+        completed = [msgs[0] for msgs in ledger.finals.values() if msgs[0]["type"] == "completed"]
+        expected = {job_id: ledger.sent[label] for label, job_id in ledger.accepted.items()}
+        semaphore = asyncio.Semaphore(16)
+
+        async def check(msg: dict[str, Any]) -> bool:
+            async with semaphore:
+                return await _fetch_and_decode(session, msg["url"]) == expected.get(msg["job_id"])
+
+        good = await asyncio.gather(*(check(m) for m in completed))
+    failed_codes = Counter(msgs[0]["error"]["code"] for msgs in ledger.finals.values() if msgs[0]["type"] == "failed")
+    return {
+        "sent": len(ledger.sent), "accepted": len(ledger.accepted),
+        "never_accepted": len(ledger.sent) - len(ledger.accepted),
+        "lost": sum(1 for job_id in ledger.accepted.values() if job_id not in ledger.finals),
+        "duplicated": sum(len(m) - 1 for m in ledger.finals.values()),
+        "completed": len(completed), "bad_files": good.count(False), "failed": dict(failed_codes),
+        "reconnects": ledger.reconnects, "rejected": dict(ledger.rejected), "crashes": dict(crashes),
+        "faults": [(f.name, f.in_flight, f.recovered) for f in faults],
+    }
+
+
+async def _run_fault(fault: Fault, stack: Stack) -> None:
+    await asyncio.to_thread(fault.inject, stack)
+    fault.ended = time.monotonic()
+
+
+def report(result: dict[str, Any]) -> str:
+    lines = [f"{'fault':24} {'in flight':>9} {'recovery s':>10}"]
+    for name, in_flight, recovered in result["faults"]:
+        lines.append(f"{name:24} {in_flight:9d} {'-' if recovered is None else f'{recovered:10.1f}':>10}")
+    lines.append("")
+    lines.append(f"jobs sent {result['sent']}, accepted {result['accepted']}, never accepted "
+                 f"{result['never_accepted']}, completed {result['completed']}, failed {result['failed']}")
+    lines.append(f"LOST {result['lost']}   DUPLICATED {result['duplicated']}   BAD FILES {result['bad_files']}   "
+                 f"(reconnects {result['reconnects']}, rejections {result['rejected']}, "
+                 f"unplanned restarts {result['crashes']})")
+    return "\n".join(lines)
+
+
+def run(root: Path, jobs: int, rate: float, clients: int, faults: list[Fault], drain_s: float) -> dict[str, Any]:
+    stack = Stack.create(root)
+    try:
+        stack.start_infra()
+        stack.start_pipeline()
+        return asyncio.run(drive(stack, jobs, rate, clients, faults, drain_s))
+    finally:
+        stack.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=3000)
+    parser.add_argument("--rate", type=float, default=60.0, help="jobs per second, open loop")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--drain", type=float, default=180.0)
+    parser.add_argument("--short", action="store_true", help="one kill per service only")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="chaos-") as folder:
+        result = run(Path(folder), args.jobs, args.rate, args.clients, short_faults() if args.short else full_faults(), args.drain)
+    print(report(result))
+    sys.exit(0 if result["lost"] == result["duplicated"] == result["bad_files"] == 0
+             and result["never_accepted"] == 0 else 1)
+
+
+if __name__ == "__main__":
+    main()
