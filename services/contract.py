@@ -45,6 +45,13 @@ class ErrorCode:
     NOT_FOUND = "not_found"
     INVALID_RESUME_TOKEN = "invalid_resume_token"
     NOT_READY = "not_ready"
+    INVALID_API_KEY = "invalid_api_key"
+    COMPANY_NOT_ALLOWED = "company_not_allowed"
+    FORBIDDEN = "forbidden"
+    RATE_LIMITED = "rate_limited"
+    TOO_MANY_SOCKETS = "too_many_sockets"
+    TOO_MANY_IN_FLIGHT = "too_many_in_flight"
+    ORIGIN_NOT_ALLOWED = "origin_not_allowed"
     UNAVAILABLE = "unavailable"  # Kafka did not take the request
     # Decided later in the pipeline, delivered as a `failed` notification.
     SYMBOLOGY_NOT_ALLOWED = "symbology_not_allowed"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from devstack.stack import Stack
+from tests.support.keys import GATEWAY_API_KEYS
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -21,7 +22,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = Path(os.environ.get("BARCODE_TEST_STACK_DIR") or tmp_path_factory.mktemp("stack"))
-    stack = Stack.create(root)
+    stack = Stack.create(root, extra_env={"GATEWAY_API_KEYS": GATEWAY_API_KEYS})
     try:
         stack.start_infra()
         stack.start_pipeline()

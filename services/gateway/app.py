@@ -12,6 +12,7 @@ import aiohttp
 from aiohttp import WSCloseCode, web
 
 from services import kafka
+from services.gateway.auth import KeyRing, Limits
 from services.gateway.context import GATEWAY, Gateway
 from services.gateway.errors import ApiError
 from services.gateway.feed import Feed
@@ -76,7 +77,11 @@ async def _close_sockets(app: web.Application) -> None:
 
 def init_app(settings: GatewaySettings) -> web.Application:
     app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
-    app[GATEWAY] = Gateway(settings=settings, index=JobIndex(settings.kafka.state_ttl_s), registry=SocketRegistry())
+    app[GATEWAY] = Gateway(
+        settings=settings, index=JobIndex(settings.kafka.state_ttl_s), registry=SocketRegistry(),
+        keys=KeyRing.load(settings.api_keys, settings.api_keys_file),
+        limits=Limits(settings.rate_limit, settings.rate_burst, settings.max_sockets_per_caller),
+    )
     app.cleanup_ctx.append(_http_client_ctx)
     app.cleanup_ctx.append(_kafka_ctx)
     app.on_shutdown.append(_close_sockets)

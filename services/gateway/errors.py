@@ -16,6 +16,13 @@ STATUS = {
     ErrorCode.INVALID_OPTION: 400,
     ErrorCode.UNKNOWN_MESSAGE_TYPE: 400,
     ErrorCode.INVALID_RESUME_TOKEN: 403,
+    ErrorCode.INVALID_API_KEY: 401,
+    ErrorCode.COMPANY_NOT_ALLOWED: 403,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.ORIGIN_NOT_ALLOWED: 403,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.TOO_MANY_SOCKETS: 429,
+    ErrorCode.TOO_MANY_IN_FLIGHT: 429,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.NOT_READY: 409,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
@@ -35,4 +42,8 @@ class ApiError(Exception):
         return {"error": {"code": self.code, "message": self.message}}
 
     def response(self) -> web.Response:
-        return web.json_response(self.body(), status=self.status)
+        headers = {}
+        retry_after = getattr(self, "retry_after", None)
+        if retry_after is not None:
+            headers["Retry-After"] = str(max(1, round(retry_after + 0.5)))
+        return web.json_response(self.body(), status=self.status, headers=headers)

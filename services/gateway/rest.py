@@ -8,11 +8,12 @@ import orjson
 from aiohttp import web
 
 from services.contract import ErrorCode, GenerateRequest
-from services.gateway.context import GATEWAY, Gateway, base_url
+from services.gateway.context import GATEWAY, Gateway, base_url, caller_of
 from services.gateway.dryrun import dry_run
 from services.gateway.errors import ApiError
 from services.gateway.messages import file_url
 from services.gateway.openapi import openapi_document
+from services.gateway.state import Job
 from services.gateway.validation import parse_generate
 from services.symbologies import CATALOGUE
 
@@ -35,16 +36,30 @@ async def _json_body(request: web.Request, limit: int) -> object:
         raise ApiError(ErrorCode.INVALID_JSON, f"body is not valid JSON: {exc}") from None
 
 
+def _readable_job(request: web.Request, job_id: str) -> Job:
+    """The job, if it exists and the caller may see it (a company's jobs: its keys only)."""
+    gw = _gw(request)
+    job = gw.index.get(job_id)
+    if job is None:
+        raise ApiError(ErrorCode.NOT_FOUND, f"no job {job_id} (unknown, or older than the retention)")
+    if not gw.keys.may_read(caller_of(request), job.company):
+        raise ApiError(ErrorCode.FORBIDDEN, "this job belongs to another company")
+    return job
+
+
 @routes.post("/v1/jobs")
 async def submit_job(request: web.Request) -> web.Response:
     gw = _gw(request)
     if gw.publisher is None or gw.draining:
         raise ApiError(ErrorCode.UNAVAILABLE, "gateway is not accepting jobs")
+    caller = caller_of(request)
+    gw.limits.take(caller)
     body = await _json_body(request, gw.settings.max_body_bytes)
     client_id = body.get("client_id") if isinstance(body, dict) else None
     if client_id is not None and not isinstance(client_id, str):
         raise ApiError(ErrorCode.INVALID_REQUEST, "client_id must be a string")
     job = parse_generate(body, uuid.uuid4().hex, client_id)
+    job.company = gw.keys.effective_company(caller, job.company)
     if job.idempotency_key:
         earlier = gw.index.job_for_key(job.client_id, job.company, job.idempotency_key)
         if earlier is not None:
@@ -85,9 +100,7 @@ async def job_status(request: web.Request) -> web.Response:
         raise ApiError(ErrorCode.INVALID_REQUEST, f"wait must be a number of seconds, got {raw_wait!r}") from None
     if not 0 <= wait <= gw.settings.max_wait_s:
         raise ApiError(ErrorCode.INVALID_REQUEST, f"wait must be between 0 and {gw.settings.max_wait_s:g}")
-    job = gw.index.get(job_id)
-    if job is None:
-        raise ApiError(ErrorCode.NOT_FOUND, f"no job {job_id} (unknown, or older than the retention)")
+    job = _readable_job(request, job_id)
     if wait and job.status == "queued":
         try:
             async with asyncio.timeout(wait):
@@ -104,9 +117,7 @@ async def job_status(request: web.Request) -> web.Response:
 async def job_file(request: web.Request) -> web.StreamResponse:
     gw = _gw(request)
     job_id = request.match_info["job_id"]
-    job = gw.index.get(job_id)
-    if job is None:
-        raise ApiError(ErrorCode.NOT_FOUND, f"no job {job_id}")
+    job = _readable_job(request, job_id)
     n = job.notification
     if n is None:
         raise ApiError(ErrorCode.NOT_READY, "the job is still queued; try GET /v1/jobs/{id}?wait=10 first")

@@ -23,7 +23,16 @@ class GatewaySettings:
     max_wait_s: float  # upper bound for GET /v1/jobs/{id}?wait=
     socket_queue: int  # outgoing messages buffered per socket before it counts as stuck
     resume_secret: bytes  # signs resume tokens; the same on every replica
+    resume_ttl_s: int  # a resume token expires this long after the hello that issued it
     shutdown_timeout_s: float
+    api_keys: str  # inline "<sha256hex>=<Company>,..."
+    api_keys_file: str
+    rate_limit: float  # requests per second per caller (0: off)
+    rate_burst: float
+    max_sockets_per_caller: int
+    max_in_flight_per_socket: int
+    allowed_origins: frozenset[str]  # browser Origins allowed at the handshake, besides our own host
+    idle_timeout_s: float  # a socket that sends nothing for this long is closed
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> "GatewaySettings":
@@ -46,6 +55,15 @@ class GatewaySettings:
             max_wait_s=env.float("GATEWAY_MAX_WAIT_SECONDS", 60.0, minimum=0.0),
             socket_queue=env.int("GATEWAY_SOCKET_QUEUE", 1000, minimum=1),
             resume_secret=secret.encode(),
+            resume_ttl_s=env.int("GATEWAY_RESUME_TTL_SECONDS", 3600, minimum=60),
             # Kubernetes sends SIGKILL 30 s after SIGTERM; finish well before that.
             shutdown_timeout_s=env.float("GATEWAY_SHUTDOWN_TIMEOUT_SECONDS", 20.0, minimum=0.0),
+            api_keys=env.str("GATEWAY_API_KEYS", ""),
+            api_keys_file=env.str("GATEWAY_API_KEYS_FILE", ""),
+            rate_limit=env.float("GATEWAY_RATE_LIMIT", 200.0),
+            rate_burst=env.float("GATEWAY_RATE_BURST", 400.0, minimum=1.0),
+            max_sockets_per_caller=env.int("GATEWAY_MAX_SOCKETS_PER_CALLER", 100, minimum=1),
+            max_in_flight_per_socket=env.int("GATEWAY_MAX_IN_FLIGHT_PER_SOCKET", 1000, minimum=1),
+            allowed_origins=frozenset(o.strip() for o in env.str("GATEWAY_ALLOWED_ORIGINS", "").split(",") if o.strip()),
+            idle_timeout_s=env.float("GATEWAY_IDLE_TIMEOUT_SECONDS", 300.0, minimum=1.0),
         )

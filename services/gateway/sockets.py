@@ -14,6 +14,8 @@ from typing import Any
 import orjson
 from aiohttp import WSCloseCode, web
 
+from services.gateway.auth import Caller
+
 log = logging.getLogger(__name__)
 
 OnDelivered = Callable[[str, str], Awaitable[None]]
@@ -28,6 +30,9 @@ class Connection:
         self.queue: asyncio.Queue[tuple[dict[str, Any], str | None]] = asyncio.Queue(queue_size)
         self.on_delivered = on_delivered
         self.sent_final: set[str] = set()  # job ids whose final message this socket got
+        self.in_flight: set[str] = set()  # accepted here, no final yet (bounded per socket)
+        self.jobs_sent = 0
+        self.caller: Caller = Caller("anonymous:?", None)
         self.sender: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -39,6 +44,7 @@ class Connection:
             if final_job in self.sent_final:
                 return True
             self.sent_final.add(final_job)
+            self.in_flight.discard(final_job)
         try:
             self.queue.put_nowait((message, final_job))
             return True

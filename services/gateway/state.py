@@ -23,6 +23,7 @@ class Job:
     status: str = "queued"
     client_id: str | None = None
     request_id: str | None = None
+    company: str | None = None  # as submitted; an API key's company for keyed callers
     notification: Notification | None = None
     idempotency: tuple[str, str] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -72,6 +73,7 @@ class JobIndex:
         job = self._job(request.job_id, request.trace.get("gateway_in", now_ms()))
         job.client_id = request.client_id
         job.request_id = request.request_id
+        job.company = request.company
         if request.idempotency_key:
             job.idempotency = (idempotency_scope(request.client_id, request.company), request.idempotency_key)
             self.idempotency.setdefault(job.idempotency, job.job_id)  # the first job with a key wins

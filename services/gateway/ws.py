@@ -13,7 +13,8 @@ import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from services.contract import ErrorCode
-from services.gateway.context import GATEWAY, Gateway, base_url
+from services.gateway.auth import Caller
+from services.gateway.context import GATEWAY, Gateway, base_url, caller_of
 from services.gateway.errors import ApiError
 from services.gateway.messages import error_message, final_message
 from services.gateway.rest import publish
@@ -24,16 +25,39 @@ from services.gateway.validation import parse_generate
 log = logging.getLogger(__name__)
 
 
+def _check_origin(request: web.Request, allowed: frozenset[str]) -> None:
+    """Browsers send Origin; a page from another site must not open sockets as its visitor.
+    Non-browser clients send none and are let through (they are limited by key and rate)."""
+    origin = request.headers.get("Origin")
+    if origin is None or origin in allowed:
+        return
+    if origin.split("://", 1)[-1] == request.host:
+        return
+    raise ApiError(ErrorCode.ORIGIN_NOT_ALLOWED, f"origin {origin} is not allowed (GATEWAY_ALLOWED_ORIGINS)")
+
+
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     gw = request.app[GATEWAY]
-    ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=gw.settings.max_frame_bytes)
+    # Refusals before the upgrade are plain HTTP errors (JSON, via the middleware).
+    _check_origin(request, gw.settings.allowed_origins)
+    caller = caller_of(request)
+    gw.limits.open_socket(caller)
+    try:
+        return await _serve(request, gw, caller)
+    finally:
+        gw.limits.close_socket(caller)
+
+
+async def _serve(request: web.Request, gw: Gateway, caller: Caller) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=gw.settings.max_frame_bytes,
+                               receive_timeout=gw.settings.idle_timeout_s)
     await ws.prepare(request)
     client_id = request.query.get("client_id")
     token = request.query.get("resume_token", "")
     if client_id is not None and not token_valid(gw.settings.resume_secret, client_id, token):
         gw.errors[ErrorCode.INVALID_RESUME_TOKEN] += 1
         await ws.send_str(orjson.dumps(error_message(
-            ErrorCode.INVALID_RESUME_TOKEN, "client_id and resume_token do not match")).decode())
+            ErrorCode.INVALID_RESUME_TOKEN, "client_id and resume_token do not match, or the token expired")).decode())
         await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"invalid resume token")
         return ws
     try:
@@ -43,21 +67,30 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     resumed = client_id is not None
     client_id = client_id or new_client_id()
     conn = Connection(ws, client_id, gw.settings.socket_queue, _receipt(gw), base_url(request))
-    conn.send({"type": "hello", "client_id": client_id,
-               "resume_token": resume_token(gw.settings.resume_secret, client_id), "resumed": resumed})
+    conn.caller = caller
+    conn.send({"type": "hello", "client_id": client_id, "resumed": resumed,
+               "resume_token": resume_token(gw.settings.resume_secret, client_id, gw.settings.resume_ttl_s)})
     gw.registry.add(conn)
     conn.start()
     try:
         # Results that completed while this client was away (on any replica).
         for n in gw.index.pending_for(client_id, after_seq=last_seq):
             conn.send(final_message(n, conn.base_url), final_job=n.job_id)
-        async for msg in ws:
+        while True:
+            try:
+                msg = await ws.receive()
+            except TimeoutError:
+                await ws.close(code=WSCloseCode.OK, message=b"idle timeout")
+                break
             if msg.type == WSMsgType.TEXT:
-                await _on_text(gw, conn, msg.data)
+                await _on_text(gw, conn, request, msg.data)
             elif msg.type == WSMsgType.BINARY:
                 _reject(gw, conn, ApiError(ErrorCode.INVALID_REQUEST, "binary frames are not supported; send JSON text"))
+            elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                break
             elif msg.type == WSMsgType.ERROR:
                 log.info("socket of client %s failed: %s", client_id, ws.exception())
+                break
     finally:
         gw.registry.remove(conn)
         await conn.stop()
@@ -73,10 +106,27 @@ def _receipt(gw: Gateway):  # type: ignore[no-untyped-def]
 
 def _reject(gw: Gateway, conn: Connection, error: ApiError, request_id: str | None = None) -> None:
     gw.errors[error.code] += 1
-    conn.send(error_message(error.code, error.message, request_id))
+    message = error_message(error.code, error.message, request_id)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        message["retry_after"] = round(retry_after, 3)
+    conn.send(message)
 
 
-async def _on_text(gw: Gateway, conn: Connection, text: str) -> None:
+def _authenticate(gw: Gateway, conn: Connection, request: web.Request, body: dict[str, Any]) -> None:
+    """`{"type": "auth", "api_key": ...}` as the first message, for browsers (no headers)."""
+    key = body.get("api_key")
+    if not isinstance(key, str) or not key:
+        raise ApiError(ErrorCode.INVALID_REQUEST, "auth needs an api_key string")
+    if conn.caller.company is not None or conn.jobs_sent:
+        raise ApiError(ErrorCode.INVALID_REQUEST, "auth must be the first message, once")
+    caller = caller_of(request, key)
+    gw.limits.open_socket(caller)  # counted under the key from now on
+    gw.limits.close_socket(conn.caller)
+    conn.caller = caller
+
+
+async def _on_text(gw: Gateway, conn: Connection, request: web.Request, text: str) -> None:
     if len(text.encode()) > gw.settings.max_message_bytes:
         _reject(gw, conn, ApiError(ErrorCode.PAYLOAD_TOO_LARGE,
                                    f"message is larger than {gw.settings.max_message_bytes} bytes"))
@@ -92,6 +142,14 @@ async def _on_text(gw: Gateway, conn: Connection, text: str) -> None:
     if kind == "ping":
         conn.send({"type": "pong", **({"request_id": request_id} if request_id else {})})
         return
+    if kind == "auth":
+        try:
+            _authenticate(gw, conn, request, body)
+        except ApiError as error:
+            _reject(gw, conn, error, request_id)
+            return
+        conn.send({"type": "authenticated", "company": conn.caller.company})
+        return
     if kind != "generate":
         _reject(gw, conn, ApiError(ErrorCode.UNKNOWN_MESSAGE_TYPE,
                                    f"unknown message type {kind!r}; send type \"generate\""), request_id)
@@ -99,7 +157,13 @@ async def _on_text(gw: Gateway, conn: Connection, text: str) -> None:
     try:
         if gw.publisher is None or gw.draining:
             raise ApiError(ErrorCode.UNAVAILABLE, "gateway is not accepting jobs")
+        gw.limits.take(conn.caller)
+        if len(conn.in_flight) >= gw.settings.max_in_flight_per_socket:
+            raise ApiError(ErrorCode.TOO_MANY_IN_FLIGHT, f"{len(conn.in_flight)} jobs of this socket are still "
+                                                         "running; wait for results before sending more")
         job = parse_generate(body, uuid.uuid4().hex, conn.client_id)
+        job.company = gw.keys.effective_company(conn.caller, job.company)
+        conn.jobs_sent += 1
         earlier = gw.index.job_for_key(job.client_id, job.company, job.idempotency_key) \
             if job.idempotency_key else None
         if earlier is None:
@@ -112,6 +176,8 @@ async def _on_text(gw: Gateway, conn: Connection, text: str) -> None:
         accepted["request_id"] = request_id
     if earlier is not None:
         accepted["replayed"] = True
+    if earlier is None or earlier.notification is None:
+        conn.in_flight.add(accepted["job_id"])
     conn.send(accepted)
     if earlier is not None and earlier.notification is not None:
         # Already final: answer it again on this socket (once: the connection deduplicates).

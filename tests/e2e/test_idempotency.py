@@ -7,12 +7,13 @@ import uuid
 import aiohttp
 
 from tests.support.client import generate, next_message
+from tests.support.keys import KEY_A
 
 
 async def test_rest_repeat_returns_the_original_job_on_any_replica(gateway_a: str, gateway_b: str) -> None:
     key = uuid.uuid4().hex
     body = {"data": "ONCE-ONLY", "symbology": "code128", "idempotency_key": key, "company": "CompanyA"}
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers={"X-API-Key": KEY_A}) as session:
         async with session.post(f"{gateway_a}/v1/jobs", json=body) as resp:
             assert resp.status == 202
             first = await resp.json()

@@ -8,6 +8,7 @@ import pytest
 
 from tests.support.client import fetch, generate, next_message
 from tests.support.decode import decode
+from tests.support.keys import KEY_B
 
 
 @pytest.mark.parametrize("fmt", ["png", "svg", "pdf"])
@@ -55,7 +56,8 @@ async def test_unknown_company_gets_the_default_profile(gateway_a: str) -> None:
 
 
 async def test_company_profile_forbids_a_symbology(gateway_a: str) -> None:
-    async with aiohttp.ClientSession() as session, session.ws_connect(f"{gateway_a}/v1/ws") as ws:
+    async with aiohttp.ClientSession() as session, session.ws_connect(f"{gateway_a}/v1/ws",
+                                                                      headers={"X-API-Key": KEY_B}) as ws:
         await next_message(ws)
         _, final = await generate(ws, company="CompanyB", symbology="ean13", data="5901234123457")
     assert final["type"] == "failed"

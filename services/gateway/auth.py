@@ -1,0 +1,158 @@
+"""Who is calling: API keys (stored as SHA-256 hashes) mapped to a company, and per-caller
+limits (a token bucket for requests, a cap on open sockets).
+
+Keys come from GATEWAY_API_KEYS ("<sha256hex>=<Company>,...") and/or the file named by
+GATEWAY_API_KEYS_FILE (one "<sha256hex> <Company>" per line, # comments). Only hashes are
+stored, so the file can be read by ops without revealing keys. `python -m
+services.gateway.auth hash <key>` prints the hash of a key. A key is sent in the `X-API-Key`
+header (REST and the WebSocket handshake) or in a first WebSocket message
+`{"type": "auth", "api_key": ...}` (browsers cannot set headers on a WebSocket); never in a URL.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.contract import ErrorCode
+from services.gateway.errors import ApiError
+from services.settings import ConfigError
+
+ANONYMOUS = "anonymous"
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated key's company, or anonymous (company None: the Default profile)."""
+
+    identity: str  # rate-limit and socket-count bucket: the key hash, or "anonymous:<ip>"
+    company: str | None
+
+
+class KeyRing:
+    def __init__(self, hashed: dict[str, str]) -> None:
+        self._companies = dict(hashed)  # sha256 hex -> company
+        self.protected = frozenset(hashed.values())  # companies only a key may use
+
+    @classmethod
+    def load(cls, inline: str, path: str) -> "KeyRing":
+        hashed: dict[str, str] = {}
+        for item in filter(None, (part.strip() for part in inline.split(","))):
+            digest, _, company = item.partition("=")
+            hashed[_checked(digest, "GATEWAY_API_KEYS")] = company.strip()
+        if path:
+            try:
+                lines = Path(path).read_text().splitlines()
+            except OSError as exc:
+                raise ConfigError(f"GATEWAY_API_KEYS_FILE: {exc}") from exc
+            for number, line in enumerate(lines, 1):
+                line = line.split("#", 1)[0].strip()
+                if line:
+                    digest, _, company = line.partition(" ")
+                    hashed[_checked(digest, f"{path}:{number}")] = company.strip()
+        if any(not company for company in hashed.values()):
+            raise ConfigError("every API key needs a company")
+        return cls(hashed)
+
+    def caller(self, key: str | None, remote: str) -> Caller:
+        if not key:
+            return Caller(f"{ANONYMOUS}:{remote}", None)
+        digest = key_hash(key)
+        for known, company in self._companies.items():
+            if hmac.compare_digest(known, digest):
+                return Caller(digest, company)
+        raise ApiError(ErrorCode.INVALID_API_KEY, "unknown API key", status=401)
+
+    def effective_company(self, caller: Caller, requested: str | None) -> str | None:
+        """A key may use its own company only; anonymous callers get Default, and may not
+        name a company that has keys."""
+        if caller.company is not None:
+            if requested not in (None, caller.company):
+                raise ApiError(ErrorCode.COMPANY_NOT_ALLOWED,
+                               f"this API key belongs to {caller.company}, not {requested}", status=403)
+            return caller.company
+        if requested in self.protected:
+            raise ApiError(ErrorCode.COMPANY_NOT_ALLOWED, f"{requested} needs its API key", status=403)
+        return requested
+
+    def may_read(self, caller: Caller, company: str | None) -> bool:
+        """Jobs of a company with keys are visible to that company's keys only."""
+        return company not in self.protected or caller.company == company
+
+
+def _checked(digest: str, where: str) -> str:
+    digest = digest.strip().lower()
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ConfigError(f"{where}: expected a SHA-256 hex digest of the key, not the key itself")
+    return digest
+
+
+@dataclass
+class TokenBucket:
+    rate: float  # tokens per second
+    burst: float
+    tokens: float = -1.0
+    stamp: float = field(default_factory=time.monotonic)
+
+    def take(self) -> float:
+        """0 if allowed; else seconds until a token is available."""
+        now = time.monotonic()
+        if self.tokens < 0:
+            self.tokens = self.burst
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+class Limits:
+    """Per-caller request rate and open sockets."""
+
+    def __init__(self, rate: float, burst: float, max_sockets: int) -> None:
+        self.rate, self.burst, self.max_sockets = rate, burst, max_sockets
+        self._buckets: dict[str, TokenBucket] = {}
+        self.sockets: dict[str, int] = {}
+
+    def take(self, caller: Caller) -> None:
+        if self.rate <= 0:
+            return
+        bucket = self._buckets.setdefault(caller.identity, TokenBucket(self.rate, self.burst))
+        wait = bucket.take()
+        if wait > 0:
+            raise RateLimited(wait)
+        if len(self._buckets) > 100_000:  # forget idle callers rather than grow without bound
+            self._buckets = {k: b for k, b in self._buckets.items() if time.monotonic() - b.stamp < 60}
+
+    def open_socket(self, caller: Caller) -> None:
+        if self.sockets.get(caller.identity, 0) >= self.max_sockets:
+            raise ApiError(ErrorCode.TOO_MANY_SOCKETS, f"at most {self.max_sockets} open sockets per caller",
+                           status=429)
+        self.sockets[caller.identity] = self.sockets.get(caller.identity, 0) + 1
+
+    def close_socket(self, caller: Caller) -> None:
+        left = self.sockets.get(caller.identity, 1) - 1
+        if left > 0:
+            self.sockets[caller.identity] = left
+        else:
+            self.sockets.pop(caller.identity, None)
+
+
+class RateLimited(ApiError):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(ErrorCode.RATE_LIMITED, f"too many requests; retry after {retry_after:.2f} s", status=429)
+        self.retry_after = retry_after
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] != "hash":
+        sys.exit("usage: python -m services.gateway.auth hash <api-key>")
+    print(key_hash(sys.argv[2]))
