@@ -64,6 +64,8 @@ class ErrorCode:
     STORAGE_UNAVAILABLE = "storage_unavailable"
     RENDER_FAILED = "render_failed"
     VERIFICATION_FAILED = "verification_failed"  # drawn, but did not decode back: a bug
+    OUTPUT_TOO_LARGE = "output_too_large"
+    RENDER_TIMEOUT = "render_timeout"
     INTERNAL = "internal_error"
     UNDECODABLE = "undecodable_message"  # dead letters only: the bytes did not fit the contract
 

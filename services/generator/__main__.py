@@ -22,7 +22,8 @@ async def main(settings: GeneratorSettings) -> None:
     executor = ThreadPoolExecutor(settings.render_threads, thread_name_prefix="render")
     store = ObjectStore(settings.s3, pool_size=settings.render_threads * 2)
     await asyncio.get_running_loop().run_in_executor(executor, store.ensure_bucket, settings.object_ttl_days)
-    runner = JobRunner(store, executor, settings.upload_attempts, settings.upload_backoff_s)
+    runner = JobRunner(store, executor, settings.upload_attempts, settings.upload_backoff_s,
+                       settings.max_pixels, settings.render_timeout_s)
     consumer = kafka.consumer(settings.kafka, "generator", "barcode-generator",
                               settings.kafka.topic(contract.RENDER))
     producer = kafka.producer(settings.kafka, "generator")

@@ -11,7 +11,7 @@ import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from services.contract import FORMATS, ErrorCode, ErrorInfo, RenderJob, Result, now_ms
 from services.generator.errors import JobError, TransientError
@@ -19,10 +19,23 @@ from services.generator.keys import object_key
 from services.generator.storage import ObjectStore
 from services.options import OptionError, validate_options
 from services.render import api
+from services.render.geometry import geometry
+from services.render.types import SymbolInfo
 from services.symbologies import lookup
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+def estimated_pixels(info: SymbolInfo, options: dict[str, Any]) -> int:
+    """Raster size before drawing: modules x dots per module (bar height for linear symbols)."""
+    geo = geometry(options)
+    width = (info.width_modules or 0) * geo.dots_per_module
+    if info.rows and info.rows > 1:
+        height = info.rows * geo.dots_per_module
+    else:
+        height = round(float(options.get("module_height", 15.0)) * geo.dpi / 25.4)
+    return width * height
 
 
 class KnownKeys:
@@ -43,7 +56,10 @@ class KnownKeys:
 
 
 class JobRunner:
-    def __init__(self, store: ObjectStore, executor: Executor, attempts: int, backoff_s: float) -> None:
+    def __init__(self, store: ObjectStore, executor: Executor, attempts: int, backoff_s: float,
+                 max_pixels: int = 40_000_000, render_timeout_s: float = 10.0) -> None:
+        self.max_pixels = max_pixels
+        self.render_timeout_s = render_timeout_s
         self.store = store
         self.executor = executor
         self.attempts = attempts
@@ -77,8 +93,10 @@ class JobRunner:
             self.counts["failed"] += 1
             if exc.code == ErrorCode.VERIFICATION_FAILED:
                 # Drawn but unreadable as its input: a bug in an engine, never the client's fault.
+                # The message holds barcode data: logged only at debug level.
                 self.counts["verification_failed"] += 1
-                log.error("verification failed for job %s: %s", job.job_id, exc.message)
+                log.error("verification failed for job %s (%s)", job.job_id, job.symbology)
+                log.debug("verification failure of job %s: %s", job.job_id, exc.message)
             return Result(status="failed", error=exc.info(), trace={**trace, "generated": now_ms()}, **base)
         except TransientError as exc:
             self.counts["failed"] += 1
@@ -104,6 +122,11 @@ class JobRunner:
             raise JobError(ErrorCode.INVALID_OPTION, str(exc)) from None
         engine = api.engine_for(symbology, job.engine)
         info = await self._in_thread(api.check, symbology, job.data, job.options, job.engine)
+        pixels = estimated_pixels(info, job.options)
+        if pixels > self.max_pixels:
+            raise JobError(ErrorCode.OUTPUT_TOO_LARGE, f"the image would have about {pixels / 1e6:.0f} million pixels; "
+                                                       f"at most {self.max_pixels / 1e6:.0f} million (lower dpi or "
+                                                       "module_width)")
         key = object_key(symbology.name, info.data, job.format, job.options, f"{engine.NAME}-{engine.VERSION}")
         content_type = FORMATS[job.format]
         stored = key in self.known or await self._with_retries(
@@ -114,8 +137,13 @@ class JobRunner:
             return Result(status="completed", bucket=self.store.bucket, key=key, content_type=content_type,
                           cached=True, trace={**trace, "generated": now_ms()}, **base)
         trace["checked"] = now_ms()
-        rendered = await self._in_thread(api.render, symbology, job.data, job.format, job.options, job.engine,
-                                         job.verify)
+        try:
+            rendered = await asyncio.wait_for(self._in_thread(api.render, symbology, job.data, job.format,
+                                                              job.options, job.engine, job.verify),
+                                              self.render_timeout_s)
+        except TimeoutError:
+            # The thread cannot be stopped; its result is dropped when it ends.
+            raise JobError(ErrorCode.RENDER_TIMEOUT, f"rendering took longer than {self.render_timeout_s:g} s") from None
         trace["rendered"] = now_ms()
         await self._with_retries(
             f"put {key}", lambda: self._in_thread(self.store.put, key, rendered.body, rendered.content_type))

@@ -15,6 +15,8 @@ class GeneratorSettings:
     batch_size: int  # records taken per poll; the batch is committed when all are answered
     upload_attempts: int  # tries per upload before the job fails as storage_unavailable
     upload_backoff_s: float  # first retry delay; doubles per attempt, with jitter
+    max_pixels: int  # jobs whose raster would be larger fail output_too_large
+    render_timeout_s: float  # jobs whose rendering takes longer fail render_timeout
     metrics_host: str
     metrics_port: int  # /metrics and /healthz; 0 turns them off
 
@@ -29,6 +31,8 @@ class GeneratorSettings:
             batch_size=env.int("GENERATOR_BATCH_SIZE", 64, minimum=1),
             upload_attempts=env.int("GENERATOR_UPLOAD_ATTEMPTS", 5, minimum=1),
             upload_backoff_s=env.float("GENERATOR_UPLOAD_BACKOFF_SECONDS", 0.2, minimum=0.0),
+            max_pixels=env.int("GENERATOR_MAX_PIXELS", 40_000_000, minimum=10_000),
+            render_timeout_s=env.float("GENERATOR_RENDER_TIMEOUT_SECONDS", 10.0, minimum=0.1),
             metrics_host=env.str("GENERATOR_METRICS_HOST", "127.0.0.1"),
             metrics_port=env.int("GENERATOR_METRICS_PORT", 9102),
         )

@@ -19,7 +19,8 @@ class NotifierSettings:
         return cls(
             kafka=KafkaSettings.from_env(env),
             s3=S3Settings.from_env(env),
-            # S3 signatures are valid for at most 7 days; objects live 1 day by default.
-            url_ttl_s=env.int("NOTIFIER_URL_TTL_SECONDS", 24 * 3600, minimum=60),
+            # Short-lived: a leaked URL stops working soon; /v1/jobs/{id}/file stays available
+            # (checking the caller) for as long as the object lives.
+            url_ttl_s=env.int("NOTIFIER_URL_TTL_SECONDS", 900, minimum=1),
             dedupe_window=env.int("NOTIFIER_DEDUPE_WINDOW", 100_000, minimum=1),
         )

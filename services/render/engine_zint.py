@@ -116,6 +116,9 @@ def _symbol(symbology: str, data: str, options: dict[str, Any], geo: Geometry) -
     if "version" in options:
         symbol.option_2 = int(options["version"])
     # zint draws 2 pixels per module at scale 1; raster scale may be a multiple of 0.5.
+    if geo.dots_per_module > 400:
+        raise JobError(ErrorCode.INVALID_OPTION, f"module_width {geo.requested_x_mm:g} mm at {geo.dpi} dpi is "
+                                                 f"{geo.dots_per_module} dots per module; at most 400")
     symbol.scale = geo.dots_per_module / 2
     symbol.dpmm = geo.dpi / 25.4
     try:

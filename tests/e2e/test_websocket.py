@@ -104,3 +104,12 @@ async def test_bad_messages_get_errors_and_the_socket_keeps_working(gateway_a: s
         _, final = await generate(ws, symbology="code39", data="STILL-OPEN")
         assert final["type"] == "completed"
         assert not ws.closed
+
+
+async def test_an_oversized_output_is_refused_before_drawing(gateway_a: str) -> None:
+    async with aiohttp.ClientSession() as session, session.ws_connect(f"{gateway_a}/v1/ws") as ws:
+        await next_message(ws)
+        _, final = await generate(ws, symbology="qrcode", data="X" * 500,
+                                  options={"module_width": 2, "dpi": 2400})
+    assert final["type"] == "failed"
+    assert final["error"]["code"] == "output_too_large"
