@@ -163,6 +163,8 @@ def _scan_texts(symbology: str, data: str, text: str, options: dict[str, Any]) -
     if symbology.startswith("hibc"):
         body = "+" + data.upper()
         texts.add(body + _CODE39[sum(_CODE39.index(c) for c in body) % 43])
+    if symbology == "aztec-rune" and data.isdigit():
+        texts.add(f"{int(data):03d}")  # a rune reads back as three digits
     if symbology == "pzn8":
         texts.add("-" + re.sub(r"\D", "", text))
     return tuple(sorted(t for t in texts if t))

@@ -18,10 +18,12 @@ def _formats(symbology: Symbology) -> list[zxingcpp.BarcodeFormat]:
     return [getattr(zxingcpp.BarcodeFormat, name) for name in symbology.zxing if hasattr(zxingcpp.BarcodeFormat, name)]
 
 
-def decoded_texts(image: Image.Image, symbology: Symbology) -> list[str]:
+def decoded_texts(image: Image.Image, symbology: Symbology,
+                  text_mode: zxingcpp.TextMode = zxingcpp.TextMode.HRI) -> list[str]:
     formats = _formats(symbology)
     # Read EAN/UPC add-ons when present, so "590123412345+12" is checked whole.
-    results = (zxingcpp.read_barcodes(image, formats=formats, ean_add_on_symbol=zxingcpp.EanAddOnSymbol.Read)
+    results = (zxingcpp.read_barcodes(image, formats=formats, text_mode=text_mode,
+                                      ean_add_on_symbol=zxingcpp.EanAddOnSymbol.Read)
                if formats else [])
     return sorted({r.text for r in results})
 
@@ -29,6 +31,10 @@ def decoded_texts(image: Image.Image, symbology: Symbology) -> list[str]:
 def verify(image: Image.Image, symbology: Symbology, expected: tuple[str, ...]) -> None:
     """Raise JobError(verification_failed) unless the image decodes to one of `expected`."""
     texts = decoded_texts(image, symbology)
+    if not any(text in expected for text in texts):
+        # zxing-cpp's default (human-readable) text spells control characters as "<NUL>",
+        # "<ESC>"...; the plain text is what was encoded. Asked only when the first read differs.
+        texts = decoded_texts(image, symbology, zxingcpp.TextMode.Plain)
     if not any(text in expected for text in texts):
         raise JobError(ErrorCode.VERIFICATION_FAILED,
                        f"{symbology.name} did not read back as its input: decoded {texts or 'nothing'}, "

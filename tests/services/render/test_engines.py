@@ -123,3 +123,14 @@ def test_ean_add_on_with_zint_and_a_clear_error_without() -> None:
 def test_dry_run_reports_the_qr_version_chosen() -> None:
     assert api.check(CATALOGUE["qrcode"], "HELLO WORLD", {}).version == 1
     assert api.check(CATALOGUE["qrcode"], "HELLO WORLD", {"version": 7}).version == 7
+
+
+@pytest.mark.parametrize("engine", ["python-barcode", "zint"])
+def test_control_characters_verify_as_themselves(engine: str) -> None:
+    # Found by the WebSocket fuzzer: zxing-cpp's readable text spells them "<NUL>", "<ESC>".
+    rendered = api.render(CATALOGUE["code128"], "AB\x00CD\x1b[0m", "png", {}, engine)
+    assert rendered.body
+
+
+def test_aztec_runes_verify_in_their_three_digit_form() -> None:
+    assert api.render(CATALOGUE["aztec-rune"], "5", "png", {}).body
