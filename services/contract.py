@@ -62,6 +62,7 @@ class ErrorCode:
     INVALID_DATA = "invalid_data"
     INVALID_OPTION = "invalid_option"
     STORAGE_UNAVAILABLE = "storage_unavailable"
+    ENRICHMENT_UNAVAILABLE = "enrichment_unavailable"
     RENDER_FAILED = "render_failed"
     VERIFICATION_FAILED = "verification_failed"  # drawn, but did not decode back: a bug
     OUTPUT_TOO_LARGE = "output_too_large"

@@ -3,11 +3,16 @@ server and real service processes, started once per session on free loopback por
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from devstack import paths
+from devstack.ports import free_port, is_listening
 from devstack.stack import Stack
 from tests.support.keys import GATEWAY_API_KEYS
 
@@ -22,12 +27,44 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.path.name == "test_fuzz.py")
 
 
+PARTNER_COMPANY = """
+  # A company with an enrichment endpoint (tests/support/partner.py).
+  CompanyE:
+    defaults: {{symbology: code128, format: png}}
+    allowed_symbologies: "*"
+    enrichment:
+      url: http://127.0.0.1:{port}/params
+      timeout_seconds: 0.5
+      attempts: 2
+      backoff_seconds: 0.05
+"""
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def partner_port() -> Iterator[int]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "tests.support.partner", str(port)], cwd=paths.ROOT)
+    try:
+        deadline = time.monotonic() + 20
+        while not is_listening(port):
+            assert time.monotonic() < deadline and proc.poll() is None, "partner stub did not start"
+            time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, partner_port: int) -> Iterator[Stack]:
     root = Path(os.environ.get("BARCODE_TEST_STACK_DIR") or tmp_path_factory.mktemp("stack"))
+    companies = root / "companies.yaml"
+    companies.write_text(paths.ROOT.joinpath("config", "companies.yaml").read_text()
+                         + PARTNER_COMPANY.format(port=partner_port))
     # Rate limits off for the shared gateways: the suite (fuzzers included) is one caller.
     # tests/e2e/test_security.py starts a gateway of its own to test the limits.
-    stack = Stack.create(root, extra_env={"GATEWAY_API_KEYS": GATEWAY_API_KEYS, "GATEWAY_RATE_LIMIT": "0"})
+    stack = Stack.create(root, extra_env={"GATEWAY_API_KEYS": GATEWAY_API_KEYS, "GATEWAY_RATE_LIMIT": "0",
+                                          "ROUTER_COMPANIES_FILE": str(companies)})
     try:
         stack.start_infra()
         stack.start_pipeline()

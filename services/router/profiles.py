@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from services.contract import FORMATS
+from services.router.enrichment import EnrichmentSettings
 from services.options import OptionError, validate_options
 from services.symbologies import CATALOGUE, lookup
 from services.settings import ConfigError
@@ -29,6 +30,7 @@ class Profile:
     allowed_formats: frozenset[str] = frozenset(FORMATS)
     engines: dict[str, str] = field(default_factory=dict)  # symbology -> engine, where not the default
     verify: bool = True  # decode every raster back before publishing
+    enrichment: EnrichmentSettings | None = None
 
 
 def _engines(company: str, raw: Any) -> dict[str, str]:
@@ -98,6 +100,7 @@ def _profile(name: str, raw: Any, fallback: Profile | None) -> Profile:
                                  lambda f: f if f in FORMATS else None),
         engines=engines,
         verify=verify,
+        enrichment=EnrichmentSettings.parse(name, raw.get("enrichment")),
     )
 
 

@@ -4,6 +4,8 @@ Pure function of (request, profiles): the faust agent only moves bytes in and ou
 """
 from __future__ import annotations
 
+from typing import Any
+
 from services.contract import ErrorCode, ErrorInfo, GenerateRequest, RenderJob, Result, now_ms
 from services.options import OptionError, validate_options
 from services.router.profiles import DEFAULT, Profile
@@ -18,13 +20,25 @@ def _failed(request: GenerateRequest, company: str, code: str, message: str) -> 
     )
 
 
-def route(request: GenerateRequest, profiles: dict[str, Profile]) -> RenderJob | Result:
-    profile = profiles.get(request.company or DEFAULT) or profiles[DEFAULT]
-    symbology = lookup(request.symbology or profile.symbology)
-    if symbology is None:  # the gateway checks names; a stale gateway might not know a removal
-        return _failed(request, profile.name, ErrorCode.UNKNOWN_SYMBOLOGY,
-                       f"unknown symbology {request.symbology!r}")
-    fmt = request.format or profile.format
+def profile_for(request: GenerateRequest, profiles: dict[str, Profile]) -> Profile:
+    return profiles.get(request.company or DEFAULT) or profiles[DEFAULT]
+
+
+def route(request: GenerateRequest, profiles: dict[str, Profile],
+          enriched: dict[str, Any] | None = None) -> RenderJob | Result:
+    """`enriched`: what the company's enrichment endpoint returned (symbology, format, options);
+    it sits between the profile's defaults and the request's own fields."""
+    profile = profile_for(request, profiles)
+    extra = enriched or {}
+    name = request.symbology or extra.get("symbology") or profile.symbology
+    symbology = lookup(name) if isinstance(name, str) else None
+    if symbology is None:  # the gateway checks names; a stale gateway or a partner might not
+        return _failed(request, profile.name, ErrorCode.UNKNOWN_SYMBOLOGY, f"unknown symbology {name!r}")
+    fmt = request.format or extra.get("format") or profile.format
+    extra_options = extra.get("options") or {}
+    if not isinstance(extra_options, dict):
+        return _failed(request, profile.name, ErrorCode.INVALID_OPTION, "the enrichment endpoint sent options "
+                                                                       "that are not an object")
     if symbology.name not in profile.allowed_symbologies:
         return _failed(request, profile.name, ErrorCode.SYMBOLOGY_NOT_ALLOWED,
                        f"{profile.name} does not allow {symbology.name}; allowed: "
@@ -38,7 +52,7 @@ def route(request: GenerateRequest, profiles: dict[str, Profile]) -> RenderJob |
     engine = profile.engines.get(symbology.name)
     takes = symbology.options_for(engine)
     defaults = {k: v for k, v in profile.options.items() if k in takes}
-    options = {**defaults, **request.options}
+    options = {**defaults, **extra_options, **request.options}
     try:
         validate_options(symbology, options, engine)
     except OptionError as exc:
@@ -48,6 +62,13 @@ def route(request: GenerateRequest, profiles: dict[str, Profile]) -> RenderJob |
         format=fmt, options=options, request_id=request.request_id, client_id=request.client_id,
         trace={**request.trace, "routed": now_ms()}, engine=engine, verify=profile.verify,
     )
+
+
+def enrichment_failure(request: GenerateRequest, profile: Profile, message: str) -> Result:
+    result = _failed(request, profile.name, ErrorCode.ENRICHMENT_UNAVAILABLE, message)
+    if result.error is not None:
+        result.error.retryable = True
+    return result
 
 
 def internal_failure(request: GenerateRequest, exc: Exception) -> Result:

@@ -53,3 +53,14 @@ def test_engine_and_verify_settings_are_checked(tmp_path: Path, extra: str, name
     path.write_text(f"companies:\n  Default:\n    defaults: {{symbology: code128}}\n    {extra}\n")
     with pytest.raises(ConfigError, match=names):
         load_profiles(path)
+
+
+def test_enrichment_settings_are_read_and_checked(tmp_path: Path) -> None:
+    path = tmp_path / "companies.yaml"
+    path.write_text("companies:\n  Default:\n    defaults: {symbology: code128}\n"
+                    "    enrichment: {url: 'http://127.0.0.1:1/p', timeout_seconds: 0.2, on_failure: defaults}\n")
+    settings = load_profiles(path)["Default"].enrichment
+    assert settings is not None and (settings.timeout_s, settings.on_failure) == (0.2, "defaults")
+    path.write_text("companies:\n  Default:\n    defaults: {symbology: code128}\n    enrichment: {url: x, attempts: 0}\n")
+    with pytest.raises(ConfigError, match="attempts"):
+        load_profiles(path)

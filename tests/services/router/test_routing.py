@@ -58,3 +58,14 @@ def test_profile_engine_choice_reaches_the_render_job(profiles: dict[str, Profil
     # An option of the other engine is refused once the engine is known.
     failed = route(_request(company="CompanyB", symbology="code128", options={"font_size": 12}), profiles)
     assert isinstance(failed, Result) and failed.error is not None and "font_size" in failed.error.message
+
+
+def test_enriched_parameters_sit_between_profile_and_request(profiles: dict[str, Profile]) -> None:
+    enriched = {"format": "svg", "options": {"module_height": 9, "module_width": 0.25}}
+    job = route(_request(symbology="code128", options={"module_width": 0.5}), profiles, enriched)
+    assert isinstance(job, RenderJob)
+    assert job.format == "svg"  # from the partner (the request named none)
+    assert job.options["module_height"] == 9  # partner over profile
+    assert job.options["module_width"] == 0.5  # request over partner
+    bad = route(_request(symbology="code128"), profiles, {"options": {"module_height": 500}})
+    assert isinstance(bad, Result) and bad.error is not None and bad.error.code == "invalid_option"
