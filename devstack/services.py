@@ -63,7 +63,7 @@ class ServiceProcess:
     def _log_says_ready(self) -> bool:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         # faust logs "Ready" once partitions are assigned; the generator logs "generator ready".
-        marker = "generator ready" if self.name == "generator" else "[^Worker]: Ready"
+        marker = "generator ready" if self.name == "generator" else "Worker]: Ready"
         return text.count(marker) > self._ready_seen
 
     _ready_seen: int = 0
@@ -71,7 +71,7 @@ class ServiceProcess:
     def mark_log(self) -> None:
         """Call before a restart so readiness waits for a new ready line."""
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        marker = "generator ready" if self.name == "generator" else "[^Worker]: Ready"
+        marker = "generator ready" if self.name == "generator" else "Worker]: Ready"
         self._ready_seen = text.count(marker)
 
     def stop(self, timeout: float = 20.0) -> None:

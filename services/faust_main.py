@@ -9,7 +9,7 @@ from collections.abc import Callable
 import faust
 
 from services.kafka import ensure_topics
-from services.settings import ConfigError, KafkaSettings, log_level
+from services.settings import ConfigError, KafkaSettings, drain_seconds, exit_after, log_level
 
 
 def run_worker(build: Callable[[], faust.App], kafka: KafkaSettings) -> None:
@@ -20,6 +20,12 @@ def run_worker(build: Callable[[], faust.App], kafka: KafkaSettings) -> None:
         sys.exit(f"configuration error: {exc}")
     asyncio.run(ensure_topics(kafka))
     # faust's Worker installs SIGTERM/SIGINT handlers that stop the app cleanly: agents finish
-    # the current event, offsets are committed, the producer is flushed.
-    worker = faust.Worker(app, loglevel=log_level(), redirect_stdouts=False, quiet=True)
+    # the current event, offsets are committed, the producer is flushed. A deadline bounds it.
+    worker = DrainingWorker(app, loglevel=log_level(), redirect_stdouts=False, quiet=True)
     worker.execute_from_commandline()
+
+
+class DrainingWorker(faust.Worker):
+    def _on_sigterm(self) -> None:
+        exit_after(drain_seconds(), self.app.conf.id)
+        super()._on_sigterm()

@@ -101,3 +101,24 @@ class S3Settings:
 
 def log_level(env: Env | None = None) -> str:
     return (env or Env()).str("BARCODE_LOG_LEVEL", "INFO").upper()
+
+
+def drain_seconds(env: Env | None = None) -> float:
+    """How long a worker may take to finish in-flight work after SIGTERM before it exits anyway
+    (what it had not committed is redone by whoever takes its partitions)."""
+    return (env or Env()).float("BARCODE_DRAIN_SECONDS", 20.0, minimum=0.0)
+
+
+def exit_after(seconds: float, what: str) -> None:
+    """Start a daemon timer that ends the process if a graceful stop overruns its deadline."""
+    import logging
+    import os
+    import threading
+
+    def overrun() -> None:
+        logging.getLogger(what).error("%s did not stop within %.0f s of SIGTERM; exiting now", what, seconds)
+        os._exit(1)
+
+    timer = threading.Timer(seconds, overrun)
+    timer.daemon = True
+    timer.start()

@@ -12,7 +12,7 @@ from services.generator.metrics import serve_metrics
 from services.generator.settings import GeneratorSettings
 from services.generator.storage import ObjectStore
 from services.generator.worker import GeneratorWorker
-from services.settings import log_level
+from services.settings import drain_seconds, exit_after, log_level
 
 log = logging.getLogger("services.generator")
 
@@ -32,8 +32,13 @@ async def main(settings: GeneratorSettings) -> None:
     worker = GeneratorWorker(consumer, producer, runner, settings.kafka.topic(contract.RESULTS),
                              settings.kafka.topic(contract.DEADLETTER), settings.batch_size)
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        exit_after(drain_seconds(), "generator")  # finish the batch, or give up on it
+        worker.stop()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, worker.stop)
+        loop.add_signal_handler(sig, on_signal)
     try:
         async with serve_metrics(runner, settings.metrics_host, settings.metrics_port):
             log.info("generator ready: bucket %s, %d render threads", store.bucket, settings.render_threads)
