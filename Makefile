@@ -72,4 +72,4 @@ redrive: ## Re-queue dead letters on the running stack (DRY=1 lists them; CODE=s
 
 .PHONY: chaos
 chaos: install ## Fault injection: kill every service, the broker and MinIO under load; check nothing is lost
-	$(PY) -m devstack.chaos $(CHAOS_ARGS)
+	$(PY) -m devstack.chaos --jobs 3000 --rate 40 --clients 8 --drain 300 $(CHAOS_ARGS)

@@ -32,6 +32,7 @@ class Fault:
     started: float = 0.0
     ended: float = 0.0
     in_flight: int = 0
+    in_flight_jobs: frozenset[str] = frozenset()  # accepted, not final, when the fault hit
     recovered: float | None = None  # first final result after the fault ended
 
 
@@ -47,7 +48,10 @@ class Ledger:
     rejected: Counter[str] = field(default_factory=Counter)
 
     def in_flight(self) -> int:
-        return sum(1 for job_id in self.accepted.values() if job_id not in self.finals)
+        return len(self.in_flight_jobs())
+
+    def in_flight_jobs(self) -> frozenset[str]:
+        return frozenset(job_id for job_id in self.accepted.values() if job_id not in self.finals)
 
 
 class ChaosClient:
@@ -213,7 +217,8 @@ async def drive(stack: Stack, jobs: int, rate: float, clients: int, faults: list
             await chaos_clients[n % clients].submit(f"job-{n}", f"CHAOS-{n}-{time.time_ns() % 10**9}")
             if n and n % fault_every == 0 and len(fault_tasks) < len(faults):
                 fault = faults[len(fault_tasks)]
-                fault.started, fault.in_flight = time.monotonic(), ledger.in_flight()
+                fault.started, fault.in_flight_jobs = time.monotonic(), ledger.in_flight_jobs()
+                fault.in_flight = len(fault.in_flight_jobs)
                 print(f"[chaos] {fault.name} ({fault.in_flight} jobs in flight)", flush=True)
                 fault_tasks.append(asyncio.create_task(_run_fault(fault, stack)))
                 await fault_tasks[-1]  # one fault at a time; the load keeps its schedule after
@@ -249,7 +254,10 @@ async def drive(stack: Stack, jobs: int, rate: float, clients: int, faults: list
         "duplicated": sum(len(m) - 1 for m in ledger.finals.values()),
         "completed": len(completed), "bad_files": good.count(False), "failed": dict(failed_codes),
         "reconnects": ledger.reconnects, "rejected": dict(ledger.rejected), "crashes": dict(crashes),
-        "faults": [(f.name, f.in_flight, f.recovered) for f in faults],
+        "faults": [(f.name, f.in_flight,
+                    sum(1 for j in f.in_flight_jobs if j not in ledger.finals),
+                    sum(1 for j in f.in_flight_jobs if len(ledger.finals.get(j, [])) > 1),
+                    f.recovered) for f in faults],
     }
 
 
@@ -259,9 +267,12 @@ async def _run_fault(fault: Fault, stack: Stack) -> None:
 
 
 def report(result: dict[str, Any]) -> str:
-    lines = [f"{'fault':24} {'in flight':>9} {'recovery s':>10}"]
-    for name, in_flight, recovered in result["faults"]:
-        lines.append(f"{name:24} {in_flight:9d} {'-' if recovered is None else f'{recovered:10.1f}':>10}")
+    lines = [f"{'fault':24} {'in flight':>9} {'lost':>5} {'duplicated':>10} {'recovery s':>10}"]
+    for name, in_flight, lost, duplicated, recovered in result["faults"]:
+        lines.append(f"{name:24} {in_flight:9d} {lost:5d} {duplicated:10d} "
+                     f"{'-' if recovered is None else f'{recovered:10.1f}':>10}")
+    recoveries = [r for *_, r in result["faults"] if r is not None]
+    lines.append(f"max recovery time: {max(recoveries):.1f} s" if recoveries else "max recovery time: -")
     lines.append("")
     lines.append(f"jobs sent {result['sent']}, accepted {result['accepted']}, never accepted "
                  f"{result['never_accepted']}, completed {result['completed']}, failed {result['failed']}")
