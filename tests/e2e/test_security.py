@@ -81,7 +81,7 @@ async def test_presigned_urls_expire(stack: Stack) -> None:
 @pytest.fixture(scope="module")
 def strict_gateway(stack: Stack) -> str:
     gateway = stack.service("gateway-strict", GATEWAY_RATE_LIMIT="2", GATEWAY_RATE_BURST="3",
-                            GATEWAY_MAX_SOCKETS_PER_CALLER="2", GATEWAY_IDLE_TIMEOUT_SECONDS="2",
+                            GATEWAY_MAX_SOCKETS_PER_CALLER="2", GATEWAY_IDLE_TIMEOUT_SECONDS="4",
                             GATEWAY_MAX_IN_FLIGHT_PER_SOCKET="1", GATEWAY_ALLOWED_ORIGINS="https://app.example")
     gateway.start()
     yield gateway.url
