@@ -73,3 +73,7 @@ redrive: ## Re-queue dead letters on the running stack (DRY=1 lists them; CODE=s
 .PHONY: chaos
 chaos: install ## Fault injection: kill every service, the broker and MinIO under load; check nothing is lost
 	$(PY) -m devstack.chaos --jobs 3000 --rate 40 --clients 8 --drain 300 $(CHAOS_ARGS)
+
+.PHONY: loadtest
+loadtest: ## Open-loop load against the running stack (LOADTEST_ARGS="--rate 200 --duration 30" or "--ramp 50:50:1000")
+	$(PY) -m loadtest --url http://127.0.0.1:$(GATEWAY_PORT) $(LOADTEST_ARGS)

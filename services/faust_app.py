@@ -10,6 +10,8 @@ that the settings reach aiokafka.
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar, cast
 
@@ -82,6 +84,9 @@ def make_app(app_id: str, kafka: KafkaSettings, **extra: Any) -> PipelineApp:
         broker_heartbeat_interval=1.0,
         processing_guarantee="at_least_once",
         store="memory://",
+        # faust writes a data folder even with in-memory tables; not into the working directory
+        # (a read-only root filesystem in a container, a source checkout locally).
+        datadir=os.environ.get("BARCODE_FAUST_DATADIR", os.path.join(tempfile.gettempdir(), "{conf.id}-data")),
         **extra,
     )
 

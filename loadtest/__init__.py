@@ -1,0 +1,1 @@
+"""Open-loop load generator for barcode-pipeline (REST and WebSocket)."""

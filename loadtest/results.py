@@ -1,0 +1,56 @@
+"""Latency and outcome bookkeeping: HdrHistogram of milliseconds (stored as microseconds)."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+PERCENTILES = (50.0, 90.0, 99.0, 99.9)
+
+
+@dataclass
+class Results:
+    offered_rate: float
+    duration_s: float
+    histogram: HdrHistogram = field(default_factory=lambda: HdrHistogram(1, 600_000_000, 3))
+    sent: int = 0
+    completed: int = 0
+    failed: Counter[str] = field(default_factory=Counter)  # final `failed` results by code
+    rejected: Counter[str] = field(default_factory=Counter)  # gateway rejections by code
+    timeline: list[tuple[float, int, float]] = field(default_factory=list)  # (second, done, p99 ms)
+
+    def record(self, latency_ms: float) -> None:
+        self.histogram.record_value(max(1, int(latency_ms * 1000)))
+
+    @property
+    def errors(self) -> int:
+        return sum(self.failed.values()) + sum(self.rejected.values())
+
+    def percentile_ms(self, p: float) -> float:
+        return self.histogram.get_value_at_percentile(p) / 1000.0
+
+    def summary(self) -> dict[str, Any]:
+        done = self.completed + sum(self.failed.values())
+        return {
+            "offered_rate": self.offered_rate,
+            "achieved_rate": round(done / self.duration_s, 1) if self.duration_s else 0.0,
+            "duration_s": round(self.duration_s, 2),
+            "sent": self.sent, "completed": self.completed,
+            "lost": self.sent - done - sum(self.rejected.values()),
+            "failed": dict(self.failed), "rejected": dict(self.rejected),
+            "latency_ms": {**{f"p{p:g}": round(self.percentile_ms(p), 2) for p in PERCENTILES},
+                           "max": round(self.histogram.get_max_value() / 1000.0, 2),
+                           "mean": round(self.histogram.get_mean_value() / 1000.0, 2)},
+            "timeline": self.timeline,
+        }
+
+
+def table(summary: dict[str, Any]) -> str:
+    lat = summary["latency_ms"]
+    return (f"offered {summary['offered_rate']:g}/s, achieved {summary['achieved_rate']:g}/s over "
+            f"{summary['duration_s']:g} s: sent {summary['sent']}, completed {summary['completed']}, "
+            f"failed {summary['failed'] or 0}, rejected {summary['rejected'] or 0}, lost {summary['lost']}\n"
+            f"latency ms: p50 {lat['p50']}  p90 {lat['p90']}  p99 {lat['p99']}  p99.9 {lat['p99.9']}  "
+            f"max {lat['max']}")

@@ -1,0 +1,43 @@
+"""What to send: a weighted mix of symbologies and formats from a JSON file, each request with
+unique data (so the generator renders instead of finding a stored object)."""
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MIX = Path(__file__).with_name("mix.json")
+
+
+@dataclass(frozen=True)
+class Template:
+    symbology: str
+    format: str
+    data: str  # {n}: request number; {n12}: request number as 12 digits (EAN-13 without check)
+    weight: float
+
+    def request(self, n: int, salt: int) -> dict[str, Any]:
+        number = salt * 1_000_000 + n
+        return {"symbology": self.symbology, "format": self.format,
+                "data": self.data.format(n=number, n12=f"{number % 10**12:012d}")}
+
+
+class Mix:
+    def __init__(self, templates: list[Template], seed: int = 1) -> None:
+        if not templates:
+            raise ValueError("the mix is empty")
+        self.templates = templates
+        self._random = random.Random(seed)
+        self._salt = random.Random().randrange(1, 10**6)  # new data on every run
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_MIX) -> "Mix":
+        items = json.loads(path.read_text())
+        return cls([Template(i["symbology"], i.get("format", "png"), i["data"], float(i.get("weight", 1)))
+                    for i in items])
+
+    def request(self, n: int) -> dict[str, Any]:
+        template = self._random.choices(self.templates, weights=[t.weight for t in self.templates])[0]
+        return template.request(n, self._salt)
