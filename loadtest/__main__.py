@@ -32,12 +32,17 @@ def main() -> None:
     parser.add_argument("--p99-bound", type=float, default=50.0, help="ms, for --ramp")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
+    parser.add_argument("--warmup", type=float, default=0.0,
+                        help="seconds at the first rate before measuring (a fresh broker JVM is slow)")
     args = parser.parse_args()
     mix = Mix.load(args.mix)
     rates = [args.rate]
     if args.ramp:
         start, step, stop = (float(x) for x in args.ramp.split(":"))
         rates = [start + i * step for i in range(int((stop - start) / step) + 1)]
+    if args.warmup > 0:
+        asyncio.run(run(args.url, rates[0], args.warmup, args.connections, args.mode, mix, args.api_key,
+                        progress=False))
     steps = []
     peak = None
     for rate in rates:
