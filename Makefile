@@ -77,3 +77,7 @@ chaos: install ## Fault injection: kill every service, the broker and MinIO unde
 .PHONY: loadtest
 loadtest: ## Open-loop load against the running stack (LOADTEST_ARGS="--rate 200 --duration 30" or "--ramp 50:50:1000")
 	$(PY) -m loadtest --url http://127.0.0.1:$(GATEWAY_PORT) $(LOADTEST_ARGS)
+
+.PHONY: bench-memory
+bench-memory: ## Gateway memory per idle WebSocket (run the stack with GATEWAY_MAX_SOCKETS_PER_CALLER=20000)
+	$(PY) -m devstack.bench_memory
