@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from loadtest.plot import write_plot
 from loadtest.results import table
 from loadtest.runner import run
 from loadtest.workload import DEFAULT_MIX, Mix
@@ -31,6 +32,7 @@ def main() -> None:
     parser.add_argument("--ramp", help="start:step:max requests per second")
     parser.add_argument("--p99-bound", type=float, default=50.0, help="ms, for --ramp")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    parser.add_argument("--plot", type=Path, help="write a PNG: percentiles vs rate, p99 over time")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.add_argument("--warmup", type=float, default=0.0,
                         help="seconds at the first rate before measuring (a fresh broker JVM is slow)")
@@ -63,6 +65,8 @@ def main() -> None:
               else "no step was sustainable")
     if args.out:
         args.out.write_text(json.dumps({"steps": steps, "peak_rate": peak}, indent=2))
+    if args.plot:
+        write_plot(steps, args.plot)
     failed = any(s["failed"] or s["rejected"] or s["lost"] for s in steps[:-1 if args.ramp else None])
     sys.exit(1 if failed else 0)
 

@@ -109,8 +109,8 @@ async def run(url: str, rate: float, duration_s: float, connections: int, mode: 
                 task = asyncio.create_task(_rest_job(session, url, scheduled, body, results))
                 rest_tasks.add(task)
                 task.add_done_callback(rest_tasks.discard)
-            if progress and time.monotonic() >= next_report:
-                _progress(results, time.monotonic() - started, total)
+            if time.monotonic() >= next_report:
+                _progress(results, time.monotonic() - started, total, progress)
                 next_report += 1
         deadline = time.monotonic() + drain_s
         while time.monotonic() < deadline and _outstanding(results) > 0:
@@ -118,8 +118,8 @@ async def run(url: str, rate: float, duration_s: float, connections: int, mode: 
         results.duration_s = time.monotonic() - started
         await asyncio.gather(*rest_tasks, return_exceptions=True)
         await asyncio.gather(*(s.close() for s in sockets))
+    _progress(results, results.duration_s, total, progress)
     if progress:
-        _progress(results, results.duration_s, total)
         print(file=sys.stderr)
     return results
 
@@ -128,9 +128,11 @@ def _outstanding(results: Results) -> int:
     return results.sent - results.completed - sum(results.failed.values()) - sum(results.rejected.values())
 
 
-def _progress(results: Results, elapsed: float, total: int) -> None:
+def _progress(results: Results, elapsed: float, total: int, show: bool) -> None:
     done = results.sent - _outstanding(results)
     bar = "#" * int(30 * results.sent / max(total, 1))
     results.timeline.append((round(elapsed, 1), done, round(results.percentile_ms(99), 1)))
+    if not show:
+        return
     print(f"\r[{bar:<30}] {elapsed:5.1f}s sent {results.sent}/{total} done {done} in flight "
           f"{_outstanding(results)} p99 {results.percentile_ms(99):.1f} ms", end="", file=sys.stderr, flush=True)
