@@ -27,14 +27,11 @@ from services.settings import KafkaSettings
 log = logging.getLogger(__name__)
 T = TypeVar("T", contract.GenerateRequest, contract.Result)
 
-_FETCH_MAX_WAIT_MS = 10
-
-
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
         consumer = super()._create_worker_consumer(transport)
         # aiokafka 0.14.0 copies this attribute into its Fetcher at start(); we run before that.
-        consumer._fetch_max_wait_ms = _FETCH_MAX_WAIT_MS
+        consumer._fetch_max_wait_ms = cast(PipelineApp, self.app).fetch_max_wait_ms
         return consumer
 
 
@@ -55,6 +52,8 @@ class _Transport(faust_aiokafka.Transport):
 
 
 class PipelineApp(faust.App):
+    fetch_max_wait_ms = 10  # set per app by make_app; read by its worker consumer
+
     def _new_transport(self) -> TransportT:
         return cast(TransportT, _Transport(self.conf.broker_consumer, self))
 
@@ -63,9 +62,7 @@ class PipelineApp(faust.App):
 
 
 def make_app(app_id: str, kafka: KafkaSettings, **extra: Any) -> PipelineApp:
-    global _FETCH_MAX_WAIT_MS
-    _FETCH_MAX_WAIT_MS = kafka.fetch_max_wait_ms
-    return PipelineApp(
+    app = PipelineApp(
         app_id,
         broker=f"kafka://{kafka.bootstrap}",
         consumer_auto_offset_reset="earliest",
@@ -89,6 +86,8 @@ def make_app(app_id: str, kafka: KafkaSettings, **extra: Any) -> PipelineApp:
         datadir=os.environ.get("BARCODE_FAUST_DATADIR", os.path.join(tempfile.gettempdir(), "{conf.id}-data")),
         **extra,
     )
+    app.fetch_max_wait_ms = kafka.fetch_max_wait_ms
+    return app
 
 
 def raw_topic(app: faust.App, base: str, kafka: KafkaSettings) -> faust.TopicT:

@@ -22,12 +22,16 @@ def engine_for(symbology: Symbology, engine: str | None) -> ModuleType:
     return ENGINES[name]
 
 
-def check(symbology: Symbology, data: str, options: dict[str, Any], engine: str | None = None) -> SymbolInfo:
-    """Everything short of drawing: normalised data, check digit, text, size. Microseconds for
-    zint, well under a millisecond for python-barcode; safe to call on an event loop."""
+def _check_length(symbology: Symbology, data: str) -> None:
     if len(data) > symbology.max_length:
         raise JobError(ErrorCode.DATA_TOO_LONG, f"data is {len(data)} characters; {symbology.name} takes at most "
                                                 f"{symbology.max_length}")
+
+
+def check(symbology: Symbology, data: str, options: dict[str, Any], engine: str | None = None) -> SymbolInfo:
+    """Everything short of drawing: normalised data, check digit, text, size. Microseconds for
+    zint, well under a millisecond for python-barcode; safe to call on an event loop."""
+    _check_length(symbology, data)
     info: SymbolInfo = engine_for(symbology, engine).check(symbology.name, data, options)
     return info
 
@@ -38,7 +42,7 @@ def render(symbology: Symbology, data: str, fmt: str, options: dict[str, Any], e
     if fmt not in symbology.formats:
         raise JobError(ErrorCode.FORMAT_NOT_ALLOWED, f"{symbology.name} cannot be drawn as {fmt}")
     module = engine_for(symbology, engine)
-    check(symbology, data, options, engine)  # length rule shared with the dry run
+    _check_length(symbology, data)  # the engine's own render checks everything else
     rendered: Rendered = module.render(symbology.name, data, fmt, options)
     if verify_output and symbology.verifiable:
         image = rendered.raster if rendered.raster is not None else module.raster(symbology.name, data, options)

@@ -54,7 +54,7 @@ def _writer_options(options: dict[str, Any], geo: Geometry, raster: bool) -> dic
     return out
 
 
-def check(symbology: str, data: str, options: dict[str, Any]) -> SymbolInfo:
+def _checked(symbology: str, data: str, options: dict[str, Any]) -> tuple[Normalised, SymbolInfo]:
     if symbology == "gs1_128":
         # libzint knows every AI's format, date rules and check digits; its error names the AI.
         engine_zint.check(symbology, data, {})
@@ -62,14 +62,17 @@ def check(symbology: str, data: str, options: dict[str, Any]) -> SymbolInfo:
     symbol = _symbol(symbology, normalised, SVGWriter(), options)
     geo = geometry(options)
     text = normalised.scan if symbology in ("gs1_128", "ean14") else symbol.get_fullcode()
-    return SymbolInfo(data=normalised.data.replace("\xf1", ""), text=text, scan=(normalised.scan,),
-                      width_modules=len(symbol.build()[0]), x_mm=geo.x_mm, warnings=tuple(geo.warnings()))
+    return normalised, SymbolInfo(data=normalised.data.replace("\xf1", ""), text=text, scan=(normalised.scan,),
+                                  width_modules=len(symbol.build()[0]), x_mm=geo.x_mm, warnings=tuple(geo.warnings()))
+
+
+def check(symbology: str, data: str, options: dict[str, Any]) -> SymbolInfo:
+    return _checked(symbology, data, options)[1]
 
 
 def render(symbology: str, data: str, fmt: str, options: dict[str, Any]) -> Rendered:
     """Render one barcode. Raises JobError for data the symbology cannot take."""
-    info = check(symbology, data, options)
-    normalised = normalise(symbology, data, options)
+    normalised, info = _checked(symbology, data, options)
     geo = geometry(options)
     rotation = int(options.get("rotation", 0))
     try:
