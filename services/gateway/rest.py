@@ -60,12 +60,11 @@ async def submit_job(request: web.Request) -> web.Response:
         raise ApiError(ErrorCode.INVALID_REQUEST, "client_id must be a string")
     job = parse_generate(body, uuid.uuid4().hex, client_id)
     job.company = gw.keys.effective_company(caller, job.company)
-    if job.idempotency_key:
-        earlier = gw.index.job_for_key(job.client_id, job.company, job.idempotency_key)
-        if earlier is not None:
-            # A repeat: the original job, not a new one (200, not 202: nothing was queued now).
-            return web.json_response({"job_id": earlier.job_id, "status": earlier.status, "replayed": True},
-                                     headers={"Location": f"/v1/jobs/{earlier.job_id}"})
+    earlier = gw.index.earlier_job(job)
+    if earlier is not None:
+        # A repeat: the original job, not a new one (200, not 202: nothing was queued now).
+        return web.json_response({"job_id": earlier.job_id, "status": earlier.status, "replayed": True},
+                                 headers={"Location": f"/v1/jobs/{earlier.job_id}"})
     await publish(gw, job)
     return web.json_response({"job_id": job.job_id, "status": "queued"}, status=202,
                              headers={"Location": f"/v1/jobs/{job.job_id}"})

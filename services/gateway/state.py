@@ -85,8 +85,12 @@ class JobIndex:
         if job is not None and job.idempotency is not None and self.idempotency.get(job.idempotency) == job_id:
             del self.idempotency[job.idempotency]
 
-    def job_for_key(self, client_id: str | None, company: str | None, key: str) -> Job | None:
-        job_id = self.idempotency.get((idempotency_scope(client_id, company), key))
+    def earlier_job(self, request: GenerateRequest) -> Job | None:
+        """The job an earlier request with the same idempotency key (and scope) made, if any."""
+        if not request.idempotency_key:
+            return None
+        job_id = self.idempotency.get((idempotency_scope(request.client_id, request.company),
+                                       request.idempotency_key))
         return self.jobs.get(job_id) if job_id else None
 
     def add_notification(self, n: Notification) -> bool:

@@ -164,8 +164,7 @@ async def _on_text(gw: Gateway, conn: Connection, request: web.Request, text: st
         job = parse_generate(body, uuid.uuid4().hex, conn.client_id)
         job.company = gw.keys.effective_company(conn.caller, job.company)
         conn.jobs_sent += 1
-        earlier = gw.index.job_for_key(job.client_id, job.company, job.idempotency_key) \
-            if job.idempotency_key else None
+        earlier = gw.index.earlier_job(job)
         if earlier is None:
             await publish(gw, job)
     except ApiError as error:
