@@ -78,7 +78,8 @@ def _zint_data(symbology: str, data: str, options: dict[str, Any]) -> tuple[str,
     return member, data + (f"+{addon}" if addon else "")
 
 
-def _symbol(symbology: str, data: str, options: dict[str, Any], geo: Geometry) -> zint.Symbol:
+def _symbol(symbology: str, data: str, options: dict[str, Any], geo: Geometry) -> tuple[zint.Symbol, str]:
+    """The encoded symbol, and the data as given to zint (check digits added, add-on kept)."""
     symbol = zint.Symbol()
     member, payload = _zint_data(symbology, data, options)
     symbol.symbology = zint.Symbology.__members__[member]
@@ -125,7 +126,7 @@ def _symbol(symbology: str, data: str, options: dict[str, Any], geo: Geometry) -
         symbol.encode(payload)
     except RuntimeError as exc:
         raise _error(exc, symbology) from None
-    return symbol
+    return symbol, payload
 
 
 _CODE39 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. $/+%"  # HIBC check: mod 43 over these values
@@ -172,11 +173,11 @@ def _scan_texts(symbology: str, data: str, text: str, options: dict[str, Any]) -
 
 def check(symbology: str, data: str, options: dict[str, Any]) -> SymbolInfo:
     geo = geometry(options)
-    symbol = _symbol(symbology, data, options, geo)
-    return _info(symbology, data, options, symbol, geo)
+    symbol, payload = _symbol(symbology, data, options, geo)
+    return _info(symbology, payload, options, symbol, geo)
 
 
-def _info(symbology: str, data: str, options: dict[str, Any], symbol: zint.Symbol, geo: Geometry) -> SymbolInfo:
+def _info(symbology: str, payload: str, options: dict[str, Any], symbol: zint.Symbol, geo: Geometry) -> SymbolInfo:
     warnings = list(geo.warnings())
     if symbol.errtxt:
         warnings.append(re.sub(r"^Warning \d+: ", "", symbol.errtxt))
@@ -184,7 +185,6 @@ def _info(symbology: str, data: str, options: dict[str, Any], symbol: zint.Symbo
     # Han Xin: 21 + 2v). Other 2D symbols report their size as rows x width_modules.
     version = {"qrcode": (symbol.width - 17) // 4, "microqr": (symbol.width - 9) // 2,
                "hanxin": (symbol.width - 21) // 2}.get(symbology)
-    _, payload = _zint_data(symbology, data, options)
     return SymbolInfo(data=payload, text=symbol.text, scan=_scan_texts(symbology, payload, symbol.text, options),
                       width_modules=symbol.width, rows=symbol.rows, version=version, x_mm=geo.x_mm,
                       warnings=tuple(warnings))
@@ -201,8 +201,8 @@ def _memfile(symbol: zint.Symbol, ext: str, rotation: int) -> bytes:
 
 def render(symbology: str, data: str, fmt: str, options: dict[str, Any]) -> Rendered:
     geo = geometry(options)
-    symbol = _symbol(symbology, data, options, geo)
-    info = _info(symbology, data, options, symbol, geo)
+    symbol, payload = _symbol(symbology, data, options, geo)
+    info = _info(symbology, payload, options, symbol, geo)
     rotation = int(options.get("rotation", 0))
     if fmt == "png":
         return Rendered(_memfile(symbol, "png", rotation), FORMATS["png"], info, raster=_bitmap(symbol, rotation))
@@ -223,4 +223,4 @@ def raster(symbology: str, data: str, options: dict[str, Any]) -> Image.Image:
     """A bitmap of the same symbol at a decoder-friendly scale, for verifying vector output."""
     options = {k: v for k, v in options.items() if k not in ("rotation", "module_width", "dpi")}
     geo = geometry({"module_width": 4 * 25.4 / 300, "dpi": 300})  # 4 dots per module
-    return _bitmap(_symbol(symbology, data, options, geo), 0)
+    return _bitmap(_symbol(symbology, data, options, geo)[0], 0)
