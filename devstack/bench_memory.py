@@ -18,11 +18,12 @@ import aiohttp
 from devstack import paths
 
 
-def rss_kib(pid: int) -> int:
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    """Resident memory of a process from /proc, in KiB; VmHWM is its peak so far."""
     for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
+    raise RuntimeError(f"no {field} for pid {pid}")
 
 
 async def hold(url: str, sockets: int, pid: int) -> None:

@@ -13,19 +13,7 @@ import time
 
 import aiohttp
 
-STAGES = [
-    ("client -> gateway", "client_send", "gateway_in"),
-    ("gateway -> Kafka -> router", "gateway_in", "routed"),
-    ("router -> Kafka -> generator", "routed", "generator_in"),
-    ("generator: is it stored? (HEAD)", "generator_in", "checked"),
-    ("generator: render", "checked", "rendered"),
-    ("generator: upload", "rendered", "generated"),
-    ("generator -> Kafka -> notifier", "generated", "notified"),
-    ("notifier -> Kafka -> gateway", "notified", "gateway_out"),
-    ("gateway -> client", "gateway_out", "client_receive"),
-    ("end to end", "client_send", "client_receive"),
-]
-
+from loadtest.stages import STAGES
 
 async def one_job(session: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse, url: str, n: int) -> dict[str, float]:
     sent = time.time() * 1000

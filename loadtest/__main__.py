@@ -1,5 +1,6 @@
 """`python -m loadtest` (`make loadtest`): open-loop load against a gateway (local stack or a
-`kubectl port-forward`), over WebSockets or REST, with a mix of symbologies from a JSON file.
+`kubectl port-forward`), over WebSockets or REST, with a mix of symbologies from a JSON file;
+`--mode render` drives a plain render server (bwip-js) with the same schedule, for comparison.
 
 Fixed rate: `--rate 200 --duration 30`. Ramp: `--ramp 100:100:2000 --p99-bound 50` runs
 `--duration` seconds per step and stops at the first step that misses the bound, has errors,
@@ -14,7 +15,8 @@ import sys
 from pathlib import Path
 
 from loadtest.plot import write_plot
-from loadtest.results import table
+from loadtest.ramp import ramp, rates
+from loadtest.results import Results, stage_table, table
 from loadtest.runner import run
 from loadtest.workload import DEFAULT_MIX, Mix
 
@@ -23,7 +25,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m loadtest", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="http://127.0.0.1:8080")
-    parser.add_argument("--mode", choices=["ws", "rest"], default="ws")
+    parser.add_argument("--mode", choices=["ws", "rest", "render"], default="ws",
+                        help="render: a plain render server answering GET /?bcid=..&text=.. (bwip-js)")
     parser.add_argument("--rate", type=float, default=100.0, help="requests per second (open loop)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of sending (per ramp step)")
     parser.add_argument("--connections", type=int, default=8, help="WebSocket connections")
@@ -33,36 +36,41 @@ def main() -> None:
     parser.add_argument("--p99-bound", type=float, default=50.0, help="ms, for --ramp")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     parser.add_argument("--plot", type=Path, help="write a PNG: percentiles vs rate, p99 over time")
+    parser.add_argument("--stages", action="store_true", help="print per-stage p50/p99 after each step")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.add_argument("--warmup", type=float, default=0.0,
                         help="seconds at the first rate before measuring (a fresh broker JVM is slow)")
     args = parser.parse_args()
     mix = Mix.load(args.mix)
-    rates = [args.rate]
-    if args.ramp:
-        start, step, stop = (float(x) for x in args.ramp.split(":"))
-        rates = [start + i * step for i in range(int((stop - start) / step) + 1)]
+    try:
+        step_rates = rates(args.ramp) if args.ramp else [args.rate]
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.warmup > 0:
-        asyncio.run(run(args.url, rates[0], args.warmup, args.connections, args.mode, mix, args.api_key,
+        asyncio.run(run(args.url, step_rates[0], args.warmup, args.connections, args.mode, mix, args.api_key,
                         progress=False))
-    steps = []
-    peak = None
-    for rate in rates:
-        results = asyncio.run(run(args.url, rate, args.duration, args.connections, args.mode, mix, args.api_key,
-                                  progress=not args.quiet))
+
+    def step(rate: float) -> Results:
+        return asyncio.run(run(args.url, rate, args.duration, args.connections, args.mode, mix, args.api_key,
+                               progress=not args.quiet))
+
+    def report(results: Results) -> None:
         summary = results.summary()
-        steps.append(summary)
         print(table(summary))
-        sustainable = (results.errors == 0 and summary["lost"] == 0
-                       and summary["achieved_rate"] >= 0.95 * rate and summary["latency_ms"]["p99"] <= args.p99_bound)
-        if args.ramp:
-            if not sustainable:
-                print(f"rate {rate:g}/s is past the peak")
-                break
-            peak = rate
+        if args.stages and (stages := stage_table(summary)):
+            print(stages)
+
     if args.ramp:
+        found = ramp(step, step_rates, args.p99_bound, report)
+        steps, peak = found.steps, found.peak
+        if steps and peak != steps[-1]["offered_rate"]:
+            print(f"rate {steps[-1]['offered_rate']:g}/s is past the peak")
         print(f"peak sustainable rate: {peak:g}/s (p99 <= {args.p99_bound:g} ms, no errors)" if peak
               else "no step was sustainable")
+    else:
+        results = step(args.rate)
+        report(results)
+        steps, peak = [results.summary()], None
     if args.out:
         args.out.write_text(json.dumps({"steps": steps, "peak_rate": peak}, indent=2))
     if args.plot:

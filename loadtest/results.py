@@ -7,14 +7,21 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from loadtest.stages import STAGES, stage_durations
+
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
+
+
+def _histogram() -> HdrHistogram:
+    return HdrHistogram(1, 600_000_000, 3)  # 1 µs to 10 minutes, 3 significant digits
 
 
 @dataclass
 class Results:
     offered_rate: float
     duration_s: float
-    histogram: HdrHistogram = field(default_factory=lambda: HdrHistogram(1, 600_000_000, 3))
+    histogram: HdrHistogram = field(default_factory=_histogram)
+    stages: dict[str, HdrHistogram] = field(default_factory=dict)  # per-stage latency, from job traces
     sent: int = 0
     completed: int = 0
     failed: Counter[str] = field(default_factory=Counter)  # final `failed` results by code
@@ -23,6 +30,12 @@ class Results:
 
     def record(self, latency_ms: float) -> None:
         self.histogram.record_value(max(1, int(latency_ms * 1000)))
+
+    def record_stages(self, trace: dict[str, float]) -> None:
+        for label, ms in stage_durations(trace).items():
+            # Clocks of one machine: a stage can read a hair below zero when its ends are stamped
+            # in different processes; it is recorded as 1 µs.
+            self.stages.setdefault(label, _histogram()).record_value(max(1, int(ms * 1000)))
 
     @property
     def errors(self) -> int:
@@ -43,6 +56,9 @@ class Results:
             "latency_ms": {**{f"p{p:g}": round(self.percentile_ms(p), 2) for p in PERCENTILES},
                            "max": round(self.histogram.get_max_value() / 1000.0, 2),
                            "mean": round(self.histogram.get_mean_value() / 1000.0, 2)},
+            "stages_ms": {label: {"p50": round(h.get_value_at_percentile(50) / 1000.0, 2),
+                                  "p99": round(h.get_value_at_percentile(99) / 1000.0, 2)}
+                          for label, _, _ in STAGES if (h := self.stages.get(label)) is not None},
             "timeline": self.timeline,
         }
 
@@ -54,3 +70,10 @@ def table(summary: dict[str, Any]) -> str:
             f"failed {summary['failed'] or 0}, rejected {summary['rejected'] or 0}, lost {summary['lost']}\n"
             f"latency ms: p50 {lat['p50']}  p90 {lat['p90']}  p99 {lat['p99']}  p99.9 {lat['p99.9']}  "
             f"max {lat['max']}")
+
+
+def stage_table(summary: dict[str, Any]) -> str:
+    """Per-stage p50 / p99 from the jobs' traces (empty when the gateway sent none)."""
+    stages = summary.get("stages_ms") or {}
+    lines = [f"  {label:32} p50 {v['p50']:8.2f}  p99 {v['p99']:8.2f}" for label, v in stages.items()]
+    return "\n".join(["per stage (ms):", *lines]) if lines else ""

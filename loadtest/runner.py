@@ -8,6 +8,7 @@ import itertools
 import sys
 import time
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -23,7 +24,7 @@ class SocketClient:
     def __init__(self, results: Results) -> None:
         self.results = results
         self.ws: aiohttp.ClientWebSocketResponse | None = None
-        self.pending: dict[str, float] = {}  # request_id -> scheduled time (monotonic)
+        self.pending: dict[str, tuple[float, float]] = {}  # request_id -> (scheduled monotonic, sent epoch ms)
         self.reader: asyncio.Task[None] | None = None
 
     async def open(self, session: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> None:
@@ -33,7 +34,7 @@ class SocketClient:
 
     async def send(self, request_id: str, scheduled: float, body: dict[str, Any]) -> None:
         assert self.ws is not None
-        self.pending[request_id] = scheduled
+        self.pending[request_id] = (scheduled, time.time() * 1000)
         await self.ws.send_json({"type": "generate", "request_id": request_id, **body})
 
     async def _read(self) -> None:
@@ -46,8 +47,11 @@ class SocketClient:
             if request_id not in self.pending:
                 continue
             if kind in FINAL:
-                scheduled = self.pending.pop(request_id)
+                scheduled, sent_ms = self.pending.pop(request_id)
                 self.results.record((time.monotonic() - scheduled) * 1000)
+                if "trace" in body:
+                    self.results.record_stages({**body["trace"], "client_send": sent_ms,
+                                                "client_receive": time.time() * 1000})
                 if kind == "completed":
                     self.results.completed += 1
                 else:
@@ -83,15 +87,42 @@ async def _rest_job(session: aiohttp.ClientSession, url: str, scheduled: float, 
         results.failed[job.get("error", {}).get("code", job.get("status", "?"))] += 1
 
 
+# A synchronous render server's query for one request (bwip-js's handler: bcid, text, scale in
+# pixels per module, height in mm). Matches the pipeline's default Code 128: 4 dots per
+# module, 15 mm bars, text, 10-module quiet zones.
+RENDER_QUERY = "bcid={symbology}&text={data}&scale=4&height=15&includetext&paddingwidth=40&paddingheight=8"
+
+
+async def _render_job(session: aiohttp.ClientSession, url: str, scheduled: float, body: dict[str, Any],
+                      results: Results) -> None:
+    """One request to a plain render server: the image comes back in the response."""
+    query = RENDER_QUERY.format(symbology=quote(body["symbology"]), data=quote(body["data"]))
+    try:
+        async with session.get(f"{url}/?{query}") as resp:
+            image = await resp.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        results.rejected[f"client:{type(exc).__name__}"] += 1
+        return
+    results.record((time.monotonic() - scheduled) * 1000)
+    if resp.status == 200 and image:
+        results.completed += 1
+    else:
+        results.failed[f"http:{resp.status}"] += 1
+
+
 async def run(url: str, rate: float, duration_s: float, connections: int, mode: str, mix: Mix,
               api_key: str | None = None, drain_s: float = 60.0, progress: bool = True) -> Results:
+    """`mode`: ws (the pipeline over WebSockets), rest (POST then GET ?wait), render (a plain
+    render server answering each GET with the image). `url` may list several servers, comma
+    separated (gateway replicas): sockets and requests are spread over them in turn."""
+    urls = [u.strip().rstrip("/") for u in url.split(",") if u.strip()]
     results = Results(offered_rate=rate, duration_s=duration_s)
     headers = {"X-API-Key": api_key} if api_key else {}
     total = int(rate * duration_s)
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(headers=headers, connector=connector) as session:
         sockets = [SocketClient(results) for _ in range(connections)] if mode == "ws" else []
-        await asyncio.gather(*(s.open(session, url, headers) for s in sockets))
+        await asyncio.gather(*(s.open(session, urls[i % len(urls)], headers) for i, s in enumerate(sockets)))
         rest_tasks: set[asyncio.Task[None]] = set()
         started = time.monotonic()
         next_report = started + 1
@@ -101,12 +132,13 @@ async def run(url: str, rate: float, duration_s: float, connections: int, mode: 
             delay = scheduled - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            body = mix.request(n)
+            body = mix.request()
             results.sent += 1
             if ring is not None:
                 await next(ring).send(f"r{n}", scheduled, body)
             else:
-                task = asyncio.create_task(_rest_job(session, url, scheduled, body, results))
+                job = _rest_job if mode == "rest" else _render_job
+                task = asyncio.create_task(job(session, urls[n % len(urls)], scheduled, body, results))
                 rest_tasks.add(task)
                 task.add_done_callback(rest_tasks.discard)
             if time.monotonic() >= next_report:

@@ -2,6 +2,7 @@
 unique data (so the generator renders instead of finding a stored object)."""
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from dataclasses import dataclass
@@ -30,7 +31,10 @@ class Mix:
             raise ValueError("the mix is empty")
         self.templates = templates
         self._random = random.Random(seed)
-        self._salt = random.Random().randrange(1, 10**6)  # new data on every run
+        self._salt = random.Random().randrange(1, 10**6)  # new data on every run of the tool
+        # Numbered per Mix, not per run: ramp steps and repeated runs share one Mix and must
+        # not send the data of an earlier step again (it would be a cache hit, not a render).
+        self._sent = itertools.count()
 
     @classmethod
     def load(cls, path: Path = DEFAULT_MIX) -> "Mix":
@@ -38,6 +42,6 @@ class Mix:
         return cls([Template(i["symbology"], i.get("format", "png"), i["data"], float(i.get("weight", 1)))
                     for i in items])
 
-    def request(self, n: int) -> dict[str, Any]:
+    def request(self) -> dict[str, Any]:
         template = self._random.choices(self.templates, weights=[t.weight for t in self.templates])[0]
-        return template.request(n, self._salt)
+        return template.request(next(self._sent) % 10**6, self._salt)

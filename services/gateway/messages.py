@@ -19,6 +19,8 @@ def final_message(n: Notification, base_url: str) -> dict[str, Any]:
         out["request_id"] = n.request_id
     if n.company is not None:
         out["company"] = n.company
+    if n.trace:
+        out["trace"] = n.trace  # per-hop timestamps, ms since the epoch: where the time went
     if n.status == "completed":
         out.update(url=n.url, file_url=file_url(base_url, n.job_id), content_type=n.content_type, cached=n.cached)
     elif n.error is not None:

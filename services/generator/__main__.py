@@ -10,7 +10,7 @@ from services import contract, kafka
 from services.generator.jobs import JobRunner
 from services.generator.metrics import serve_metrics
 from services.generator.settings import GeneratorSettings
-from services.generator.storage import ObjectStore
+from services.generator.storage import ObjectStore, ensure_bucket
 from services.generator.worker import GeneratorWorker
 from services.settings import drain_seconds, exit_after, log_level
 
@@ -20,8 +20,8 @@ log = logging.getLogger("services.generator")
 async def main(settings: GeneratorSettings) -> None:
     await kafka.ensure_topics(settings.kafka)
     executor = ThreadPoolExecutor(settings.render_threads, thread_name_prefix="render")
-    store = ObjectStore(settings.s3, pool_size=settings.render_threads * 2)
-    await asyncio.get_running_loop().run_in_executor(executor, store.ensure_bucket, settings.object_ttl_days)
+    await asyncio.get_running_loop().run_in_executor(executor, ensure_bucket, settings.s3, settings.object_ttl_days)
+    store = ObjectStore(settings.s3, connections=settings.upload_connections)
     runner = JobRunner(store, executor, settings.upload_attempts, settings.upload_backoff_s,
                        settings.max_pixels, settings.render_timeout_s)
     consumer = kafka.consumer(settings.kafka, "generator", "barcode-generator",
@@ -30,7 +30,7 @@ async def main(settings: GeneratorSettings) -> None:
     await producer.start()
     await consumer.start()
     worker = GeneratorWorker(consumer, producer, runner, settings.kafka.topic(contract.RESULTS),
-                             settings.kafka.topic(contract.DEADLETTER), settings.batch_size)
+                             settings.kafka.topic(contract.DEADLETTER), settings.max_in_flight)
     loop = asyncio.get_running_loop()
 
     def on_signal() -> None:
@@ -47,6 +47,7 @@ async def main(settings: GeneratorSettings) -> None:
         # Order matters: leave the group (commits are done per batch), then flush results.
         await consumer.stop()
         await producer.stop()
+        await store.close()
         executor.shutdown(wait=True)
         log.info("generator stopped: %s", runner.counts)
 

@@ -11,8 +11,9 @@ class GeneratorSettings:
     kafka: KafkaSettings
     s3: S3Settings
     object_ttl_days: int  # bucket lifecycle rule: rendered files expire after this
-    render_threads: int  # rendering and uploads run in this many threads, off the event loop
-    batch_size: int  # records taken per poll; the batch is committed when all are answered
+    render_threads: int  # rendering runs in this many threads, off the event loop
+    upload_connections: int  # keep-alive connections to the object store, at most
+    max_in_flight: int  # jobs in work at once; offsets are committed as results are acknowledged
     upload_attempts: int  # tries per upload before the job fails as storage_unavailable
     upload_backoff_s: float  # first retry delay; doubles per attempt, with jitter
     max_pixels: int  # jobs whose raster would be larger fail output_too_large
@@ -28,7 +29,8 @@ class GeneratorSettings:
             s3=S3Settings.from_env(env),
             object_ttl_days=env.int("GENERATOR_OBJECT_TTL_DAYS", 1, minimum=1),
             render_threads=env.int("GENERATOR_RENDER_THREADS", 4, minimum=1),
-            batch_size=env.int("GENERATOR_BATCH_SIZE", 64, minimum=1),
+            upload_connections=env.int("GENERATOR_UPLOAD_CONNECTIONS", 32, minimum=1),
+            max_in_flight=env.int("GENERATOR_MAX_IN_FLIGHT", 64, minimum=1),
             upload_attempts=env.int("GENERATOR_UPLOAD_ATTEMPTS", 5, minimum=1),
             upload_backoff_s=env.float("GENERATOR_UPLOAD_BACKOFF_SECONDS", 0.2, minimum=0.0),
             max_pixels=env.int("GENERATOR_MAX_PIXELS", 40_000_000, minimum=10_000),

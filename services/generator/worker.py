@@ -1,13 +1,16 @@
-"""The generator's Kafka loop: poll a batch, run its jobs concurrently, publish each result as
-soon as it is ready, commit the batch once every result is acknowledged by the broker.
+"""The generator's Kafka loop: keep up to `max_in_flight` jobs in work, start each as soon as it
+is polled, publish its result as soon as it is ready, and commit a partition's offset up to
+the first record whose result the broker has not yet acknowledged.
 
 Committing after the outputs are acknowledged is what makes a SIGKILL lose nothing: an
-uncommitted batch is redelivered, and deterministic keys make the redo cheap (a HEAD).
+uncommitted record is redelivered, and deterministic keys make the redo cheap. Jobs are not
+held back for a batch to finish: a slow PDF does not delay the QR codes polled with it.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
@@ -16,24 +19,29 @@ from services import contract
 from services.contract import ErrorCode
 from services.deadletter import dead_letter
 from services.generator.jobs import JobRunner
+from services.generator.offsets import OffsetTracker
 
 log = logging.getLogger(__name__)
 Outgoing = tuple[str, bytes | None, bytes]  # topic, key, value
+COMMIT_EVERY_S = 0.2  # a commit is a broker round trip; a crash redoes at most this much more
 
 
 class GeneratorWorker:
     def __init__(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, runner: JobRunner,
-                 results_topic: str, dead_letter_topic: str, batch_size: int) -> None:
+                 results_topic: str, dead_letter_topic: str, max_in_flight: int) -> None:
         self.consumer = consumer
         self.producer = producer
         self.runner = runner
         self.results_topic = results_topic
         self.dead_letter_topic = dead_letter_topic
-        self.batch_size = batch_size
+        self.max_in_flight = max_in_flight
+        self.offsets = OffsetTracker()
+        self._finished = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
-        """Finish the batch in hand, commit it, then return from run()."""
+        """Finish the jobs in hand, commit them, then return from run()."""
         self._stopping.set()
 
     def _dead_letter(self, record: ConsumerRecord[bytes, bytes], code: str, message: str, attempts: int,
@@ -60,7 +68,7 @@ class GeneratorWorker:
 
     async def _publish(self, messages: list[Outgoing]) -> None:
         """Publish until the broker has acknowledged every message. While Kafka is away this
-        waits (the batch stays uncommitted) instead of crashing: a repeat after a timeout may
+        waits (the record stays uncommitted) instead of crashing: a repeat after a timeout may
         duplicate a result, and duplicates are dropped downstream."""
         delay = 0.5
         while True:
@@ -75,18 +83,48 @@ class GeneratorWorker:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
+    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        await self._publish(await self._handle(record))
+        self.offsets.finished((record.topic, record.partition), record.offset)
+        self._finished.set()
+
+    def _start(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        self.offsets.started((record.topic, record.partition), record.offset)
+        task = asyncio.create_task(self._process(record))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _commit(self) -> None:
+        owned = {(tp.topic, tp.partition): tp for tp in self.consumer.assignment()}
+        self.offsets.forget({tp for tp in self.offsets.partitions() if tp not in owned})
+        positions = {owned[tp]: offset for tp, offset in self.offsets.committable().items() if tp in owned}
+        if not positions:
+            return
+        try:
+            await self.consumer.commit(positions)
+        except KafkaError as exc:
+            # A rebalance moved the partitions, or the broker is away: those records are redone
+            # (here or by another member), and deterministic keys make that a cache hit.
+            log.warning("commit failed, its records will be redelivered: %s", exc)
+
     async def run(self) -> None:
+        next_commit = time.monotonic() + COMMIT_EVERY_S
         while not self._stopping.is_set():
-            batches = await self.consumer.getmany(timeout_ms=200, max_records=self.batch_size)
-            if not batches:
-                continue
-            records = [r for rs in batches.values() for r in rs]
-            answers = await asyncio.gather(*(self._handle(r) for r in records))
-            await self._publish([message for answer in answers for message in answer])
-            offsets = {tp: rs[-1].offset + 1 for tp, rs in batches.items()}
-            try:
-                await self.consumer.commit(offsets)
-            except KafkaError as exc:
-                # A rebalance moved the partitions, or the broker is away: the batch is redone
-                # (here or by another member), and deterministic keys make that a cache hit.
-                log.warning("commit failed, batch will be redelivered: %s", exc)
+            room = self.max_in_flight - len(self.offsets)
+            if room <= 0:
+                # Full: wait for a job to finish rather than polling records we cannot start.
+                self._finished.clear()
+                try:
+                    await asyncio.wait_for(self._finished.wait(), COMMIT_EVERY_S)
+                except TimeoutError:
+                    pass
+            else:
+                batches = await self.consumer.getmany(timeout_ms=100, max_records=room)
+                for records in batches.values():
+                    for record in records:
+                        self._start(record)
+            if time.monotonic() >= next_commit:
+                next_commit = time.monotonic() + COMMIT_EVERY_S
+                await self._commit()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._commit()

@@ -8,30 +8,26 @@ from __future__ import annotations
 
 import logging
 
-import boto3
 import faust
-from botocore.config import Config
 
 from services import contract
-from services.faust_app import decoded, make_app, raw_topic, send_acked
+from services.faust_app import Outbox, decoded, make_app, raw_topic
 from services.notifier.notify import RecentJobs, UrlSigner, to_notification
 from services.notifier.settings import NotifierSettings
+from services.sigv4 import Signer
 
 log = logging.getLogger(__name__)
 
 
 def url_signer(settings: NotifierSettings) -> UrlSigner:
     s3 = settings.s3
-    # Signing is a local computation: this client never makes a request.
-    client = boto3.client(
-        "s3", endpoint_url=s3.public_endpoint, aws_access_key_id=s3.access_key,
-        aws_secret_access_key=s3.secret_key, region_name=s3.region,
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-    )
+    # A local computation (no request), against the endpoint clients can reach. boto3's
+    # generate_presigned_url gives the same URL (tests/services/test_sigv4.py) for 10x the CPU
+    # (330 µs against 32 µs, docs/benchmarks.md).
+    signer = Signer(s3.public_endpoint, s3.access_key, s3.secret_key, s3.region)
 
     def sign(bucket: str, key: str) -> str:
-        return str(client.generate_presigned_url(
-            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=settings.url_ttl_s))
+        return signer.presign_get(bucket, key, settings.url_ttl_s)
 
     return sign
 
@@ -47,11 +43,14 @@ def build_app(settings: NotifierSettings) -> faust.App:
 
     @app.agent(results, concurrency=1)
     async def notify(stream: faust.StreamT[bytes]) -> None:
-        async for result in decoded(contract.Result, stream, dead_letters, "notifier"):
+        outbox = Outbox(stream)
+        async for event, result in decoded(contract.Result, stream, outbox, dead_letters, "notifier"):
             if not recent.first_time(result.job_id):
                 log.info("duplicate result for job %s dropped", result.job_id)
+                await outbox.ack(event)
                 continue
             # Keyed by client so one client's notifications stay in order on one partition.
-            await send_acked(notifications, result.client_id or result.job_id, to_notification(result, sign))
+            await outbox.publish(event, notifications, result.client_id or result.job_id,
+                                 to_notification(result, sign))
 
     return app

@@ -1,8 +1,11 @@
 """The rendering entry points: pick the engine, render, verify; or only check (dry run)."""
 from __future__ import annotations
 
+import io
 from types import ModuleType
 from typing import Any
+
+from PIL import Image
 
 from services.contract import ErrorCode
 from services.render import engine_pybarcode, engine_zint
@@ -45,6 +48,11 @@ def render(symbology: Symbology, data: str, fmt: str, options: dict[str, Any], e
     _check_length(symbology, data)  # the engine's own render checks everything else
     rendered: Rendered = module.render(symbology.name, data, fmt, options)
     if verify_output and symbology.verifiable:
-        image = rendered.raster if rendered.raster is not None else module.raster(symbology.name, data, options)
+        if rendered.raster is not None:
+            image = rendered.raster
+        elif fmt == "png":
+            image = Image.open(io.BytesIO(rendered.body))  # the exact bytes the client gets
+        else:
+            image = module.raster(symbology.name, data, options)
         verify(image, symbology, rendered.info.scan)
     return rendered

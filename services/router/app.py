@@ -8,7 +8,7 @@ from typing import Any
 import faust
 
 from services import contract
-from services.faust_app import decoded, make_app, raw_topic, send_acked
+from services.faust_app import Outbox, decoded, make_app, raw_topic, send_acked
 from services.router.profiles import load_profiles
 from services.deadletter import dead_letter
 from services.router.enrichment import EnrichmentFailed, Enricher
@@ -52,7 +52,8 @@ def build_app(settings: RouterSettings) -> faust.App:
 
     @app.agent(requests, concurrency=1)
     async def route_requests(stream: faust.StreamT[bytes]) -> None:
-        async for request in decoded(contract.GenerateRequest, stream, dead_letters, "router"):
+        outbox = Outbox(stream)
+        async for event, request in decoded(contract.GenerateRequest, stream, outbox, dead_letters, "router"):
             try:
                 enriched, failed = await enrich(request)
                 outcome = failed or route(request, profiles, enriched)
@@ -60,6 +61,6 @@ def build_app(settings: RouterSettings) -> faust.App:
                 log.exception("routing job %s failed", request.job_id)
                 outcome = internal_failure(request, exc)
             target = render if isinstance(outcome, contract.RenderJob) else results
-            await send_acked(target, request.job_id, outcome)
+            await outbox.publish(event, target, request.job_id, outcome)
 
     return app

@@ -6,7 +6,7 @@ from loadtest.workload import Mix, Template
 
 def test_templates_make_unique_valid_data() -> None:
     mix = Mix([Template("ean13", "png", "{n12}", 1), Template("code128", "svg", "L-{n}", 1)])
-    requests = [mix.request(n) for n in range(50)]
+    requests = [mix.request() for _ in range(50)]
     assert len({r["data"] for r in requests}) == 50
     for r in requests:
         if r["symbology"] == "ean13":
@@ -22,3 +22,36 @@ def test_results_report_percentiles_and_losses() -> None:
     # HdrHistogram keeps 3 significant digits.
     assert summary["latency_ms"]["p50"] == 3.0 and abs(summary["latency_ms"]["max"] - 100.0) < 0.1
     assert summary["lost"] == 1 and summary["achieved_rate"] == 2.5
+
+
+def test_later_runs_with_the_same_mix_send_new_data() -> None:
+    """Ramp steps share one Mix: a repeat would be a cache hit instead of a render."""
+    mix = Mix([Template("code128", "png", "L-{n}", 1)])
+    first = {mix.request()["data"] for _ in range(20)}
+    second = {mix.request()["data"] for _ in range(20)}
+    assert not first & second
+
+
+def test_stage_durations_come_from_the_trace() -> None:
+    from loadtest.stages import stage_durations
+
+    trace = {"client_send": 100.0, "gateway_in": 101.0, "routed": 104.5, "client_receive": 130.0}
+    stages = stage_durations(trace)
+    assert stages["client -> gateway"] == 1.0 and stages["gateway -> Kafka -> router"] == 3.5
+    assert stages["end to end"] == 30.0
+    assert "generator: upload" not in stages  # a stage needs both of its ends
+
+
+def test_ramp_stops_at_the_first_unsustainable_step() -> None:
+    from loadtest.ramp import ramp, rates
+
+    def step(rate: float) -> Results:
+        results = Results(offered_rate=rate, duration_s=1)
+        results.sent = results.completed = int(rate)
+        for _ in range(int(rate)):
+            results.record(20 if rate < 300 else 500)
+        return results
+
+    found = ramp(step, rates("100:100:500"), p99_bound_ms=100)
+    assert found.peak == 200
+    assert [s["offered_rate"] for s in found.steps] == [100, 200, 300]

@@ -1,0 +1,46 @@
+"""Finding the peak sustainable rate: run steps of increasing rate until one misses the bound."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from loadtest.results import Results
+
+
+def rates(spec: str) -> list[float]:
+    """`start:step:max` -> [start, start+step, ..., max]."""
+    try:
+        start, step, stop = (float(x) for x in spec.split(":"))
+    except ValueError:
+        raise ValueError(f"a ramp is start:step:max, got {spec!r}") from None
+    if start <= 0 or step <= 0 or stop < start:
+        raise ValueError(f"a ramp needs 0 < start <= max and step > 0, got {spec!r}")
+    return [start + i * step for i in range(int((stop - start) / step) + 1)]
+
+
+def sustainable(results: Results, p99_bound_ms: float) -> bool:
+    """No errors, nothing lost, at least 95% of the offered rate achieved, p99 within the bound."""
+    summary = results.summary()
+    return (results.errors == 0 and summary["lost"] == 0
+            and summary["achieved_rate"] >= 0.95 * results.offered_rate
+            and summary["latency_ms"]["p99"] <= p99_bound_ms)
+
+
+@dataclass
+class Ramp:
+    steps: list[dict[str, Any]] = field(default_factory=list)  # each step's summary
+    peak: float | None = None  # the highest sustainable rate
+
+
+def ramp(run_step: Callable[[float], Results], step_rates: list[float], p99_bound_ms: float,
+         report: Callable[[Results], None] = lambda _: None) -> Ramp:
+    out = Ramp()
+    for rate in step_rates:
+        results = run_step(rate)
+        out.steps.append(results.summary())
+        report(results)
+        if not sustainable(results, p99_bound_ms):
+            break
+        out.peak = rate
+    return out
