@@ -74,6 +74,23 @@ redrive: ## Re-queue dead letters on the running stack (DRY=1 lists them; CODE=s
 chaos: install ## Fault injection: kill every service, the broker and MinIO under load; check nothing is lost
 	$(PY) -m devstack.chaos --jobs 3000 --rate 40 --clients 8 --drain 300 $(CHAOS_ARGS)
 
+# The benchmark tools (py-spy) are installed on first use, not by `make test`.
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PY) -m pip install --progress-bar on --disable-pip-version-check -c requirements.lock -e '.[test,bench]'
+	@touch $@
+
+.PHONY: bench
+bench: install $(VENV)/.bench-installed ## The benchmark: pipeline vs bwip-js vs the ceiling, scaling, RSS; rewrites docs/benchmarks.md tables (~15 min)
+	$(PY) -m devstack.bench $(BENCH_ARGS)
+
+.PHONY: bench-settings
+bench-settings: install ## CPU per job per process under each candidate Kafka/event-loop setting (~5 min)
+	$(PY) -m devstack.bench_settings $(BENCH_ARGS)
+
+.PHONY: profile
+profile: install $(VENV)/.bench-installed ## py-spy flame graphs of every service under load (.local/bench/profile-*.svg)
+	$(PY) -m devstack.profile $(PROFILE_ARGS)
+
 .PHONY: loadtest
 loadtest: ## Open-loop load against the running stack (LOADTEST_ARGS="--rate 200 --duration 30" or "--ramp 50:50:1000")
 	$(PY) -m loadtest --url http://127.0.0.1:$(GATEWAY_PORT) $(LOADTEST_ARGS)

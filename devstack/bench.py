@@ -65,14 +65,16 @@ class Bench:
         self.stack = Stack.create(BENCH_DIR / "stack")
 
     # -- the pipeline ------------------------------------------------------------------------
-    def start_pipeline(self, config: Config) -> list[str]:
+    def start_pipeline(self, config: Config, **env: str) -> list[str]:
+        """(Re)start the services for `config`, with `env` overriding their settings; returns
+        the gateways' URLs. Kafka and MinIO keep running (and warm)."""
         for svc in self.stack.services.values():
             svc.stop()
         self.stack.services.clear()
         names = ["router", "notifier", *(f"generator-{i}" for i in range(1, config.generators + 1)),
                  *(f"gateway-{i}" for i in range(1, config.gateways + 1))]
         for name in names:
-            self.stack.service(name).start(wait=False)
+            self.stack.service(name, **env).start(wait=False)
         for svc in self.stack.services.values():
             svc.wait_ready(timeout=120)
         return [self.stack.services[n].url for n in names if n.startswith("gateway")]
@@ -92,15 +94,28 @@ class Bench:
         return ramp(lambda rate: self.load(url, rate, self.args.step_seconds, mode), rates, self.args.p99_bound,
                     report)
 
-    def measure(self, url: str, mode: str) -> dict[str, Any]:
-        """Peak by ramp, then a longer run at half of it for the latency percentiles."""
+    def pids(self, extra: dict[str, int] | None = None) -> dict[str, int]:
+        """Every process on the path of a job, by name."""
+        out = {name: svc.proc.pid for name, svc in self.stack.services.items() if svc.proc is not None}
+        for name, server in (("kafka", self.stack.kafka), ("minio", self.stack.minio)):
+            if server.proc is not None:
+                out[name] = server.proc.pid
+        return {**out, **(extra or {}), "load tool": os.getpid()}
+
+    def measure(self, url: str, mode: str, pids: dict[str, int]) -> dict[str, Any]:
+        """Peak by ramp, then a longer run at half of it for the latency percentiles and the CPU
+        each process spends per job."""
         found = self.ramp(url, mode)
-        peak_rss = {name: round(rss_kib(svc.proc.pid, "VmHWM") / 1024, 1)
-                    for name, svc in self.stack.services.items() if svc.proc is not None} if mode == "ws" else {}
+        peak_rss = {name: round(rss_kib(pid, "VmHWM") / 1024, 1) for name, pid in pids.items()
+                    if name not in ("kafka", "minio", "load tool")}
         out: dict[str, Any] = {"ramp": found.steps, "peak": found.peak, "peak_rss_mib": peak_rss}
         if found.peak:
+            before = cpu_seconds(pids)
             half = self.load(url, found.peak / 2, self.args.half_seconds, mode)
+            after = cpu_seconds(pids)
             out["half"] = half.summary()
+            jobs = max(half.completed, 1)
+            out["cpu_ms_per_job"] = {name: round((after[name] - before[name]) * 1000 / jobs, 3) for name in pids}
         return out
 
     # -- the whole run -----------------------------------------------------------------------
@@ -121,17 +136,20 @@ class Bench:
                 _say(f"{config.label}: warming up {warm:g} s at {self.args.warmup_rate:g}/s ...")
                 self.load(urls, self.args.warmup_rate, warm)
                 _say(f"{config.label}: ramp")
-                results["pipeline"][config.label] = self.measure(urls, "ws")
+                results["pipeline"][config.label] = self.measure(urls, "ws", self.pids())
             for svc in self.stack.services.values():
                 svc.stop()
             self.stack.services.clear()
 
+            if self.args.pipeline_only:
+                return results
             _say("bwip-js: ramp")
             bwip = BwipServer(BENCH_DIR / "stack" / "logs" / "bwip.log")
             bwip.start()
             try:
                 self.load(bwip.url, self.args.warmup_rate, 5, "render")
-                results["bwip"] = self.measure(bwip.url, "render")
+                assert bwip.proc is not None
+                results["bwip"] = self.measure(bwip.url, "render", {"bwip-js": bwip.proc.pid, "load tool": os.getpid()})
                 results["bwip"]["version"] = _bwip_version()
             finally:
                 bwip.stop()
@@ -143,6 +161,17 @@ class Bench:
         finally:
             self.stack.stop()
         return results
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """User + system CPU time of each process so far (/proc/<pid>/stat), in seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for name, pid in pids.items():
+        # The command name (field 2) may hold spaces; the fields after its ")" are fixed.
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        out[name] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return out
 
 
 def _bwip_version() -> str:
@@ -179,6 +208,8 @@ def main() -> None:
     parser.add_argument("--warmup-rate", type=float, default=100.0)
     parser.add_argument("--ceiling-seconds", type=float, default=10.0)
     parser.add_argument("--quick", action="store_true", help="only the 1 gateway / 1 generator configuration")
+    parser.add_argument("--pipeline-only", action="store_true",
+                        help="skip bwip-js and the ceiling (tuning runs; implies --no-docs)")
     parser.add_argument("--no-docs", action="store_true", help="do not touch docs/ (results JSON only)")
     args = parser.parse_args()
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
@@ -186,6 +217,11 @@ def main() -> None:
     out = BENCH_DIR / "results.json"
     out.write_text(json.dumps(results, indent=2))
     _say(f"results in {out}")
+    if args.pipeline_only:
+        for label, r in results["pipeline"].items():
+            print(label, "peak", r["peak"], "half", r.get("half", {}).get("latency_ms"), "cpu ms/job",
+                  r.get("cpu_ms_per_job"))
+        return
     report = bench_report.render(results)
     print(report)
     if not args.no_docs:

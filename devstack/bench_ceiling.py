@@ -23,6 +23,7 @@ class Ceiling:
     jobs: int
     seconds: float
     render_ms_median: float  # CPU-bound part, per job, measured alone before the run
+    uploads_only_rate: float  # the same PUTs of one pre-rendered image, nothing rendered
 
     @property
     def rate(self) -> float:
@@ -30,7 +31,8 @@ class Ceiling:
 
     def summary(self) -> dict[str, Any]:
         return {"jobs": self.jobs, "seconds": round(self.seconds, 2), "rate": round(self.rate, 1),
-                "render_verify_ms_median": round(self.render_ms_median, 3)}
+                "render_verify_ms_median": round(self.render_ms_median, 3),
+                "uploads_only_rate": round(self.uploads_only_rate, 1)}
 
 
 def _render(n: int) -> bytes:
@@ -46,6 +48,22 @@ def _render_median(samples: int = 200) -> float:
         _render(n)
         times.append((time.perf_counter() - start) * 1000)
     return sorted(times)[len(times) // 2]
+
+
+async def _uploads_only(store: ObjectStore, seconds: float, concurrency: int) -> float:
+    body = _render(0)
+    done = 0
+    deadline = time.monotonic() + seconds
+
+    async def worker(w: int) -> None:
+        nonlocal done
+        while time.monotonic() < deadline:
+            await store.put_new(f"bench/uploads/{time.time_ns()}-{w}.png", body, "image/png")
+            done += 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker(w) for w in range(concurrency)))
+    return done / (time.monotonic() - started)
 
 
 async def _run(s3: S3Settings, seconds: float, concurrency: int, threads: int) -> Ceiling:
@@ -67,10 +85,12 @@ async def _run(s3: S3Settings, seconds: float, concurrency: int, threads: int) -
     started = time.monotonic()
     try:
         await asyncio.gather(*(worker(w) for w in range(concurrency)))
+        took = time.monotonic() - started
+        uploads = await _uploads_only(store, seconds / 2, concurrency)
     finally:
         await store.close()
         executor.shutdown()
-    return Ceiling(jobs=done, seconds=time.monotonic() - started, render_ms_median=_render_median())
+    return Ceiling(jobs=done, seconds=took, render_ms_median=_render_median(), uploads_only_rate=uploads)
 
 
 def measure(s3: S3Settings, seconds: float = 10.0, concurrency: int = 32, threads: int = 4) -> Ceiling:

@@ -7,6 +7,7 @@ from typing import Any
 from loadtest.stages import STAGES
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+CPU_COLUMNS = ("gateway", "router", "generator", "notifier", "kafka", "minio", "bwip-js", "load tool")
 
 
 def _lat(summary: dict[str, Any] | None, key: str) -> str:
@@ -48,7 +49,8 @@ def render(results: dict[str, Any]) -> str:
     c = results["ceiling"]
     lines += ["", f"Ceiling, one process, no Kafka (render + verify + conditional PUT to MinIO, 32 in flight): "
                   f"**{c['rate']:g} barcodes/s** ({c['jobs']} in {c['seconds']:g} s); render + verify alone "
-                  f"{c['render_verify_ms_median']:g} ms median per barcode."]
+                  f"{c['render_verify_ms_median']:g} ms median per barcode; the same PUTs without rendering "
+                  f"{c['uploads_only_rate']:g}/s."]
     first_label, first = next(iter(results["pipeline"].items()))
     half = first.get("half")
     if half and half.get("stages_ms"):
@@ -58,6 +60,16 @@ def render(results: dict[str, Any]) -> str:
             if label in half["stages_ms"]:
                 v = half["stages_ms"][label]
                 lines.append(f"| {label} | {v['p50']:.2f} | {v['p99']:.2f} |")
+    lines += ["", "CPU per completed job at half peak (ms of CPU time, user + system, from /proc):", "",
+              "| configuration | " + " | ".join(CPU_COLUMNS) + " | total |", "|---|" + "---|" * (len(CPU_COLUMNS) + 1)]
+    for label, r in rows:
+        cpu = r.get("cpu_ms_per_job")
+        if not cpu:
+            continue
+        cells = [f"{sum(v for k, v in cpu.items() if k.split('-')[0] == col.split('-')[0]):.2f}"
+                 if any(k.split("-")[0] == col.split("-")[0] for k in cpu) else "-" for col in CPU_COLUMNS]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {sum(cpu.values()):.2f} |")
+    lines += projection(results)
     lines += ["", "Peak RSS (VmHWM, MiB) of each process after its configuration's ramp:", "",
               "| configuration | " + " | ".join(("router", "notifier", "generator", "gateway")) + " |",
               "|---|---|---|---|---|"]
@@ -81,3 +93,48 @@ def splice(document: str, generated: str) -> str:
     if start < 0 or end < start:
         raise ValueError(f"docs/benchmarks.md needs the markers {BEGIN} and {END}")
     return document[:start + len(BEGIN)] + "\n" + generated + "\n" + document[end:]
+
+
+def per_kind(cpu: dict[str, float]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, ms in cpu.items():
+        kind = name.split("-")[0]
+        out[kind] = out.get(kind, 0.0) + ms
+    return out
+
+
+def projection(results: dict[str, Any], replicas: tuple[int, ...] = (1, 2, 4, 8, 16)) -> list[str]:
+    """Jobs/s each service could carry with N replicas of one core each, from the CPU it spent
+    per job here. Gateways scale sublinearly: every replica reads every request and result
+    (status on any replica, results pushed wherever the socket is), and that share is
+    measured as the extra CPU the second gateway adds per job."""
+    configs = results["pipeline"]
+    one = configs.get("1 gateway, 1 generator", {}).get("cpu_ms_per_job")
+    if not one:
+        return []
+    per = per_kind(one)
+    two_gw = configs.get("2 gateways, 1 generator", {}).get("cpu_ms_per_job")
+    # The part of a gateway's per-job cost that every replica pays (its feed of all jobs).
+    feed = max(0.0, per_kind(two_gw)["gateway"] - per["gateway"]) if two_gw else 0.0
+    feed = min(feed, per["gateway"])
+    own = per["gateway"] - feed
+    lines = ["", "Projection for a cluster where every replica has a core of its own, from the CPU per job "
+                 "measured above (1 gateway, 1 generator): jobs/s = replicas x 1000 / (ms per job); the "
+                 f"gateway pays {own:.2f} ms for its own clients' jobs plus {feed:.2f} ms per job for reading "
+                 "every job's request and result (`2 gateways` minus `1 gateway`), so its replicas add less "
+                 "and less. Faust workers and generators need partitions >= replicas (`BARCODE_PARTITIONS`, 4 "
+                 "by default).", "",
+             "| replicas | " + " | ".join(("gateway", "router", "generator", "notifier")) + " |",
+             "|---|---|---|---|---|"]
+    for n in replicas:
+        gateway = n * 1000 / (own + n * feed) if own + n * feed else float("inf")
+        cells = [f"{gateway:.0f}"] + [f"{n * 1000 / per[k]:.0f}" if per.get(k) else "-"
+                                      for k in ("router", "generator", "notifier")]
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    broker = per.get("kafka")
+    store = per.get("minio")
+    if broker and store:
+        lines += ["", f"Shared servers per job: the Kafka broker spent {broker:.2f} ms (5 produce and about 7 "
+                      f"fetch round trips per job), MinIO {store:.2f} ms (one PUT): one broker core carries about "
+                      f"{1000 / broker:.0f} jobs/s and one MinIO core {1000 / store:.0f}."]
+    return lines

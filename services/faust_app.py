@@ -33,7 +33,9 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
         consumer = super()._create_worker_consumer(transport)
         # aiokafka 0.14.0 copies this attribute into its Fetcher at start(); we run before that.
-        consumer._fetch_max_wait_ms = cast(PipelineApp, self.app).fetch_max_wait_ms
+        app = cast(PipelineApp, self.app)
+        consumer._fetch_max_wait_ms = app.fetch_max_wait_ms
+        consumer._fetch_min_bytes = app.fetch_min_bytes
         return consumer
 
 
@@ -55,6 +57,7 @@ class _Transport(faust_aiokafka.Transport):
 
 class PipelineApp(faust.App):
     fetch_max_wait_ms = 10  # set per app by make_app; read by its worker consumer
+    fetch_min_bytes = 1
 
     def _new_transport(self) -> TransportT:
         return cast(TransportT, _Transport(self.conf.broker_consumer, self))
@@ -89,6 +92,7 @@ def make_app(app_id: str, kafka: KafkaSettings, **extra: Any) -> PipelineApp:
         **extra,
     )
     app.fetch_max_wait_ms = kafka.fetch_max_wait_ms
+    app.fetch_min_bytes = kafka.fetch_min_bytes
     return app
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import faust
 
+from services import eventloop
 from services.kafka import ensure_topics
 from services.settings import ConfigError, KafkaSettings, drain_seconds, exit_after, log_level
 
@@ -15,6 +16,7 @@ from services.settings import ConfigError, KafkaSettings, drain_seconds, exit_af
 def run_worker(build: Callable[[], faust.App], kafka: KafkaSettings) -> None:
     logging.basicConfig(level=log_level(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        eventloop.install()
         app = build()
     except ConfigError as exc:
         sys.exit(f"configuration error: {exc}")

@@ -20,13 +20,13 @@ from services.settings import KafkaSettings
 log = logging.getLogger(__name__)
 
 
-def producer(settings: KafkaSettings, client_id: str) -> AIOKafkaProducer:
+def producer(settings: KafkaSettings, client_id: str, linger_ms: int | None = None) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap,
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
-        linger_ms=settings.linger_ms,
+        linger_ms=settings.linger_ms if linger_ms is None else linger_ms,
         request_timeout_ms=15000,
     )
 
@@ -40,7 +40,7 @@ def consumer(settings: KafkaSettings, client_id: str, group_id: str | None, *top
         enable_auto_commit=False,  # we commit after the work and its outputs are acknowledged
         auto_offset_reset="earliest",  # a new group must not skip requests already queued
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
-        fetch_min_bytes=1,
+        fetch_min_bytes=settings.fetch_min_bytes,
         isolation_level="read_uncommitted",
     )
 

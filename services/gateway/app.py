@@ -24,6 +24,8 @@ from services.gateway.sockets import SocketRegistry
 from services.gateway.state import JobIndex
 from services.gateway.ws import websocket
 
+RECEIPT_LINGER_MS = 50  # how long a delivery receipt may wait for others to share its request
+
 log = logging.getLogger(__name__)
 
 
@@ -49,14 +51,19 @@ async def _kafka_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = gw.settings
     await kafka.ensure_topics(settings.kafka)
     producer = kafka.producer(settings.kafka, f"gateway-{settings.replica}")
+    # Receipts wait for nobody: lingering lets one request carry the receipts of many results
+    # under load, instead of one broker round trip (and one feed fetch per replica) per result.
+    receipts = kafka.producer(settings.kafka, f"gateway-{settings.replica}-receipts", linger_ms=RECEIPT_LINGER_MS)
     await producer.start()
-    gw.publisher = Publisher(settings.kafka, producer)
+    await receipts.start()
+    gw.publisher = Publisher(settings.kafka, producer, receipts)
     feed = Feed(settings.kafka, gw.index, gw.registry, f"gateway-feed-{settings.replica}")
     await feed.start()
     gw.feed = feed
     yield
     await feed.stop()
-    await producer.stop()  # flushes delivery receipts
+    await producer.stop()
+    await receipts.stop()  # flushes delivery receipts
 
 
 async def _http_client_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -17,8 +17,9 @@ SEND_TIMEOUT_S = 10.0
 
 
 class Publisher:
-    def __init__(self, kafka: KafkaSettings, producer: AIOKafkaProducer) -> None:
+    def __init__(self, kafka: KafkaSettings, producer: AIOKafkaProducer, receipts: AIOKafkaProducer) -> None:
         self.producer = producer
+        self.receipts = receipts
         self.requests_topic = kafka.topic(contract.REQUESTS)
         self.deliveries_topic = kafka.topic(contract.DELIVERIES)
         self.published = 0
@@ -38,7 +39,7 @@ class Publisher:
         """A receipt so other replicas stop holding this result for the client. Not awaited to
         the broker: a lost receipt only means a resume may repeat a result the client has."""
         try:
-            future = await self.producer.send(
+            future = await self.receipts.send(
                 self.deliveries_topic, key=client_id.encode(),
                 value=contract.encode(contract.Delivery(job_id=job_id, client_id=client_id)))
         except KafkaError as exc:

@@ -6,7 +6,7 @@ import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
-from services import contract, kafka
+from services import contract, eventloop, kafka
 from services.generator.jobs import JobRunner
 from services.generator.metrics import serve_metrics
 from services.generator.settings import GeneratorSettings
@@ -54,4 +54,5 @@ async def main(settings: GeneratorSettings) -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=log_level(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    eventloop.install()
     asyncio.run(main(GeneratorSettings.from_env()))

@@ -6,12 +6,14 @@ from services.settings import Env, KafkaSettings
 
 
 async def test_worker_consumer_uses_our_fetch_wait_and_producer_is_idempotent() -> None:
-    kafka = KafkaSettings.from_env(Env({"BARCODE_KAFKA_BOOTSTRAP": "127.0.0.1:1", "BARCODE_FETCH_MAX_WAIT_MS": "7"}))
+    kafka = KafkaSettings.from_env(Env({"BARCODE_KAFKA_BOOTSTRAP": "127.0.0.1:1", "BARCODE_FETCH_MAX_WAIT_MS": "7",
+                                         "BARCODE_FETCH_MIN_BYTES": "4096"}))
     app = make_app("test-faust-settings", kafka)
     thread = app.consumer._thread
     consumer = thread._create_worker_consumer(app.transport)
     try:
         assert consumer._fetch_max_wait_ms == 7  # faust itself passes 1500
+        assert consumer._fetch_min_bytes == 4096
     finally:
         await consumer.stop()  # never started: releases nothing but marks it closed
         thread.thread_loop.close()  # the consumer thread's own loop; the thread never ran

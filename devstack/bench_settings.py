@@ -1,0 +1,77 @@
+"""`make bench-settings`: the CPU each process spends per job under each candidate setting.
+
+On a 2-core machine where the broker, the object store, four services and the load tool share
+the CPUs, throughput is total CPU / CPU per job, so CPU per job at a fixed rate is the figure a
+setting must lower (latency percentiles at saturation are too noisy to compare settings by).
+Kafka and MinIO start once and are warmed up; the services restart for every variant; the
+first variant runs again at the end to show how much the machine drifted meanwhile.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from devstack import bench, bench_report
+
+# name -> service settings; "baseline" is how the services ran before issue #5's tuning.
+VARIANTS: dict[str, dict[str, str]] = {
+    "baseline: asyncio loop, fetch wait 10 ms": {"BARCODE_EVENT_LOOP": "asyncio", "BARCODE_FETCH_MAX_WAIT_MS": "10"},
+    "fetch wait 100 ms": {"BARCODE_EVENT_LOOP": "asyncio", "BARCODE_FETCH_MAX_WAIT_MS": "100"},
+    "uvloop, fetch wait 100 ms": {"BARCODE_EVENT_LOOP": "uvloop", "BARCODE_FETCH_MAX_WAIT_MS": "100"},
+    "uvloop, fetch wait 10 ms, min 4 KiB": {"BARCODE_EVENT_LOOP": "uvloop", "BARCODE_FETCH_MAX_WAIT_MS": "10",
+                                            "BARCODE_FETCH_MIN_BYTES": "4096"},
+    "uvloop, fetch wait 100 ms, linger 2 ms": {"BARCODE_EVENT_LOOP": "uvloop", "BARCODE_FETCH_MAX_WAIT_MS": "100",
+                                               "BARCODE_LINGER_MS": "2"},
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m devstack.bench_settings", description=__doc__)
+    parser.add_argument("--rates", default="40,80")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=60.0)
+    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
+                        help="run only the variants whose name contains TEXT (repeatable)")
+    args = parser.parse_args()
+    chosen = [n for n in VARIANTS if not args.only or any(t in n for t in args.only)]
+    if not chosen:
+        parser.error(f"no variant matches {args.only}; variants: {', '.join(VARIANTS)}")
+    run = bench.Bench(argparse.Namespace(mix=bench.CODE128, connections=16))
+    rates = [float(r) for r in args.rates.split(",")]
+    rows = []
+    run.stack.start_infra()
+    try:
+        names = [*chosen, chosen[0]]
+        for n, name in enumerate(names):
+            url = ",".join(run.start_pipeline(bench.Config(name, 1, 1), **VARIANTS[name]))
+            warm = args.warmup if n == 0 else 5.0
+            print(f"[bench-settings] {name}: warming up {warm:g} s", file=sys.stderr, flush=True)
+            run.load(url, 100, warm)
+            for rate in rates:
+                pids = run.pids()
+                before, started = bench.cpu_seconds(pids), time.monotonic()
+                results = run.load(url, rate, args.seconds)
+                after, took = bench.cpu_seconds(pids), time.monotonic() - started
+                summary = results.summary()
+                cpu = {k: round((after[k] - before[k]) * 1000 / max(results.completed, 1), 2) for k in pids}
+                row = {"variant": name, "rate": rate, "achieved": summary["achieved_rate"],
+                       "p50": summary["latency_ms"]["p50"], "p99": summary["latency_ms"]["p99"],
+                       "busy_pct": round(sum(after[k] - before[k] for k in pids) / took * 100),
+                       "cpu_ms_per_job": cpu, "total_ms": round(sum(cpu.values()), 1)}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    finally:
+        run.stack.stop()
+    (bench.BENCH_DIR / "settings.json").write_text(json.dumps(rows, indent=2))
+    print(f"\n{'variant':42} {'rate':>5} {'p50':>7} {'p99':>7} {'busy':>5}  ms CPU/job: gw  router gen  notif kafka minio total")
+    for r in rows:
+        c = bench_report.per_kind(r["cpu_ms_per_job"])
+        print(f"{r['variant']:42} {r['rate']:5g} {r['p50']:7.1f} {r['p99']:7.1f} {r['busy_pct']:4d}%  "
+              + " ".join(f"{c.get(k, 0):5.2f}" for k in ("gateway", "router", "generator", "notifier", "kafka", "minio"))
+              + f" {r['total_ms']:5.1f}")
+
+
+if __name__ == "__main__":
+    main()
