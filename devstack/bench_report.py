@@ -134,7 +134,8 @@ def projection(results: dict[str, Any], replicas: tuple[int, ...] = (1, 2, 4, 8,
     broker = per.get("kafka")
     store = per.get("minio")
     if broker and store:
-        lines += ["", f"Shared servers per job: the Kafka broker spent {broker:.2f} ms (5 produce and about 7 "
-                      f"fetch round trips per job), MinIO {store:.2f} ms (one PUT): one broker core carries about "
-                      f"{1000 / broker:.0f} jobs/s and one MinIO core {1000 / store:.0f}."]
+        lines += ["", f"Shared servers per job: the Kafka broker spent {broker:.2f} ms (5 records produced and "
+                      f"6 consumed per job, in small requests at these rates), MinIO {store:.2f} ms (one "
+                      f"PUT): one broker core carries about {1000 / broker:.0f} jobs/s and one MinIO core "
+                      f"{1000 / store:.0f}."]
     return lines

@@ -20,9 +20,9 @@ VARIANTS: dict[str, dict[str, str]] = {
     "baseline: asyncio loop, fetch wait 10 ms": {"BARCODE_EVENT_LOOP": "asyncio", "BARCODE_FETCH_MAX_WAIT_MS": "10"},
     "fetch wait 100 ms": {"BARCODE_EVENT_LOOP": "asyncio", "BARCODE_FETCH_MAX_WAIT_MS": "100"},
     "uvloop, fetch wait 100 ms": {"BARCODE_EVENT_LOOP": "uvloop", "BARCODE_FETCH_MAX_WAIT_MS": "100"},
-    "uvloop, fetch wait 10 ms, min 4 KiB": {"BARCODE_EVENT_LOOP": "uvloop", "BARCODE_FETCH_MAX_WAIT_MS": "10",
+    "min 4 KiB, uvloop, fetch wait 10 ms": {"BARCODE_EVENT_LOOP": "uvloop", "BARCODE_FETCH_MAX_WAIT_MS": "10",
                                             "BARCODE_FETCH_MIN_BYTES": "4096"},
-    "uvloop, fetch wait 100 ms, linger 2 ms": {"BARCODE_EVENT_LOOP": "uvloop", "BARCODE_FETCH_MAX_WAIT_MS": "100",
+    "linger 2 ms, uvloop, fetch wait 100 ms": {"BARCODE_EVENT_LOOP": "uvloop", "BARCODE_FETCH_MAX_WAIT_MS": "100",
                                                "BARCODE_LINGER_MS": "2"},
 }
 
@@ -33,9 +33,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=60.0)
     parser.add_argument("--only", action="append", default=[], metavar="TEXT",
-                        help="run only the variants whose name contains TEXT (repeatable)")
+                        help="run only the variants whose name starts with TEXT (repeatable)")
     args = parser.parse_args()
-    chosen = [n for n in VARIANTS if not args.only or any(t in n for t in args.only)]
+    chosen = [n for n in VARIANTS if not args.only or any(n.startswith(t) for t in args.only)]
     if not chosen:
         parser.error(f"no variant matches {args.only}; variants: {', '.join(VARIANTS)}")
     run = bench.Bench(argparse.Namespace(mix=bench.CODE128, connections=16))

@@ -81,7 +81,8 @@ class KafkaBroker:
     def start(self, timeout: float = 90.0) -> None:
         config = self._write_config()
         classpath = self._classpath()
-        java = ["java", "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+        jvm = os.environ.get("BARCODE_KAFKA_JVM_OPTS", "-Xms256m -Xmx768m -XX:+UseG1GC").split()
+        java = ["java", *jvm, "-Djava.awt.headless=true",
                 f"-Dlog4j2.configurationFile=file:{self.data_dir / 'log4j2.properties'}",
                 f"-Dkafka.logs.dir={self.data_dir}", "-cp", classpath]
         meta = self.data_dir / "logs" / "meta.properties"
