@@ -122,7 +122,7 @@ def projection(results: dict[str, Any], replicas: tuple[int, ...] = (1, 2, 4, 8,
                  "measured above (1 gateway, 1 generator): jobs/s = replicas x 1000 / (ms per job); the "
                  f"gateway pays {own:.2f} ms for its own clients' jobs plus {feed:.2f} ms per job for reading "
                  "every job's request and result (`2 gateways` minus `1 gateway`), so its replicas add less "
-                 "and less. Faust workers and generators need partitions >= replicas (`BARCODE_PARTITIONS`, 4 "
+                 "and less. Faust workers and generators need partitions >= replicas (`BARCODE_PARTITIONS`, 2 "
                  "by default).", "",
              "| replicas | " + " | ".join(("gateway", "router", "generator", "notifier")) + " |",
              "|---|---|---|---|---|"]

@@ -110,10 +110,15 @@ class KafkaBroker:
 
 
 def _kafka_uuid() -> str:
-    """Kafka cluster ids are 16 random bytes in URL-safe base64 without padding."""
+    """Kafka cluster ids are 16 random bytes in URL-safe base64 without padding. One that starts
+    with "-" (1 in 64) would be read by StorageTool's argument parser as an option and fail the
+    format (it did, once, in `make test`), so the first character is drawn again until it is not."""
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def broker_answers(bootstrap: str) -> bool:

@@ -133,3 +133,17 @@ def test_control_characters_verify_as_themselves(engine: str) -> None:
 
 def test_aztec_runes_verify_in_their_three_digit_form() -> None:
     assert api.render(CATALOGUE["aztec-rune"], "5", "png", {}).body
+
+
+@pytest.mark.parametrize("data", ["99", "9912", "99A", "990"])
+def test_python_barcode_code128_data_starting_with_99_is_drawn_correctly(data: str) -> None:
+    """python-barcode 0.16.1 drops a leading 99 in code set C; libzint draws those, with a warning."""
+    rendered = api.render(CATALOGUE["code128"], data, "png", {}, "python-barcode")
+    assert decode(rendered.body, "image/png", ("Code128",)) == [data]
+    assert any("python-barcode 0.16.1" in w for w in rendered.info.warnings)
+    assert not any("libzint" in w for w in api.render(CATALOGUE["code128"], "12", "png", {}, "python-barcode").info.warnings)
+
+
+def test_python_barcode_fallback_also_verifies_vector_output() -> None:
+    rendered = api.render(CATALOGUE["code128"], "9912", "svg", {}, "python-barcode")
+    assert rendered.body.lstrip().startswith(b"<")
