@@ -118,12 +118,18 @@ def projection(results: dict[str, Any], replicas: tuple[int, ...] = (1, 2, 4, 8,
     feed = max(0.0, per_kind(two_gw)["gateway"] - per["gateway"]) if two_gw else 0.0
     feed = min(feed, per["gateway"])
     own = per["gateway"] - feed
+    split = (f"the gateway pays {own:.2f} ms for its own clients' jobs plus {feed:.2f} ms per job for reading "
+             "every job's request, result and receipt (`2 gateways` minus `1 gateway`), so its replicas add less "
+             "and less" if own >= 0.1 else
+             f"a second gateway added {feed:.2f} ms per job, as much as the first one's whole cost: what a "
+             "gateway spends goes to reading every job's request, result and receipt, which every replica "
+             "does, so more gateways add no capacity")
     lines = ["", "Projection for a cluster where every replica has a core of its own, from the CPU per job "
-                 "measured above (1 gateway, 1 generator): jobs/s = replicas x 1000 / (ms per job); the "
-                 f"gateway pays {own:.2f} ms for its own clients' jobs plus {feed:.2f} ms per job for reading "
-                 "every job's request and result (`2 gateways` minus `1 gateway`), so its replicas add less "
-                 "and less. Faust workers and generators need partitions >= replicas (`BARCODE_PARTITIONS`, 2 "
-                 "by default).", "",
+                 "measured above (1 gateway, 1 generator): jobs/s = replicas x 1000 / (ms per job); "
+                 f"{split}. Faust workers and generators need partitions >= replicas (`BARCODE_PARTITIONS`, 2 "
+                 "by default). The costs were measured at a rate where most Kafka requests carry one record; "
+                 "at cluster rates each fetch and produce carries many, so these figures are a floor, the "
+                 "gateway's most of all (its feed is nearly all per-request overhead).", "",
              "| replicas | " + " | ".join(("gateway", "router", "generator", "notifier")) + " |",
              "|---|---|---|---|---|"]
     for n in replicas:
