@@ -128,8 +128,8 @@ def projection(results: dict[str, Any], replicas: tuple[int, ...] = (1, 2, 4, 8,
                  "measured above (1 gateway, 1 generator): jobs/s = replicas x 1000 / (ms per job); "
                  f"{split}. Faust workers and generators need partitions >= replicas (`BARCODE_PARTITIONS`, 2 "
                  "by default). The costs were measured at a rate where most Kafka requests carry one record; "
-                 "at cluster rates each fetch and produce carries many, so these figures are a floor, the "
-                 "gateway's most of all (its feed is nearly all per-request overhead).", "",
+                 "at cluster rates each fetch and produce carries many, so these figures are a floor (not "
+                 "measured here: this machine saturates first).", "",
              "| replicas | " + " | ".join(("gateway", "router", "generator", "notifier")) + " |",
              "|---|---|---|---|---|"]
     for n in replicas:
