@@ -39,6 +39,7 @@ from loadtest.ramp import Ramp, ramp
 from loadtest.results import Results
 from loadtest.runner import run
 from loadtest.workload import Mix
+from services import eventloop
 from services.settings import Env, S3Settings
 
 BENCH_DIR = paths.LOCAL / "bench"
@@ -217,6 +218,7 @@ def main() -> None:
                         help="skip bwip-js and the ceiling (tuning runs; implies --no-docs)")
     parser.add_argument("--no-docs", action="store_true", help="do not touch docs/ (results JSON only)")
     args = parser.parse_args()
+    eventloop.install()  # the load tool and the ceiling run on the services' event loop
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     results = Bench(args).run()
     out = BENCH_DIR / "results.json"

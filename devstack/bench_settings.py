@@ -14,6 +14,7 @@ import sys
 import time
 
 from devstack import bench, bench_report
+from services import eventloop
 
 # name -> service settings; "baseline" is how the services ran before issue #5's tuning.
 VARIANTS: dict[str, dict[str, str]] = {
@@ -38,6 +39,7 @@ def main() -> None:
     chosen = [n for n in VARIANTS if not args.only or any(n.startswith(t) for t in args.only)]
     if not chosen:
         parser.error(f"no variant matches {args.only}; variants: {', '.join(VARIANTS)}")
+    eventloop.install()
     run = bench.Bench(argparse.Namespace(mix=bench.CODE128, connections=16))
     rates = [float(r) for r in args.rates.split(",")]
     rows = []

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from devstack import bench
+from services import eventloop
 
 SERVICES = ("router", "notifier", "generator-1", "gateway-1")
 
@@ -39,6 +40,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=30.0)
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
+    eventloop.install()
     py_spy = Path(sys.executable).with_name("py-spy")
     run = bench.Bench(argparse.Namespace(mix=bench.CODE128, connections=16))
     run.stack.start_infra()

@@ -19,6 +19,7 @@ from loadtest.ramp import ramp, rates
 from loadtest.results import Results, stage_table, table
 from loadtest.runner import run
 from loadtest.workload import DEFAULT_MIX, Mix
+from services import eventloop
 
 
 def main() -> None:
@@ -41,6 +42,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=0.0,
                         help="seconds at the first rate before measuring (a fresh broker JVM is slow)")
     args = parser.parse_args()
+    # The load generator shares the CPUs with what it measures: the services' own event loop
+    # (uvloop) keeps its cost per request down (BARCODE_EVENT_LOOP=asyncio for the standard one).
+    eventloop.install()
     mix = Mix.load(args.mix)
     try:
         step_rates = rates(args.ramp) if args.ramp else [args.rate]
