@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import boto3
+import pytest
 
 from devstack.minio import ACCESS_KEY, SECRET_KEY
 from devstack.stack import Stack
@@ -38,3 +39,32 @@ async def test_generator_metrics_count_renders_and_verification(stack: Stack, ga
     assert after["barcode_generator_rendered_total"] == before["barcode_generator_rendered_total"] + 1
     # Other tests (the fuzzers) run beside this one; this job itself verified fine.
     assert after["barcode_generator_verification_failed_total"] == before["barcode_generator_verification_failed_total"]
+
+
+async def test_conditional_put_stores_once_and_reports_what_was_there(stack: Stack) -> None:
+    """The generator's upload is a signed conditional PUT against the real MinIO: the first stores,
+    a repeat is told the object exists (412) and leaves the first bytes in place."""
+    import uuid
+
+    from services.generator.errors import TransientError
+    from services.generator.storage import ObjectStore
+    from services.settings import Env, S3Settings
+
+    settings = S3Settings.from_env(Env(stack.env()))
+    store = ObjectStore(settings, connections=2)
+    key = f"tests/conditional/{uuid.uuid4().hex}.png"
+    try:
+        assert await store.put_new(key, b"first", "image/png") is True
+        assert await store.put_new(key, b"second", "image/png") is False
+        wrong = ObjectStore(S3Settings(**{**settings.__dict__, "secret_key": "not-the-key"}), connections=1)
+        try:
+            with pytest.raises(TransientError, match="HTTP 403"):  # a bad signature is refused, not hung
+                await wrong.put_new(f"{key}.other", b"x", "image/png")
+        finally:
+            await wrong.close()
+    finally:
+        await store.close()
+    s3 = boto3.client("s3", endpoint_url=stack.minio.endpoint, aws_access_key_id=ACCESS_KEY,
+                      aws_secret_access_key=SECRET_KEY, region_name="us-east-1")
+    stored = s3.get_object(Bucket=settings.bucket, Key=key)
+    assert stored["Body"].read() == b"first" and stored["ContentType"] == "image/png"
