@@ -25,6 +25,10 @@ VARIANTS: dict[str, dict[str, str]] = {
                                             "BARCODE_FETCH_MIN_BYTES": "4096"},
     "linger 2 ms, uvloop, fetch wait 100 ms": {"BARCODE_EVENT_LOOP": "uvloop", "BARCODE_FETCH_MAX_WAIT_MS": "100",
                                                "BARCODE_LINGER_MS": "2"},
+    "1 render thread, uvloop, fetch wait 100 ms": {"BARCODE_EVENT_LOOP": "uvloop", "BARCODE_FETCH_MAX_WAIT_MS": "100",
+                                                   "GENERATOR_RENDER_THREADS": "1"},
+    "2 render threads, uvloop, fetch wait 100 ms": {"BARCODE_EVENT_LOOP": "uvloop", "BARCODE_FETCH_MAX_WAIT_MS": "100",
+                                                    "GENERATOR_RENDER_THREADS": "2"},
 }
 
 
