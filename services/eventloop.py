@@ -7,11 +7,9 @@ futures) around small Kafka, HTTP and WebSocket messages; uvloop does that work 
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from services.settings import Env
 
-log = logging.getLogger(__name__)
 CHOICES = ("uvloop", "asyncio")
 
 

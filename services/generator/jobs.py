@@ -148,10 +148,6 @@ class JobRunner:
         created = await self._with_retries(
             f"put {key}", lambda: self.store.put_new(key, rendered.body, rendered.content_type))
         self.known.add(key)
-        if not created:
-            self.counts["cached"] += 1
-            return Result(status="completed", bucket=self.store.bucket, key=key, content_type=content_type,
-                          cached=True, size_bytes=len(rendered.body), trace={**trace, "generated": now_ms()}, **base)
-        self.counts["rendered"] += 1
-        return Result(status="completed", bucket=self.store.bucket, key=key, content_type=rendered.content_type,
-                      size_bytes=len(rendered.body), trace={**trace, "generated": now_ms()}, **base)
+        self.counts["rendered" if created else "cached"] += 1
+        return Result(status="completed", bucket=self.store.bucket, key=key, content_type=content_type,
+                      cached=not created, size_bytes=len(rendered.body), trace={**trace, "generated": now_ms()}, **base)
