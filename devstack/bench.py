@@ -35,7 +35,7 @@ from devstack.bench_memory import rss_kib
 from devstack.bwip import BwipServer
 from devstack.stack import Stack
 from loadtest.plot import write_plot
-from loadtest.ramp import Ramp, ramp
+from loadtest.ramp import Ramp, ramp, rates
 from loadtest.results import Results
 from loadtest.runner import run
 from loadtest.workload import Mix
@@ -84,16 +84,13 @@ class Bench:
         return asyncio.run(run(url, rate, seconds, self.args.connections, mode, self.mix, progress=False))
 
     def ramp(self, url: str, mode: str = "ws") -> Ramp:
-        start, step, stop = self.args.ramp
-        rates = [start + i * step for i in range(int((stop - start) / step) + 1)]
-
         def report(results: Results) -> None:
             s = results.summary()
             _say(f"  {s['offered_rate']:g}/s -> achieved {s['achieved_rate']:g}/s, p50 {s['latency_ms']['p50']} ms, "
                  f"p99 {s['latency_ms']['p99']} ms, errors {results.errors}, lost {s['lost']}")
 
-        return ramp(lambda rate: self.load(url, rate, self.args.step_seconds, mode), rates, self.args.p99_bound,
-                    report)
+        return ramp(lambda rate: self.load(url, rate, self.args.step_seconds, mode), self.args.ramp,
+                    self.args.p99_bound, report)
 
     def pids(self, extra: dict[str, int] | None = None) -> dict[str, int]:
         """Every process on the path of a job, by name."""
@@ -113,10 +110,8 @@ class Bench:
         if found.peak:
             before = cpu_seconds(pids)
             half = self.load(url, found.peak / 2, self.args.half_seconds, mode)
-            after = cpu_seconds(pids)
             out["half"] = half.summary()
-            jobs = max(half.completed, 1)
-            out["cpu_ms_per_job"] = {name: round((after[name] - before[name]) * 1000 / jobs, 3) for name in pids}
+            out["cpu_ms_per_job"] = cpu_ms_per_job(before, cpu_seconds(pids), half.completed)
         return out
 
     # -- the whole run -----------------------------------------------------------------------
@@ -179,6 +174,11 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     return out
 
 
+def cpu_ms_per_job(before: dict[str, float], after: dict[str, float], jobs: int) -> dict[str, float]:
+    """Milliseconds of CPU each process spent per completed job between two cpu_seconds()."""
+    return {name: round((after[name] - before[name]) * 1000 / max(jobs, 1), 3) for name in before}
+
+
 def _bwip_version() -> str:
     lock = json.loads((paths.ROOT / "scripts" / "bwip" / "package-lock.json").read_text())
     return str(lock["packages"]["node_modules/bwip-js"]["version"])
@@ -203,8 +203,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m devstack.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mix", type=Path, default=CODE128, help="the workload (default: Code 128 PNG)")
-    parser.add_argument("--ramp", type=lambda s: [float(x) for x in s.split(":")], default=[10, 10, 2000],
-                        help="start:step:max requests per second")
+    parser.add_argument("--ramp", type=rates, default="10:10:2000", help="start:step:max requests per second")
     parser.add_argument("--step-seconds", type=float, default=6.0)
     parser.add_argument("--half-seconds", type=float, default=20.0, help="the run at half of the peak")
     parser.add_argument("--p99-bound", type=float, default=100.0, help="ms: what 'sustainable' allows")

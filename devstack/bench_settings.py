@@ -61,7 +61,7 @@ def main() -> None:
                 results = run.load(url, rate, args.seconds)
                 after, took = bench.cpu_seconds(pids), time.monotonic() - started
                 summary = results.summary()
-                cpu = {k: round((after[k] - before[k]) * 1000 / max(results.completed, 1), 2) for k in pids}
+                cpu = bench.cpu_ms_per_job(before, after, results.completed)
                 row = {"variant": name, "rate": rate, "achieved": summary["achieved_rate"],
                        "p50": summary["latency_ms"]["p50"], "p99": summary["latency_ms"]["p99"],
                        "busy_pct": round(sum(after[k] - before[k] for k in pids) / took * 100),
