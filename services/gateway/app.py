@@ -57,7 +57,8 @@ async def _kafka_ctx(app: web.Application) -> AsyncIterator[None]:
     await producer.start()
     await receipts.start()
     gw.publisher = Publisher(settings.kafka, producer, receipts)
-    feed = Feed(settings.kafka, gw.index, gw.registry, f"gateway-feed-{settings.replica}")
+    feed = Feed(settings.kafka, gw.index, gw.registry, f"gateway-feed-{settings.replica}",
+                state_fetch_wait_ms=settings.state_fetch_wait_ms)
     await feed.start()
     gw.feed = feed
     yield

@@ -4,12 +4,21 @@ final results onto the sockets this replica holds.
 No consumer group: every replica reads every partition. At start it seeks to
 BARCODE_STATE_TTL_SECONDS ago and reports ready once it has caught up with the end offsets it
 saw then, so a restarted replica answers job status like the one that accepted the job.
+
+Two consumers, because the topics differ in urgency. Notifications are on the client's path:
+they are fetched as soon as one arrives. Requests and delivery receipts only tell this replica
+about jobs and results another replica handled (the replica that handles them updates its own
+index at once), so they are fetched in batches (GATEWAY_STATE_FETCH_WAIT_MS): under load that is
+one broker fetch per replica every 100 ms instead of one per record. The two decisions that must
+see other replicas' latest work (a new idempotency key over REST, a resuming socket's missed
+results) wait for that feed to pass the topics' end offsets first: `read_other_replicas`.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from typing import Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
@@ -21,81 +30,132 @@ from services.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_S = 30.0
+Handler = Callable[[ConsumerRecord[bytes, bytes]], None]
 
 
-class Feed:
-    def __init__(self, kafka: KafkaSettings, index: JobIndex, registry: SocketRegistry, client_id: str) -> None:
+class _Follower:
+    """One consumer assigned every partition of some topics, from `since_ms` on."""
+
+    def __init__(self, kafka: KafkaSettings, client_id: str, handlers: dict[str, Handler],
+                 fetch_max_wait_ms: int, fetch_min_bytes: int) -> None:
         self.kafka = kafka
-        self.index = index
-        self.registry = registry
-        self.topics = {
-            kafka.topic(contract.REQUESTS): self._on_request,
-            kafka.topic(contract.NOTIFICATIONS): self._on_notification,
-            kafka.topic(contract.DELIVERIES): self._on_delivery,
-        }
+        self.handlers = handlers
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=kafka.bootstrap, client_id=client_id, group_id=None,
             enable_auto_commit=False, auto_offset_reset="earliest",
-            fetch_max_wait_ms=kafka.fetch_max_wait_ms, fetch_min_bytes=1,
+            fetch_max_wait_ms=fetch_max_wait_ms, fetch_min_bytes=fetch_min_bytes,
         )
-        self.caught_up = asyncio.Event()
-        self._targets: dict[TopicPartition, int] = {}
-        self._task: asyncio.Task[None] | None = None
-        self.lag_records = 0
+        self.targets: dict[TopicPartition, int] = {}
+        self.caught_up = False
+        self._polled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-    async def start(self) -> None:
+    async def start(self, since_ms: int) -> None:
         await self.consumer.start()
-        found = await kafka.partitions_of(self.kafka, self.topics)
+        found = await kafka.partitions_of(self.kafka, self.handlers)
         partitions = [TopicPartition(t, p) for t, ps in found.items() for p in ps]
         self.consumer.assign(partitions)
-        since_ms = int(time.time() * 1000 - self.kafka.state_ttl_s * 1000)
         starts = await self.consumer.offsets_for_times({tp: since_ms for tp in partitions})
         ends = await self.consumer.end_offsets(partitions)
         for tp in partitions:
-            found = starts.get(tp)
-            self.consumer.seek(tp, found.offset if found is not None else ends[tp])
-        self._targets = {tp: end for tp, end in ends.items() if end > 0}
-        await self._check_caught_up()
-        self._task = asyncio.create_task(self._run(), name="gateway-feed")
+            start = starts.get(tp)
+            self.consumer.seek(tp, start.offset if start is not None else ends[tp])
+        self.targets = {tp: end for tp, end in ends.items() if end > 0}
+        await self.check_caught_up()
+
+    async def check_caught_up(self) -> bool:
+        if not self.caught_up:
+            for tp, end in self.targets.items():
+                if await self.consumer.position(tp) < end:
+                    return False
+            self.caught_up = True
+        return True
+
+    async def poll(self) -> None:
+        batches = await self.consumer.getmany(timeout_ms=500, max_records=1000)
+        for records in batches.values():
+            for record in records:
+                try:
+                    self.handlers[record.topic](record)
+                except contract.SchemaError as exc:
+                    log.error("skipping undecodable record %s/%d@%d: %s",
+                              record.topic, record.partition, record.offset, exc)
+        await self.check_caught_up()
+        polled, self._polled = self._polled, asyncio.get_running_loop().create_future()
+        polled.set_result(None)
+
+    async def read_past_now(self) -> None:
+        """Returns once every record its topics held when this was called has been read."""
+        ends = await self.consumer.end_offsets(list(self.consumer.assignment()))
+        while True:
+            for tp, end in ends.items():
+                if await self.consumer.position(tp) < end:
+                    break
+            else:
+                return
+            await asyncio.shield(self._polled)
+
+
+class Feed:
+    def __init__(self, kafka: KafkaSettings, index: JobIndex, registry: SocketRegistry, client_id: str,
+                 state_fetch_wait_ms: int = 100, state_fetch_min_bytes: int = 64 * 1024) -> None:
+        self.kafka = kafka
+        self.index = index
+        self.registry = registry
+        self.followers = [
+            _Follower(kafka, client_id, {kafka.topic(contract.NOTIFICATIONS): self._on_notification},
+                      kafka.fetch_max_wait_ms, kafka.fetch_min_bytes),
+            _Follower(kafka, f"{client_id}-state", {kafka.topic(contract.REQUESTS): self._on_request,
+                                                    kafka.topic(contract.DELIVERIES): self._on_delivery},
+                      state_fetch_wait_ms, state_fetch_min_bytes),
+        ]
+        self.caught_up = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        since_ms = int(time.time() * 1000 - self.kafka.state_ttl_s * 1000)
+        for follower in self.followers:
+            await follower.start(since_ms)
+        self._report_caught_up()
+        self._tasks = [asyncio.create_task(self._run(f), name=f"gateway-feed-{n}") for n, f in enumerate(self.followers)]
+        self._tasks.append(asyncio.create_task(self._prune(), name="gateway-feed-prune"))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             try:
-                await self._task
+                await task
             except asyncio.CancelledError:
                 pass
-        await self.consumer.stop()
+        for follower in self.followers:
+            await follower.consumer.stop()
 
-    async def _check_caught_up(self) -> None:
-        if self.caught_up.is_set():
+    async def read_other_replicas(self, timeout_s: float = 10.0) -> None:
+        """Wait until the requests and receipts published anywhere before now are in the index.
+
+        For the two decisions that must see other replicas' work: whether an idempotency key
+        is new, and which results a resuming client has not seen. Costs up to
+        GATEWAY_STATE_FETCH_WAIT_MS (the batched fetch in progress).
+        """
+        async with asyncio.timeout(timeout_s):
+            await self.followers[1].read_past_now()
+
+    def _report_caught_up(self) -> None:
+        if self.caught_up.is_set() or not all(f.caught_up for f in self.followers):
             return
-        for tp, end in self._targets.items():
-            if await self.consumer.position(tp) < end:
-                return
         self.caught_up.set()
         log.info("job state caught up: %d jobs, %d clients with pending results",
                  len(self.index.jobs), len(self.index.pending))
 
-    async def _run(self) -> None:
-        last_prune = time.monotonic()
+    async def _run(self, follower: _Follower) -> None:
         while True:
-            batches = await self.consumer.getmany(timeout_ms=500, max_records=1000)
-            for records in batches.values():
-                for record in records:
-                    self._dispatch(record)
-            if not self.caught_up.is_set():
-                await self._check_caught_up()
-            if time.monotonic() - last_prune > PRUNE_EVERY_S:
-                last_prune = time.monotonic()
-                self.index.prune()
+            await follower.poll()
+            self._report_caught_up()
 
-    def _dispatch(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        handler = self.topics[record.topic]
-        try:
-            handler(record)
-        except contract.SchemaError as exc:
-            log.error("skipping undecodable record %s/%d@%d: %s", record.topic, record.partition, record.offset, exc)
+    async def _prune(self) -> None:
+        while True:
+            await asyncio.sleep(PRUNE_EVERY_S)
+            self.index.prune()
 
     def _on_request(self, record: ConsumerRecord[bytes, bytes]) -> None:
         self.index.add_request(contract.decode(contract.GenerateRequest, record.value))

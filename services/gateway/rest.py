@@ -6,6 +6,7 @@ import uuid
 
 import orjson
 from aiohttp import web
+from aiokafka.errors import KafkaError
 
 from services.contract import ErrorCode, GenerateRequest
 from services.gateway.context import GATEWAY, Gateway, base_url, caller_of
@@ -61,6 +62,10 @@ async def submit_job(request: web.Request) -> web.Response:
     job = parse_generate(body, uuid.uuid4().hex, client_id)
     job.company = gw.keys.effective_company(caller, job.company)
     earlier = gw.index.earlier_job(job)
+    if earlier is None and job.idempotency_key and gw.feed is not None:
+        # The key may have come in on another replica a moment ago (REST has no stickiness).
+        await _read_other_replicas(gw)
+        earlier = gw.index.earlier_job(job)
     if earlier is not None:
         # A repeat: the original job, not a new one (200, not 202: nothing was queued now).
         return web.json_response({"job_id": earlier.job_id, "status": earlier.status, "replayed": True},
@@ -68,6 +73,14 @@ async def submit_job(request: web.Request) -> web.Response:
     await publish(gw, job)
     return web.json_response({"job_id": job.job_id, "status": "queued"}, status=202,
                              headers={"Location": f"/v1/jobs/{job.job_id}"})
+
+
+async def _read_other_replicas(gw: Gateway) -> None:
+    assert gw.feed is not None
+    try:
+        await gw.feed.read_other_replicas()
+    except (KafkaError, TimeoutError) as exc:
+        raise ApiError(ErrorCode.UNAVAILABLE, "the job queue is unavailable; try again") from exc
 
 
 async def publish(gw: Gateway, job: GenerateRequest) -> None:

@@ -33,6 +33,9 @@ class GatewaySettings:
     max_in_flight_per_socket: int
     allowed_origins: frozenset[str]  # browser Origins allowed at the handshake, besides our own host
     idle_timeout_s: float  # a socket that sends nothing for this long is closed
+    # How long the feed of other replicas' requests and receipts waits to fill a fetch
+    # (notifications are always fetched at once; see services/gateway/feed.py).
+    state_fetch_wait_ms: int
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> "GatewaySettings":
@@ -66,4 +69,5 @@ class GatewaySettings:
             max_in_flight_per_socket=env.int("GATEWAY_MAX_IN_FLIGHT_PER_SOCKET", 1000, minimum=1),
             allowed_origins=frozenset(o.strip() for o in env.str("GATEWAY_ALLOWED_ORIGINS", "").split(",") if o.strip()),
             idle_timeout_s=env.float("GATEWAY_IDLE_TIMEOUT_SECONDS", 300.0, minimum=1.0),
+            state_fetch_wait_ms=env.int("GATEWAY_STATE_FETCH_WAIT_MS", 100, minimum=1),
         )

@@ -102,6 +102,9 @@ class JobIndex:
         job.notification = n
         job.status = n.status
         job.client_id = job.client_id or n.client_id
+        # The request may not have been read yet (its feed is batched): the company the job
+        # ran as decides who may read it meanwhile.
+        job.company = job.company or n.company
         job.request_id = job.request_id or n.request_id
         job.done.set()
         if n.client_id and n.job_id not in self.delivered:

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
+from aiokafka.errors import KafkaError
 
 from services.contract import ErrorCode
 from services.gateway.auth import Caller
@@ -73,7 +74,13 @@ async def _serve(request: web.Request, gw: Gateway, caller: Caller) -> web.WebSo
     gw.registry.add(conn)
     conn.start()
     try:
-        # Results that completed while this client was away (on any replica).
+        # Results that completed while this client was away (on any replica), less those it
+        # was sent on another replica just before (their receipts may still be on the way).
+        if resumed and gw.feed is not None:
+            try:
+                await gw.feed.read_other_replicas()
+            except (KafkaError, TimeoutError) as exc:
+                log.warning("resume of %s without the latest receipts: %s", client_id, exc)
         for n in gw.index.pending_for(client_id, after_seq=last_seq):
             conn.send(final_message(n, conn.base_url), final_job=n.job_id)
         while True:
@@ -99,6 +106,7 @@ async def _serve(request: web.Request, gw: Gateway, caller: Caller) -> web.WebSo
 
 def _receipt(gw: Gateway):  # type: ignore[no-untyped-def]
     async def delivered(client_id: str, job_id: str) -> None:
+        gw.index.add_delivery(client_id, job_id)  # this replica knows now; the others from the receipt
         if gw.publisher is not None:
             await gw.publisher.publish_delivery(client_id, job_id)
     return delivered

@@ -28,6 +28,19 @@ async def test_rest_repeat_returns_the_original_job_on_any_replica(gateway_a: st
             assert resp.status == 202 and (await resp.json())["job_id"] != first["job_id"]
 
 
+async def test_rest_repeat_at_once_on_the_other_replica_is_the_same_job(gateway_a: str, gateway_b: str) -> None:
+    # Replicas read each other's requests in batches; a new key waits for that feed to catch up.
+    body = {"data": "RETRY-ELSEWHERE", "idempotency_key": uuid.uuid4().hex, "client_id": "retrying-client"}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{gateway_a}/v1/jobs", json=body) as resp:
+            assert resp.status == 202
+            first = await resp.json()
+        async with session.post(f"{gateway_b}/v1/jobs", json=body) as resp:
+            assert resp.status == 200
+            again = await resp.json()
+    assert again["job_id"] == first["job_id"] and again["replayed"] is True
+
+
 async def test_websocket_repeat_gets_the_original_job_and_one_final(gateway_a: str) -> None:
     key = uuid.uuid4().hex
     async with aiohttp.ClientSession() as session, session.ws_connect(f"{gateway_a}/v1/ws") as ws:

@@ -51,3 +51,14 @@ def test_prune_forgets_what_is_older_than_the_ttl() -> None:
     assert index.prune(now=120_000.0) == 1
     assert index.get("old") is None and index.get("new") is not None
     assert [n.job_id for n in index.pending_for("c1")] == ["new"]
+
+
+def test_a_result_read_before_its_request_keeps_the_company_it_ran_as() -> None:
+    # Requests are read in batches, notifications at once: a protected company's job must not
+    # be readable by everyone in between.
+    index = JobIndex(ttl_s=3600)
+    index.add_notification(Notification(job_id="j1", status="completed", created_ms=1.0, client_id="c1",
+                                        company="Acme"))
+    assert index.get("j1").company == "Acme"  # type: ignore[union-attr]
+    job = index.add_request(GenerateRequest(job_id="j1", data="x", client_id="c1", company="Acme", request_id="r"))
+    assert job.status == "completed" and job.request_id == "r" and job.company == "Acme"
