@@ -30,6 +30,10 @@ venv: $(VENV)/.installed ## Create the Python environment (pinned packages)
 install: venv ## Install everything: Python packages, Kafka jars (Maven Central), MinIO (Go build)
 	$(PY) -m devstack install
 
+.PHONY: chromium
+chromium: ## Debian's Chromium for the page's browser tests (apt-get, first time only)
+	$(PY) -m devstack.install chromium
+
 .PHONY: run
 run: install ## Start Kafka, MinIO and the four services in the background; print the gateway URL
 	$(PY) -m devstack up --kafka-port $(KAFKA_PORT) --minio-port $(MINIO_PORT) --gateway-port $(GATEWAY_PORT)
@@ -43,7 +47,7 @@ status: ## Show what `make run` started and whether it is still running
 	$(PY) -m devstack status
 
 .PHONY: test
-test: install ## Run the whole suite (starts and stops its own Kafka and MinIO on free ports)
+test: install chromium ## Run the whole suite (starts and stops its own Kafka and MinIO on free ports)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: unit

@@ -59,6 +59,22 @@ def install_minio() -> None:
     _say(f"MinIO ready at {binary} ({time.monotonic() - started:.0f}s)")
 
 
+CHROMIUM = "/usr/bin/chromium"
+
+
+def install_chromium() -> None:
+    """Debian's Chromium for the page's browser tests (Playwright cannot download its own here)."""
+    if os.path.exists(CHROMIUM):
+        return
+    started = time.monotonic()
+    _say("installing Debian's chromium package for the browser tests (first time only) ...")
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, "apt-get", "update", "-q"], check=True, env=env)
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"], check=True, env=env)
+    _say(f"Chromium ready at {CHROMIUM} ({time.monotonic() - started:.0f}s)")
+
+
 def install_all() -> None:
     paths.LOCAL.mkdir(parents=True, exist_ok=True)
     install_kafka()
@@ -67,6 +83,6 @@ def install_all() -> None:
 
 if __name__ == "__main__":
     try:
-        install_all()
+        install_chromium() if sys.argv[1:] == ["chromium"] else install_all()
     except subprocess.CalledProcessError as exc:
         sys.exit(f"[devstack] install failed: {exc}")

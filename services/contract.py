@@ -25,6 +25,7 @@ RESULTS = "barcode.results"  # router, generator -> notifier: completed or faile
 NOTIFICATIONS = "barcode.notifications"  # notifier -> every gateway: what to tell the client
 DELIVERIES = "barcode.deliveries"  # gateway -> every gateway: "this client saw that job"
 DEADLETTER = "barcode.deadletter"  # any service -> operators / `make redrive`: what could not be done
+PROGRESS = "barcode.progress"  # router, generator -> every gateway: steps of jobs that asked for them
 
 FORMATS: dict[str, str] = {
     "png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "eps": "application/postscript"}
@@ -102,6 +103,7 @@ class GenerateRequest:
     # Milliseconds since the epoch at each hop; read by `make smoke` and the benchmark.
     trace: dict[str, float] = field(default_factory=dict)
     idempotency_key: str | None = None  # a repeat with the same key gets this job back
+    progress: bool | None = None  # True: the services report each step on barcode.progress
     v: int = SCHEMA_VERSION
 
 
@@ -120,6 +122,7 @@ class RenderJob:
     trace: dict[str, float] = field(default_factory=dict)
     engine: str | None = None  # None: the symbology's default engine
     verify: bool = True  # decode the output back before publishing it
+    progress: bool | None = None
     v: int = SCHEMA_VERSION
 
 
@@ -139,6 +142,7 @@ class Result:
     cached: bool = False  # the object already existed: nothing was rendered
     error: ErrorInfo | None = None
     trace: dict[str, float] = field(default_factory=dict)
+    verified: bool | None = None  # True: decoded back and matched; None: not known (cached) or not decodable
     v: int = SCHEMA_VERSION
 
 
@@ -159,6 +163,8 @@ class Notification:
     cached: bool = False
     error: ErrorInfo | None = None
     trace: dict[str, float] = field(default_factory=dict)
+    size_bytes: int | None = None
+    verified: bool | None = None
     # Not written by the notifier: readers set it to the record's offset. One client's
     # notifications share a partition (keyed by client id), so it orders them: a resuming client
     # passes the last one it saw and gets exactly what came after.
@@ -173,6 +179,28 @@ class Delivery:
     job_id: str
     client_id: str
     v: int = SCHEMA_VERSION
+
+
+@dataclass
+class Progress:
+    """barcode.progress: one step of a job whose request asked for progress. Best effort (not
+    awaited to the broker): the final notification, not this, is what a client may rely on."""
+
+    job_id: str
+    client_id: str
+    step: str  # "routed", "rendered", "stored"
+    at_ms: float = field(default_factory=now_ms)
+    request_id: str | None = None
+    detail: dict[str, Any] | None = None  # e.g. {"verified": true} on "rendered"
+    v: int = SCHEMA_VERSION
+
+
+def progress_of(job: GenerateRequest | RenderJob, step: str, **detail: Any) -> Progress | None:
+    """The Progress message for a step of this job, or None if the job did not ask for it."""
+    if not job.progress or not job.client_id:
+        return None
+    return Progress(job_id=job.job_id, client_id=job.client_id, step=step, request_id=job.request_id,
+                    detail=detail or None)
 
 
 @dataclass
@@ -193,7 +221,7 @@ class DeadLetter:
     v: int = SCHEMA_VERSION
 
 
-T = TypeVar("T", GenerateRequest, RenderJob, Result, Notification, Delivery, DeadLetter)
+T = TypeVar("T", GenerateRequest, RenderJob, Result, Notification, Delivery, Progress, DeadLetter)
 
 
 @cache
@@ -201,7 +229,7 @@ def _field_names(kind: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(kind))
 
 
-def encode(message: GenerateRequest | RenderJob | Result | Notification | Delivery | DeadLetter) -> bytes:
+def encode(message: GenerateRequest | RenderJob | Result | Notification | Delivery | Progress | DeadLetter) -> bytes:
     # Optional fields that are unset stay off the wire: smaller messages, cleaner logs. A
     # shallow dict: orjson writes the nested dataclasses (ErrorInfo) itself, and
     # dataclasses.asdict's deep copy cost more than the JSON encoding (docs/benchmarks.md).

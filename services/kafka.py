@@ -56,6 +56,9 @@ def topic_specs(settings: KafkaSettings) -> list[NewTopic]:
         NewTopic(settings.topic(contract.RESULTS), settings.partitions, 1, topic_configs=day),
         NewTopic(settings.topic(contract.NOTIFICATIONS), settings.partitions, 1, topic_configs=short_lived),
         NewTopic(settings.topic(contract.DELIVERIES), settings.partitions, 1, topic_configs=short_lived),
+        # Progress matters only while a job runs: ten minutes.
+        NewTopic(settings.topic(contract.PROGRESS), settings.partitions, 1,
+                 topic_configs={"retention.ms": "600000", "segment.ms": "600000"}),
         # Kept a week: long enough for someone to look and redrive.
         NewTopic(settings.topic(contract.DEADLETTER), 1, 1, topic_configs={"retention.ms": str(7 * 24 * 3600 * 1000)}),
     ]

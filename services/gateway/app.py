@@ -16,6 +16,7 @@ from services.gateway.auth import KeyRing, Limits
 from services.gateway.context import GATEWAY, Gateway
 from services.gateway.errors import ApiError
 from services.gateway.feed import Feed
+from services.gateway.page import add_page_routes
 from services.gateway.files import FileFetcher
 from services.gateway.publisher import Publisher
 from services.gateway.rest import routes
@@ -95,4 +96,5 @@ def init_app(settings: GatewaySettings) -> web.Application:
     app.on_shutdown.append(_close_sockets)
     app.add_routes(routes)
     app.router.add_get("/v1/ws", websocket)
+    add_page_routes(app, settings.companies_file)
     return app

@@ -5,8 +5,8 @@ No consumer group: every replica reads every partition. At start it seeks to
 BARCODE_STATE_TTL_SECONDS ago and reports ready once it has caught up with the end offsets it
 saw then, so a restarted replica answers job status like the one that accepted the job.
 
-Two consumers, because the topics differ in urgency. Notifications are on the client's path:
-they are fetched as soon as one arrives. Requests and delivery receipts only tell this replica
+Two consumers, because the topics differ in urgency. Notifications (and the progress steps of
+jobs that asked for them) are on the client's path: they are fetched as soon as one arrives. Requests and delivery receipts only tell this replica
 about jobs and results another replica handled (the replica that handles them updates its own
 index at once), so they are fetched in batches (GATEWAY_STATE_FETCH_WAIT_MS): under load that is
 one broker fetch per replica every 100 ms instead of one per record. The two decisions that must
@@ -23,7 +23,7 @@ from typing import Callable
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from services import contract, kafka
-from services.gateway.messages import final_message
+from services.gateway.messages import final_message, progress_message
 from services.gateway.sockets import SocketRegistry
 from services.gateway.state import JobIndex
 from services.settings import KafkaSettings
@@ -102,7 +102,8 @@ class Feed:
         self.index = index
         self.registry = registry
         self.followers = [
-            _Follower(kafka, client_id, {kafka.topic(contract.NOTIFICATIONS): self._on_notification},
+            _Follower(kafka, client_id, {kafka.topic(contract.NOTIFICATIONS): self._on_notification,
+                                         kafka.topic(contract.PROGRESS): self._on_progress},
                       kafka.fetch_max_wait_ms, kafka.fetch_min_bytes),
             _Follower(kafka, f"{client_id}-state", {kafka.topic(contract.REQUESTS): self._on_request,
                                                     kafka.topic(contract.DELIVERIES): self._on_delivery},
@@ -168,6 +169,17 @@ class Feed:
         notification.trace["gateway_out"] = contract.now_ms()
         for conn in self.registry.for_client(notification.client_id):
             conn.send(final_message(notification, conn.base_url), final_job=notification.job_id)
+
+    def _on_progress(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        step = contract.decode(contract.Progress, record.value)
+        job = self.index.get(step.job_id)
+        if job is not None and job.notification is not None:
+            return  # the result got here first: a step after it would only confuse a timeline
+        sockets = self.registry.for_client(step.client_id)
+        if sockets:
+            message = progress_message(step)
+            for conn in sockets:
+                conn.send(message)
 
     def _on_delivery(self, record: ConsumerRecord[bytes, bytes]) -> None:
         delivery = contract.decode(contract.Delivery, record.value)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.contract import Notification
+from services.contract import Notification, Progress
 from services.gateway.state import error_body
 
 
@@ -23,8 +23,21 @@ def final_message(n: Notification, base_url: str) -> dict[str, Any]:
         out["trace"] = n.trace  # per-hop timestamps, ms since the epoch: where the time went
     if n.status == "completed":
         out.update(url=n.url, file_url=file_url(base_url, n.job_id), content_type=n.content_type, cached=n.cached)
+        if n.size_bytes is not None:
+            out["size_bytes"] = n.size_bytes
+        if n.verified is not None:
+            out["verified"] = n.verified
     elif n.error is not None:
         out["error"] = error_body(n.error)
+    return out
+
+
+def progress_message(step: Progress) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "progress", "job_id": step.job_id, "step": step.step, "at_ms": step.at_ms}
+    if step.request_id is not None:
+        out["request_id"] = step.request_id
+    if step.detail:
+        out["detail"] = step.detail
     return out
 
 

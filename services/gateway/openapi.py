@@ -81,6 +81,9 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "request_id": {"type": "string", "maxLength": 128},
                     "client_id": {"type": "string", "maxLength": 64,
                                   "description": "also push the result to this client's WebSocket"},
+                    "idempotency_key": {"type": "string", "maxLength": 128},
+                    "progress": {"type": "boolean",
+                                 "description": "push each step (routed, rendered, stored) to client_id's WebSocket"},
                     "options": {"type": "object", "properties": {k: v.describe() for k, v in OPTIONS.items()}},
                 }},
             "Job": {"type": "object", "required": ["job_id", "status"], "properties": {

@@ -5,6 +5,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
+from services.router.settings import DEFAULT_COMPANIES
 from services.settings import Env, KafkaSettings, S3Settings
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class GatewaySettings:
     # How long the feed of other replicas' requests and receipts waits to fill a fetch
     # (notifications are always fetched at once; see services/gateway/feed.py).
     state_fetch_wait_ms: int
+    companies_file: str  # the router's company profiles, offered by GET /v1/companies and the page
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> "GatewaySettings":
@@ -70,4 +72,5 @@ class GatewaySettings:
             allowed_origins=frozenset(o.strip() for o in env.str("GATEWAY_ALLOWED_ORIGINS", "").split(",") if o.strip()),
             idle_timeout_s=env.float("GATEWAY_IDLE_TIMEOUT_SECONDS", 300.0, minimum=1.0),
             state_fetch_wait_ms=env.int("GATEWAY_STATE_FETCH_WAIT_MS", 100, minimum=1),
+            companies_file=env.str("ROUTER_COMPANIES_FILE", str(DEFAULT_COMPANIES)),
         )

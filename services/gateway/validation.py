@@ -18,6 +18,16 @@ MAX_DATA = max(s.max_length for s in CATALOGUE.values())
 _SHORT_STRINGS = {"company": 64, "request_id": 128, "client_id": 64, "idempotency_key": 128}
 
 
+def _optional_bool(body: dict[str, Any], name: str) -> bool | None:
+    """True, or None for false/absent (an unset flag stays off the wire)."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise ApiError(ErrorCode.INVALID_REQUEST, f"{name} must be true or false")
+    return value or None
+
+
 def _optional_str(body: dict[str, Any], name: str) -> str | None:
     value = body.get(name)
     if value is None:
@@ -108,5 +118,6 @@ def parse_generate(body: Any, job_id: str, client_id: str | None) -> GenerateReq
         request_id=_optional_str(body, "request_id"),
         client_id=client_id,
         idempotency_key=_optional_str(body, "idempotency_key"),
+        progress=_optional_bool(body, "progress"),
         trace={"gateway_in": now_ms()},
     )

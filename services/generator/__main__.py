@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from services import contract, eventloop, kafka
 from services.generator.jobs import JobRunner
 from services.generator.metrics import serve_metrics
+from services.generator.progress import ProgressSender
 from services.generator.settings import GeneratorSettings
 from services.generator.storage import ObjectStore, ensure_bucket
 from services.generator.worker import GeneratorWorker
@@ -22,12 +23,13 @@ async def main(settings: GeneratorSettings) -> None:
     executor = ThreadPoolExecutor(settings.render_threads, thread_name_prefix="render")
     await asyncio.get_running_loop().run_in_executor(executor, ensure_bucket, settings.s3, settings.object_ttl_days)
     store = ObjectStore(settings.s3, connections=settings.upload_connections)
-    runner = JobRunner(store, executor, settings.upload_attempts, settings.upload_backoff_s,
-                       settings.max_pixels, settings.render_timeout_s)
-    consumer = kafka.consumer(settings.kafka, "generator", "barcode-generator",
-                              settings.kafka.topic(contract.RENDER))
     producer = kafka.producer(settings.kafka, "generator")
     await producer.start()
+    runner = JobRunner(store, executor, settings.upload_attempts, settings.upload_backoff_s,
+                       settings.max_pixels, settings.render_timeout_s,
+                       report=ProgressSender(producer, settings.kafka.topic(contract.PROGRESS)))
+    consumer = kafka.consumer(settings.kafka, "generator", "barcode-generator",
+                              settings.kafka.topic(contract.RENDER))
     await consumer.start()
     worker = GeneratorWorker(consumer, producer, runner, settings.kafka.topic(contract.RESULTS),
                              settings.kafka.topic(contract.DEADLETTER), settings.max_in_flight)

@@ -55,9 +55,15 @@ class KnownKeys:
             self._keys.popitem(last=False)
 
 
+def _no_progress(job: RenderJob, step: str, **detail: object) -> None:
+    pass
+
+
 class JobRunner:
     def __init__(self, store: ObjectStore, executor: Executor, attempts: int, backoff_s: float,
-                 max_pixels: int = 40_000_000, render_timeout_s: float = 10.0) -> None:
+                 max_pixels: int = 40_000_000, render_timeout_s: float = 10.0,
+                 report: Callable[..., None] | None = None) -> None:
+        self.report = report or _no_progress  # report(job, step, **detail): jobs that asked for progress
         self.max_pixels = max_pixels
         self.render_timeout_s = render_timeout_s
         self.store = store
@@ -143,11 +149,15 @@ class JobRunner:
             # The thread cannot be stopped; its result is dropped when it ends.
             raise JobError(ErrorCode.RENDER_TIMEOUT, f"rendering took longer than {self.render_timeout_s:g} s") from None
         trace["rendered"] = now_ms()
+        verified = True if job.verify and symbology.verifiable else None
+        self.report(job, "rendered", verified=verified, size_bytes=len(rendered.body))
         # A conditional PUT: it stores the object, or reports that an earlier run (before a
         # restart, or another replica) already did; either way the key now holds this barcode.
         created = await self._with_retries(
             f"put {key}", lambda: self.store.put_new(key, rendered.body, rendered.content_type))
         self.known.add(key)
         self.counts["rendered" if created else "cached"] += 1
+        self.report(job, "stored", cached=not created)
         return Result(status="completed", bucket=self.store.bucket, key=key, content_type=content_type,
-                      cached=not created, size_bytes=len(rendered.body), trace={**trace, "generated": now_ms()}, **base)
+                      cached=not created, size_bytes=len(rendered.body), verified=verified,
+                      trace={**trace, "generated": now_ms()}, **base)

@@ -17,7 +17,7 @@ def to_notification(result: Result, sign: UrlSigner) -> Notification:
         job_id=result.job_id, status=result.status, created_ms=now_ms(), company=result.company,
         request_id=result.request_id, client_id=result.client_id, url=url, bucket=result.bucket,
         key=result.key, content_type=result.content_type, cached=result.cached, error=result.error,
-        trace={**result.trace, "notified": now_ms()},
+        trace={**result.trace, "notified": now_ms()}, size_bytes=result.size_bytes, verified=result.verified,
     )
 
 

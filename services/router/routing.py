@@ -61,6 +61,7 @@ def route(request: GenerateRequest, profiles: dict[str, Profile],
         job_id=request.job_id, company=profile.name, symbology=symbology.name, data=request.data,
         format=fmt, options=options, request_id=request.request_id, client_id=request.client_id,
         trace={**request.trace, "routed": now_ms()}, engine=engine, verify=profile.verify,
+        progress=request.progress,
     )
 
 

@@ -1,0 +1,404 @@
+// The try-it page: one WebSocket, a form generated from the API's own catalogue, a live
+// timeline per job, a session history. Plain JavaScript (no build step): what is in the
+// repository is what the browser runs.
+
+const $ = (id) => document.getElementById(id);
+const STEPS = ["accepted", "routed", "rendered", "stored", "delivered"];
+// Which form field an error code concerns, so the message appears next to it.
+const FIELD_OF = {
+  data_too_long: "data", invalid_check_digit: "data", invalid_characters: "data", invalid_length: "data",
+  invalid_data: "data", invalid_request: "data", unknown_symbology: "symbology", symbology_not_allowed: "symbology",
+  unknown_format: "format", format_not_allowed: "format", invalid_option: "options", output_too_large: "options",
+  company_not_allowed: "company",
+};
+const RASTER_OR_SVG = new Set(["png", "svg"]);
+
+const page = {
+  symbologies: [], companies: [], byName: new Map(),
+  jobs: new Map(),          // request_id -> job (every job this page submitted or was told about)
+  byJobId: new Map(),       // job_id -> job
+  current: null, socket: null, nextId: 1, lastSeq: -1, holdUntil: 0, backoffMs: 500,
+  clientId: sessionStorage.getItem("barcode.client_id"),
+  token: sessionStorage.getItem("barcode.resume_token"),
+  outbox: [],               // generate messages not yet accepted: (re)sent on every (re)connect
+};
+
+// ---- connection ---------------------------------------------------------------------------
+
+function setConnection(state, text) {
+  const el = $("connection");
+  el.dataset.state = state;
+  el.textContent = text;
+}
+
+function connect() {
+  const url = new URL("/v1/ws", location.href);
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  if (page.clientId && page.token) {
+    url.searchParams.set("client_id", page.clientId);
+    url.searchParams.set("resume_token", page.token);
+    if (page.lastSeq >= 0) url.searchParams.set("last_seq", String(page.lastSeq));
+  }
+  const ws = new WebSocket(url);
+  page.socket = ws;
+  ws.onmessage = (event) => onMessage(JSON.parse(event.data));
+  ws.onclose = () => {
+    if (page.socket !== ws) return;
+    page.socket = null;
+    setConnection("reconnecting", "reconnecting…");
+    const delay = Math.max(page.backoffMs, page.holdUntil - Date.now());
+    page.backoffMs = Math.min(page.backoffMs * 2, 5000);
+    setTimeout(connect, delay);
+  };
+}
+
+function send(message) {
+  if (page.socket && page.socket.readyState === WebSocket.OPEN && page.clientId) {
+    page.socket.send(JSON.stringify(message));
+  }
+}
+
+function onMessage(m) {
+  switch (m.type) {
+    case "hello":
+      if (page.clientId !== m.client_id) page.lastSeq = -1;
+      page.clientId = m.client_id;
+      page.token = m.resume_token;
+      sessionStorage.setItem("barcode.client_id", m.client_id);
+      sessionStorage.setItem("barcode.resume_token", m.resume_token);
+      page.backoffMs = 500;
+      setConnection("connected", m.resumed ? "connected (resumed)" : "connected");
+      for (const message of page.outbox) send(message);  // idempotency keys make resends safe
+      break;
+    case "accepted": {
+      const job = page.jobs.get(m.request_id);
+      if (!job) break;
+      page.outbox = page.outbox.filter((o) => o.request_id !== m.request_id);
+      job.jobId = m.job_id;
+      page.byJobId.set(m.job_id, job);
+      step(job, "accepted");
+      break;
+    }
+    case "progress": {
+      const job = page.byJobId.get(m.job_id);
+      if (job) step(job, m.step, m.detail);
+      break;
+    }
+    case "completed":
+    case "failed":
+      if (typeof m.seq === "number") page.lastSeq = Math.max(page.lastSeq, m.seq);
+      finish(m);
+      break;
+    case "error": {
+      const job = page.jobs.get(m.request_id);
+      page.outbox = page.outbox.filter((o) => o.request_id !== m.request_id);
+      if (job) fail(job, m.error);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+// ---- jobs ---------------------------------------------------------------------------------
+
+function step(job, name, detail) {
+  if (job.steps[name] === undefined) job.steps[name] = performance.now() - job.started;
+  if (detail) Object.assign(job.detail, detail);
+  show(job);
+}
+
+function finish(m) {
+  let job = page.byJobId.get(m.job_id) || page.jobs.get(m.request_id);
+  if (!job) {  // a result for a job submitted before a reload: still this client's
+    job = newJob(m.request_id || m.job_id, `job ${m.job_id.slice(0, 8)}`, {});
+    job.jobId = m.job_id;
+    page.byJobId.set(m.job_id, job);
+  }
+  if (job.status === "completed" || job.status === "failed") return;
+  job.status = m.type;
+  job.result = m;
+  step(job, "delivered");
+  if (m.type === "failed") job.error = m.error;
+  show(job);
+}
+
+function fail(job, error) {
+  job.status = "failed";
+  job.error = error;
+  show(job);
+}
+
+function newJob(requestId, data, request) {
+  const job = { requestId, data, request, jobId: null, status: "running", steps: {}, detail: {},
+                started: performance.now(), result: null, error: null, item: null };
+  page.jobs.set(requestId, job);
+  return job;
+}
+
+function submit(event) {
+  event.preventDefault();
+  clearErrors();
+  const values = $("data").value.split("\n").map((v) => v.trim()).filter(Boolean);
+  if (values.length === 0) {
+    showError("data", "Type the data to encode.");
+    return;
+  }
+  let options;
+  try {
+    options = readOptions();
+  } catch (err) {
+    showError("options", err.message);
+    return;
+  }
+  let first = null;
+  for (const data of values) {
+    const requestId = `page-${Date.now().toString(36)}-${page.nextId++}`;
+    const request = { type: "generate", request_id: requestId, idempotency_key: requestId, progress: true, data,
+                      company: $("company").value, symbology: $("symbology").value, format: $("format").value, options };
+    const job = newJob(requestId, data, request);
+    step(job, "submitted");
+    page.outbox.push(request);
+    send(request);
+    first = first || job;
+  }
+  page.current = first;
+  show(first);
+}
+
+// ---- rendering ----------------------------------------------------------------------------
+
+function ms(value) { return `${value < 10 ? value.toFixed(1) : Math.round(value)} ms`; }
+
+function show(job) {
+  renderHistoryItem(job);
+  if (page.current !== job) return;
+  $("current").hidden = false;
+  $("current-title").textContent = `Job ${job.jobId || "(sending)"}: ${job.data}`;
+  const timeline = $("timeline");
+  timeline.replaceChildren(...STEPS.map((name) => {
+    const li = document.createElement("li");
+    const at = job.steps[name];
+    li.textContent = at === undefined ? name : `${name} ${ms(at)}`;
+    if (at !== undefined) li.dataset.done = "";
+    if (job.status === "failed" && at === undefined) li.dataset.failed = "";
+    return li;
+  }));
+  const result = $("result");
+  result.className = "result";
+  result.replaceChildren();
+  if (job.error) {
+    const field = FIELD_OF[job.error.code] || "data";
+    showError(field, `${job.error.code}: ${job.error.message}`);
+    const p = document.createElement("p");
+    p.className = "error";
+    p.textContent = `${job.error.code}: ${job.error.message}`;
+    result.append(p);
+    return;
+  }
+  const m = job.result;
+  if (!m) return;
+  const format = (job.request.format || "").toLowerCase() || m.content_type;
+  if (RASTER_OR_SVG.has(format) || m.content_type === "image/png" || m.content_type === "image/svg+xml") {
+    const img = document.createElement("img");
+    img.id = "result-image";
+    img.alt = `${job.request.symbology || "barcode"} encoding ${job.data}`;
+    img.src = m.file_url;
+    img.onload = () => { $("result-pixels").textContent = `${img.naturalWidth} × ${img.naturalHeight} px`; };
+    result.append(img);
+  }
+  const facts = document.createElement("p");
+  const pixels = document.createElement("span");
+  pixels.id = "result-pixels";
+  const bytes = document.createElement("span");
+  bytes.textContent = m.size_bytes !== undefined ? ` · ${m.size_bytes.toLocaleString()} bytes` : " · cached";
+  const badge = document.createElement("span");
+  badge.id = "result-verified";
+  badge.className = m.verified ? "badge ok" : "badge none";
+  badge.textContent = m.verified ? "scan-verified ✓" : "not scan-verified";
+  const link = document.createElement("a");
+  link.href = m.file_url;
+  link.download = `${m.job_id}.${format || "bin"}`;
+  link.textContent = "Download";
+  facts.append(pixels, bytes, " · ", badge, " · ", link);
+  result.append(facts);
+}
+
+function renderHistoryItem(job) {
+  if (!job.item) {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.addEventListener("click", () => { page.current = job; clearErrors(); show(job); });
+    li.append(button);
+    $("history").prepend(li);
+    job.item = button;
+  }
+  const button = job.item;
+  button.replaceChildren();
+  const m = job.result;
+  if (m && m.type === "completed" && (m.content_type === "image/png" || m.content_type === "image/svg+xml")) {
+    const img = document.createElement("img");
+    img.src = m.file_url;
+    img.alt = "";
+    button.append(img);
+  }
+  const label = document.createElement("span");
+  label.textContent = job.data;
+  const status = document.createElement("span");
+  status.className = "status";
+  const last = STEPS.filter((s) => job.steps[s] !== undefined).pop() || "sending";
+  status.dataset.status = job.status;
+  status.textContent = job.status === "running" ? ` · ${last}` : ` · ${job.status}`;
+  button.append(label, status);
+  button.setAttribute("aria-label", `${job.data}: ${job.status === "running" ? last : job.status}`);
+}
+
+function showError(field, text) { $(`${field}-error`).textContent = text; }
+
+function clearErrors() {
+  for (const field of ["company", "symbology", "format", "options", "data"]) showError(field, "");
+}
+
+// ---- form from the catalogue --------------------------------------------------------------
+
+function company() { return page.companies.find((c) => c.name === $("company").value); }
+
+function allowed(symbology) {
+  const c = company();
+  return !c || c.allowed_symbologies === "*" || c.allowed_symbologies.includes(symbology.name);
+}
+
+function fillSymbologies() {
+  const query = $("symbology-search").value.trim().toLowerCase();
+  const select = $("symbology");
+  const keep = select.value;
+  const groups = new Map();
+  for (const s of page.symbologies) {
+    if (!allowed(s)) continue;
+    const text = `${s.name} ${s.label} ${s.family} ${s.aliases.join(" ")}`.toLowerCase();
+    if (query && !text.includes(query)) continue;
+    if (!groups.has(s.family)) groups.set(s.family, []);
+    groups.get(s.family).push(s);
+  }
+  select.replaceChildren(...[...groups].map(([family, list]) => {
+    const group = document.createElement("optgroup");
+    group.label = family;
+    group.append(...list.map((s) => new Option(s.label, s.name)));
+    return group;
+  }));
+  if ([...select.options].some((o) => o.value === keep)) select.value = keep;
+  onSymbology();
+}
+
+function onSymbology() {
+  const s = page.byName.get($("symbology").value);
+  const hint = $("symbology-hint");
+  if (!s) { hint.textContent = "No symbology matches."; return; }
+  hint.textContent = `${s.data} Example: ${s.example}${s.verified ? " · decoded back after drawing" : ""}`;
+  const c = company();
+  const formats = s.formats.filter((f) => !c || c.allowed_formats.includes(f));
+  const select = $("format");
+  const keep = select.value || (c && c.format);
+  select.replaceChildren(...formats.map((f) => new Option(f.toUpperCase(), f)));
+  if (formats.includes(keep)) select.value = keep;
+  buildOptions(s);
+}
+
+function buildOptions(s) {
+  const box = $("options");
+  box.replaceChildren(...Object.entries(s.options).map(([name, spec]) => {
+    const row = document.createElement("div");
+    row.className = "option";
+    const id = `option-${name}`;
+    const label = document.createElement("label");
+    label.htmlFor = id;
+    const range = spec.minimum !== undefined ? ` (${spec.minimum}–${spec.maximum})` : "";
+    label.textContent = `${name}${range}`;
+    label.title = spec.description;
+    let input;
+    if (spec.enum || spec.type === "boolean") {
+      input = document.createElement("select");
+      const choices = spec.enum || [true, false];
+      input.append(new Option("default", ""), ...choices.map((v) => new Option(String(v), JSON.stringify(v))));
+    } else {
+      input = document.createElement("input");
+      if (spec.type === "number" || spec.type === "integer") {
+        input.type = "number";
+        input.step = spec.type === "integer" ? "1" : "any";
+        if (spec.minimum !== undefined) input.min = spec.minimum;
+        if (spec.maximum !== undefined) input.max = spec.maximum;
+      } else if (spec.pattern) {
+        input.pattern = spec.pattern.replace(/^\^|\$$/g, "");
+        input.placeholder = "#000000";
+      }
+      input.placeholder = input.placeholder || "default";
+    }
+    input.id = id;
+    input.dataset.option = name;
+    input.dataset.type = spec.type;
+    input.setAttribute("aria-description", spec.description);
+    row.append(label, input);
+    return row;
+  }));
+}
+
+function readOptions() {
+  const options = {};
+  for (const input of $("options").querySelectorAll("[data-option]")) {
+    const raw = input.value.trim();
+    if (raw === "") continue;
+    const name = input.dataset.option;
+    if (input.tagName === "SELECT") options[name] = JSON.parse(raw);
+    else if (input.dataset.type === "number" || input.dataset.type === "integer") {
+      const value = Number(raw);
+      if (!Number.isFinite(value)) throw new Error(`${name} must be a number`);
+      if (input.min !== "" && value < Number(input.min)) throw new Error(`${name}: ${value} is below the minimum ${input.min}`);
+      if (input.max !== "" && value > Number(input.max)) throw new Error(`${name}: ${value} is above the maximum ${input.max}`);
+      options[name] = value;
+    } else options[name] = raw;
+  }
+  return options;
+}
+
+function onCompany() {
+  const c = company();
+  fillSymbologies();
+  if (c && [...$("symbology").options].some((o) => o.value === c.symbology)) {
+    $("symbology").value = c.symbology;
+    onSymbology();
+  }
+}
+
+async function start() {
+  const [catalogue, companies] = await Promise.all([
+    fetch("/v1/symbologies").then((r) => r.json()), fetch("/v1/companies").then((r) => r.json())]);
+  page.symbologies = catalogue.symbologies;
+  page.byName = new Map(page.symbologies.map((s) => [s.name, s]));
+  page.companies = companies.companies;
+  $("company").replaceChildren(...page.companies.map((c) => new Option(c.name, c.name)));
+  $("company").addEventListener("change", onCompany);
+  $("symbology-search").addEventListener("input", fillSymbologies);
+  $("symbology").addEventListener("change", onSymbology);
+  $("job-form").addEventListener("submit", submit);
+  $("data").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      $("job-form").requestSubmit();
+    }
+  });
+  onCompany();
+  connect();
+}
+
+// For people and tests: drop the socket as a network failure would, and stay away holdMs.
+window.barcodePage = {
+  dropSocket(holdMs = 0) {
+    page.holdUntil = Date.now() + holdMs;
+    if (page.socket) page.socket.close(4000, "dropped by the page");
+  },
+  clientId: () => page.clientId,
+  jobs: () => [...page.jobs.values()].map((j) => ({ data: j.data, jobId: j.jobId, status: j.status, steps: j.steps })),
+};
+
+start();

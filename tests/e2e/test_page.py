@@ -1,0 +1,98 @@
+"""The try-it page in a real browser (Debian's Chromium driven by Playwright) against the real
+stack: generate and decode what the page shows, a validation error next to its field, a socket
+that drops and comes back with a result that completed meanwhile, a batch of five."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from devstack.install import CHROMIUM
+from tests.support.client import fetch
+from tests.support.decode import decode
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Without the background-networking flags Chromium keeps calling Google's hosts, which this
+# machine's closed network refuses.
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def page(browser: Browser, gateway_a: str) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1100, "height": 900})
+    page = await context.new_page()
+    await page.goto(gateway_a)
+    await expect(page.get_by_role("status")).to_have_text("connected", timeout=20_000)
+    yield page
+    await context.close()
+
+
+async def _generate(page: Page, data: str, symbology: str = "code128") -> None:
+    await page.get_by_label("Symbology", exact=True).select_option(symbology)
+    await page.get_by_label("Data").fill(data)
+    await page.get_by_label("Data").press("Enter")
+
+
+async def test_generate_shows_the_barcode_and_its_timeline(page: Page, gateway_a: str) -> None:
+    data = f"PAGE-{uuid.uuid4().hex[:8]}"
+    await _generate(page, data)
+    image = page.locator("#result-image")
+    await expect(image).to_be_visible(timeout=20_000)
+    await expect(page.locator("#result-verified")).to_have_text("scan-verified ✓")
+    await expect(page.locator("#result-pixels")).to_contain_text(" px")
+    steps = await page.locator("#timeline li").all_inner_texts()
+    assert [s.split(" ")[0] for s in steps] == ["accepted", "routed", "rendered", "stored", "delivered"]
+    assert all(s.endswith(" ms") for s in steps), steps
+    async with aiohttp.ClientSession() as session:
+        status, content_type, body = await fetch(session, await image.get_attribute("src"))
+    assert status == 200 and decode(body, content_type) == [data]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / "page.png"), full_page=True)
+
+
+async def test_bad_ean13_shows_the_error_next_to_the_data(page: Page) -> None:
+    await _generate(page, "4006381333932", symbology="ean13")  # check digit should be 1
+    error = page.locator("#data-error")
+    await expect(error).to_contain_text("invalid_check_digit", timeout=20_000)
+    await expect(page.locator("#history .status").first).to_have_text(" · failed")
+
+
+async def test_dropped_socket_reconnects_and_gets_what_completed_meanwhile(page: Page, gateway_a: str) -> None:
+    client_id = await page.evaluate("barcodePage.clientId()")
+    await page.evaluate("barcodePage.dropSocket(3000)")
+    await expect(page.get_by_role("status")).to_have_text("reconnecting…")
+    data = f"AWAY-{uuid.uuid4().hex[:8]}"
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{gateway_a}/v1/jobs", json={"data": data, "client_id": client_id}) as resp:
+            job_id = (await resp.json())["job_id"]
+        async with session.get(f"{gateway_a}/v1/jobs/{job_id}", params={"wait": "20"}) as resp:
+            assert (await resp.json())["status"] == "completed"
+    await expect(page.get_by_role("status")).to_have_text("connected (resumed)", timeout=20_000)
+    # The page did not submit it, so it names the job by its id.
+    await expect(page.locator("#history button", has_text=job_id[:8])).to_contain_text("completed", timeout=20_000)
+    jobs = await page.evaluate("barcodePage.jobs()")
+    assert [j["status"] for j in jobs if j["jobId"] == job_id] == ["completed"]
+
+
+async def test_a_batch_of_five_shows_each_job(page: Page) -> None:
+    values = [f"BATCH-{uuid.uuid4().hex[:6]}-{n}" for n in range(5)]
+    await page.get_by_label("Data").fill("\n".join(values))
+    await page.get_by_role("button", name="Generate").click()
+    for value in values:
+        item = page.locator("#history button", has_text=value)
+        await expect(item).to_contain_text("completed", timeout=30_000)
+        await expect(item.locator("img")).to_be_visible()
+    await page.screenshot(path=str(SCREENSHOTS / "batch.png"), full_page=True)
