@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,11 @@ class Template:
     format: str
     data: str  # {n}: request number; {n12}: request number as 12 digits (EAN-13 without check)
     weight: float
+    extra: dict[str, Any] = field(default_factory=dict)  # other request fields: options, company, progress
 
     def request(self, n: int, salt: int) -> dict[str, Any]:
         number = salt * 1_000_000 + n
-        return {"symbology": self.symbology, "format": self.format,
+        return {**self.extra, "symbology": self.symbology, "format": self.format,
                 "data": self.data.format(n=number, n12=f"{number % 10**12:012d}")}
 
 
@@ -39,8 +40,9 @@ class Mix:
     @classmethod
     def load(cls, path: Path = DEFAULT_MIX) -> "Mix":
         items = json.loads(path.read_text())
-        return cls([Template(i["symbology"], i.get("format", "png"), i["data"], float(i.get("weight", 1)))
-                    for i in items])
+        own = {"symbology", "format", "data", "weight"}
+        return cls([Template(i["symbology"], i.get("format", "png"), i["data"], float(i.get("weight", 1)),
+                             {k: v for k, v in i.items() if k not in own}) for i in items])
 
     def request(self) -> dict[str, Any]:
         template = self._random.choices(self.templates, weights=[t.weight for t in self.templates])[0]

@@ -55,3 +55,11 @@ def test_ramp_stops_at_the_first_unsustainable_step() -> None:
     found = ramp(step, rates("100:100:500"), p99_bound_ms=100)
     assert found.peak == 200
     assert [s["offered_rate"] for s in found.steps] == [100, 200, 300]
+
+
+def test_other_fields_of_a_mix_entry_go_into_every_request(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "mix.json"
+    path.write_text('[{"symbology": "qr", "data": "Q-{n}", "progress": true, "options": {"ecc": "H"}}]')
+    request = Mix.load(path).request()
+    assert request["progress"] is True and request["options"] == {"ecc": "H"}
+    assert request["symbology"] == "qr" and request["format"] == "png" and request["data"].startswith("Q-")
