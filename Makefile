@@ -34,6 +34,10 @@ install: venv ## Install everything: Python packages, Kafka jars (Maven Central)
 chromium: ## Debian's Chromium for the page's browser tests (apt-get, first time only)
 	$(PY) -m devstack.install chromium
 
+.PHONY: helm
+helm: ## The pinned helm binary for the chart's checks (go install, first time only)
+	$(PY) -m devstack.install helm
+
 .PHONY: run
 run: install ## Start Kafka, MinIO and the four services in the background; print the gateway URL
 	$(PY) -m devstack up --kafka-port $(KAFKA_PORT) --minio-port $(MINIO_PORT) --gateway-port $(GATEWAY_PORT)
@@ -47,7 +51,7 @@ status: ## Show what `make run` started and whether it is still running
 	$(PY) -m devstack status
 
 .PHONY: test
-test: install chromium ## Run the whole suite (starts and stops its own Kafka and MinIO on free ports)
+test: install chromium helm ## Run the whole suite (starts and stops its own Kafka and MinIO on free ports)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: unit
@@ -102,3 +106,37 @@ loadtest: ## Open-loop load against the running stack (LOADTEST_ARGS="--rate 200
 .PHONY: bench-memory
 bench-memory: ## Gateway memory per idle WebSocket (run the stack with GATEWAY_MAX_SOCKETS_PER_CALLER=20000)
 	$(PY) -m devstack.bench_memory
+
+# ---- Kubernetes (docs/kubernetes.md). Needs docker, kind and kubectl on your machine; none of
+# these targets can run where this project is developed (no container engine there).
+IMAGE ?= barcode-pipeline:0.1.0
+KIND_CLUSTER ?= barcode
+NAMESPACE ?= barcode
+RELEASE ?= barcode-pipeline
+HELM ?= $(firstword $(wildcard $(LOCAL)/bin/helm-v*) helm)
+VALUES ?= helm/barcode-pipeline/ci/laptop-values.yaml
+
+.PHONY: image
+image: ## Build the one image of the four services (docker)
+	docker build -t $(IMAGE) .
+
+.PHONY: kind-up
+kind-up: ## Create a local kind cluster named $(KIND_CLUSTER)
+	kind get clusters | grep -qx $(KIND_CLUSTER) || kind create cluster --name $(KIND_CLUSTER)
+
+.PHONY: kind-load
+kind-load: image ## Build the image and load it into the kind cluster
+	kind load docker-image $(IMAGE) --name $(KIND_CLUSTER)
+
+.PHONY: deploy
+deploy: ## helm upgrade --install with $(VALUES) into namespace $(NAMESPACE)
+	$(HELM) upgrade --install $(RELEASE) helm/barcode-pipeline --namespace $(NAMESPACE) --create-namespace \
+	  -f $(VALUES) --set image.repository=$(firstword $(subst :, ,$(IMAGE))) --set image.tag=$(lastword $(subst :, ,$(IMAGE)))
+
+.PHONY: port-forward
+port-forward: ## Forward 127.0.0.1:$(GATEWAY_PORT) to the gateway Service (kubectl)
+	kubectl -n $(NAMESPACE) port-forward service/$(RELEASE)-gateway $(GATEWAY_PORT):8080
+
+.PHONY: k8s-smoke
+k8s-smoke: venv ## Wait for the release's rollouts, port-forward (API, no kubectl), one job over the WebSocket, fetch the file
+	$(PY) -m devstack.k8s_smoke --namespace $(NAMESPACE) --release $(RELEASE)

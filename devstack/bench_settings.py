@@ -12,8 +12,10 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from devstack import bench, bench_report
+from loadtest.workload import Mix
 from services import eventloop
 
 # name -> service settings; "baseline" is how the services ran before issue #5's tuning.
@@ -29,7 +31,11 @@ VARIANTS: dict[str, dict[str, str]] = {
                                                    "GENERATOR_RENDER_THREADS": "1"},
     "2 render threads, uvloop, fetch wait 100 ms": {"BARCODE_EVENT_LOOP": "uvloop", "BARCODE_FETCH_MAX_WAIT_MS": "100",
                                                     "GENERATOR_RENDER_THREADS": "2"},
+    # Not a setting but a request field: what the page's per-step timeline costs when every job asks.
+    "progress events on every job (defaults)": {},
 }
+# Variants that send another workload than the Code 128 mix.
+MIXES: dict[str, Path] = {"progress events on every job (defaults)": bench.CODE128.with_name("code128-progress.json")}
 
 
 def main() -> None:
@@ -52,6 +58,7 @@ def main() -> None:
         names = [*chosen, chosen[0]]
         for n, name in enumerate(names):
             url = ",".join(run.start_pipeline(bench.Config(name, 1, 1), **VARIANTS[name]))
+            run.mix = Mix.load(MIXES.get(name, bench.CODE128))
             warm = args.warmup if n == 0 else 5.0
             print(f"[bench-settings] {name}: warming up {warm:g} s", file=sys.stderr, flush=True)
             run.load(url, 100, warm)

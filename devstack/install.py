@@ -60,6 +60,26 @@ def install_minio() -> None:
 
 
 CHROMIUM = "/usr/bin/chromium"
+HELM_MODULE = "helm.sh/helm/v3/cmd/helm"
+HELM_VERSION = "v3.22.0"  # pinned; built from the Go module proxy
+HELM = paths.LOCAL / "bin" / f"helm-{HELM_VERSION}"
+
+
+def install_helm() -> None:
+    """helm for the chart's checks in `make test` (lint, template); built once with `go install`."""
+    if HELM.exists():
+        return
+    started = time.monotonic()
+    _say(f"building helm {HELM_VERSION} from the Go module proxy (first time only; a few minutes on 2 cores) ...")
+    build_dir = paths.LOCAL / "helm-build"
+    shutil.rmtree(build_dir, ignore_errors=True)
+    build_dir.mkdir(parents=True)
+    subprocess.run(["go", "install", "-v", f"{HELM_MODULE}@{HELM_VERSION}"], check=True, cwd=paths.LOCAL,
+                   env={**os.environ, "GOBIN": str(build_dir), "CGO_ENABLED": "0"})
+    HELM.parent.mkdir(parents=True, exist_ok=True)
+    (build_dir / "helm").rename(HELM)
+    shutil.rmtree(build_dir, ignore_errors=True)
+    _say(f"helm ready at {HELM} ({time.monotonic() - started:.0f}s)")
 
 
 def install_chromium() -> None:
@@ -83,6 +103,6 @@ def install_all() -> None:
 
 if __name__ == "__main__":
     try:
-        install_chromium() if sys.argv[1:] == ["chromium"] else install_all()
+        {"chromium": install_chromium, "helm": install_helm}.get(" ".join(sys.argv[1:]), install_all)()
     except subprocess.CalledProcessError as exc:
         sys.exit(f"[devstack] install failed: {exc}")

@@ -54,6 +54,8 @@ class Stack:
             env.setdefault("GATEWAY_REPLICA", name)
         if kind == "generator":
             env.setdefault("GENERATOR_METRICS_PORT", str(free_port()))
+        if kind in ("router", "notifier"):  # the /healthz a Kubernetes probe would ask
+            env.setdefault(f"{kind.upper()}_HEALTH_PORT", str(free_port()))
         svc = ServiceProcess(kind, self.env(**env), self.root / "logs" / f"{name}.log", port=port)
         self.services[name] = svc
         return svc

@@ -66,7 +66,11 @@ class PipelineApp(faust.App):
         return cast(TransportT, _Transport(self.conf.broker_producer, self))
 
 
-def make_app(app_id: str, kafka: KafkaSettings, **extra: Any) -> PipelineApp:
+def make_app(app_id: str, kafka: KafkaSettings, health: tuple[str, int] = ("127.0.0.1", 0),
+             **extra: Any) -> PipelineApp:
+    """A faust app with the pipeline's settings; `health` (host, port): serve GET /healthz
+    there (port 0: no web server at all, as faust's own web views are not wanted)."""
+    host, port = health
     app = PipelineApp(
         app_id,
         broker=f"kafka://{kafka.bootstrap}",
@@ -74,11 +78,14 @@ def make_app(app_id: str, kafka: KafkaSettings, **extra: Any) -> PipelineApp:
         producer_acks=-1,
         producer_linger=kafka.linger_ms / 1000.0,
         topic_partitions=kafka.partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=kafka.replication_factor,
         # Our topics are created by services.kafka.ensure_topics; this lets faust add its own
         # internal leader topic.
         topic_allow_declare=True,
-        web_enabled=False,
+        web_enabled=port != 0,
+        web_bind=host,
+        web_port=port or 6066,
+        web_host=host,
         broker_commit_interval=0.5,
         # faust's 60 s session timeout means a SIGKILLed worker holds its partitions for a
         # minute before its replacement gets them; 10 s (aiokafka's default) bounds that stall.
@@ -93,6 +100,11 @@ def make_app(app_id: str, kafka: KafkaSettings, **extra: Any) -> PipelineApp:
     )
     app.fetch_max_wait_ms = kafka.fetch_max_wait_ms
     app.fetch_min_bytes = kafka.fetch_min_bytes
+    if port:
+        @app.page("/healthz")
+        async def healthz(web: Any, request: Any) -> Any:
+            # Answers while the worker's event loop runs; faust stops the process if an agent crashes.
+            return web.json({"status": "ok", "app": app.conf.id})
     return app
 
 

@@ -48,19 +48,21 @@ def consumer(settings: KafkaSettings, client_id: str, group_id: str | None, *top
 def topic_specs(settings: KafkaSettings) -> list[NewTopic]:
     """Every topic of the pipeline with its partitions and retention."""
     ttl = str(settings.state_ttl_s * 1000)
-    short_lived = {"retention.ms": ttl, "segment.ms": str(min(settings.state_ttl_s * 1000, 600_000))}
-    day = {"retention.ms": str(24 * 3600 * 1000)}
+    rf, isr = settings.replication_factor, {"min.insync.replicas": str(settings.min_insync_replicas)}
+    short_lived = {**isr, "retention.ms": ttl, "segment.ms": str(min(settings.state_ttl_s * 1000, 600_000))}
+    day = {**isr, "retention.ms": str(24 * 3600 * 1000)}
     return [
-        NewTopic(settings.topic(contract.REQUESTS), settings.partitions, 1, topic_configs=day),
-        NewTopic(settings.topic(contract.RENDER), settings.partitions, 1, topic_configs=day),
-        NewTopic(settings.topic(contract.RESULTS), settings.partitions, 1, topic_configs=day),
-        NewTopic(settings.topic(contract.NOTIFICATIONS), settings.partitions, 1, topic_configs=short_lived),
-        NewTopic(settings.topic(contract.DELIVERIES), settings.partitions, 1, topic_configs=short_lived),
+        NewTopic(settings.topic(contract.REQUESTS), settings.partitions, rf, topic_configs=day),
+        NewTopic(settings.topic(contract.RENDER), settings.partitions, rf, topic_configs=day),
+        NewTopic(settings.topic(contract.RESULTS), settings.partitions, rf, topic_configs=day),
+        NewTopic(settings.topic(contract.NOTIFICATIONS), settings.partitions, rf, topic_configs=short_lived),
+        NewTopic(settings.topic(contract.DELIVERIES), settings.partitions, rf, topic_configs=short_lived),
         # Progress matters only while a job runs: ten minutes.
-        NewTopic(settings.topic(contract.PROGRESS), settings.partitions, 1,
-                 topic_configs={"retention.ms": "600000", "segment.ms": "600000"}),
+        NewTopic(settings.topic(contract.PROGRESS), settings.partitions, rf,
+                 topic_configs={**isr, "retention.ms": "600000", "segment.ms": "600000"}),
         # Kept a week: long enough for someone to look and redrive.
-        NewTopic(settings.topic(contract.DEADLETTER), 1, 1, topic_configs={"retention.ms": str(7 * 24 * 3600 * 1000)}),
+        NewTopic(settings.topic(contract.DEADLETTER), 1, rf,
+                 topic_configs={**isr, "retention.ms": str(7 * 24 * 3600 * 1000)}),
     ]
 
 

@@ -68,6 +68,10 @@ class KafkaSettings:
     fetch_min_bytes: int
     linger_ms: int
     state_ttl_s: int  # how long notifications (pending results, job status) are kept
+    # For topics the services create: 1 on a single broker; 3 and 2 on a real cluster, where
+    # acks=all then means "on two brokers at least" before any service calls a message sent.
+    replication_factor: int = 1
+    min_insync_replicas: int = 1
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> "KafkaSettings":
@@ -83,6 +87,8 @@ class KafkaSettings:
             fetch_min_bytes=env.int("BARCODE_FETCH_MIN_BYTES", 1, minimum=1),
             linger_ms=env.int("BARCODE_LINGER_MS", 0),
             state_ttl_s=env.int("BARCODE_STATE_TTL_SECONDS", 3600, minimum=60),
+            replication_factor=env.int("BARCODE_REPLICATION_FACTOR", 1, minimum=1),
+            min_insync_replicas=env.int("BARCODE_MIN_INSYNC_REPLICAS", 1, minimum=1),
         )
 
     def topic(self, base: str) -> str:
@@ -110,6 +116,14 @@ class S3Settings:
             region=env.str("BARCODE_S3_REGION", "us-east-1"),
             bucket=env.str("BARCODE_S3_BUCKET", "barcodes"),
         )
+
+
+def health_endpoint(service: str, env: Env | None = None) -> tuple[str, int]:
+    """Where a faust worker serves /healthz: <SERVICE>_HEALTH_HOST/_PORT; port 0 (the local
+    default) serves nothing. The chart sets a port: Kubernetes probes it."""
+    env = env or Env()
+    prefix = service.upper()
+    return env.str(f"{prefix}_HEALTH_HOST", "127.0.0.1"), env.int(f"{prefix}_HEALTH_PORT", 0)
 
 
 def log_level(env: Env | None = None) -> str:

@@ -14,6 +14,7 @@ from services import contract
 from services.faust_app import Outbox, decoded, make_app, raw_topic
 from services.notifier.notify import RecentJobs, UrlSigner, to_notification
 from services.notifier.settings import NotifierSettings
+from services.settings import health_endpoint
 from services.sigv4 import Signer
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def build_app(settings: NotifierSettings) -> faust.App:
     kafka = settings.kafka
     sign = url_signer(settings)
     recent = RecentJobs(settings.dedupe_window)
-    app = make_app("barcode-notifier", kafka)
+    app = make_app("barcode-notifier", kafka, health=health_endpoint("notifier"))
     results = raw_topic(app, contract.RESULTS, kafka)
     notifications = raw_topic(app, contract.NOTIFICATIONS, kafka)
     dead_letters = raw_topic(app, contract.DEADLETTER, kafka)

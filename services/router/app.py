@@ -14,6 +14,7 @@ from services.deadletter import dead_letter
 from services.router.enrichment import EnrichmentFailed, Enricher
 from services.router.routing import enrichment_failure, internal_failure, profile_for, route
 from services.router.settings import RouterSettings
+from services.settings import health_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ def build_app(settings: RouterSettings) -> faust.App:
     profiles = load_profiles(Path(settings.companies_file))
     log.info("company profiles: %s", ", ".join(profiles))
     kafka = settings.kafka
-    app = make_app("barcode-router", kafka)
+    app = make_app("barcode-router", kafka, health=health_endpoint("router"))
     requests = raw_topic(app, contract.REQUESTS, kafka)
     render = raw_topic(app, contract.RENDER, kafka)
     results = raw_topic(app, contract.RESULTS, kafka)

@@ -1,0 +1,188 @@
+"""`make k8s-smoke`: check a `helm install`ed release end to end from outside the cluster.
+
+Waits for every Deployment and StatefulSet of the release to finish its rollout, forwards a
+local port to a gateway pod through the Kubernetes API (no kubectl needed), sends one job over
+the WebSocket, fetches the file and decodes it. On failure it prints the pod it blames, its
+state and its last log lines. Its decisions live in devstack/k8s_status.py (unit-tested); the
+script itself has not been run against a live cluster in this project's CI (none can run there).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import select
+import socket
+import socketserver
+import sys
+import threading
+import time
+import uuid
+from typing import Any
+
+import aiohttp
+import zxingcpp
+from kubernetes import client, config
+from kubernetes.stream import portforward
+from PIL import Image
+
+from devstack.k8s_status import describe, pod_to_blame, rollout_complete
+
+
+def _say(message: str) -> None:
+    print(f"[k8s-smoke] {message}", flush=True)
+
+
+class Cluster:
+    def __init__(self, namespace: str, release: str, context: str | None) -> None:
+        try:
+            config.load_kube_config(context=context)
+        except config.ConfigException:
+            config.load_incluster_config()
+        self.core = client.CoreV1Api()
+        self.apps = client.AppsV1Api()
+        self.namespace = namespace
+        self.selector = f"app.kubernetes.io/instance={release}"
+
+    def workloads(self) -> list[Any]:
+        ns, sel = self.namespace, self.selector
+        return (self.apps.list_namespaced_deployment(ns, label_selector=sel).items
+                + self.apps.list_namespaced_stateful_set(ns, label_selector=sel).items)
+
+    def pods(self, component: str | None = None) -> list[client.V1Pod]:
+        selector = self.selector + (f",app.kubernetes.io/component={component}" if component else "")
+        return self.core.list_namespaced_pod(self.namespace, label_selector=selector).items
+
+    def wait_for_rollouts(self, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        last = ""
+        while True:
+            workloads = self.workloads()
+            states = {f"{w.kind or type(w).__name__[2:]}/{w.metadata.name}": rollout_complete(w) for w in workloads}
+            pending = {name: why for name, (done, why) in states.items() if not done}
+            line = ", ".join(f"{n}: {why}" for n, why in sorted(pending.items())) or "all rolled out"
+            if line != last:
+                _say(line)
+                last = line
+            if workloads and not pending:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(3)
+
+    def report_failure(self) -> None:
+        pods = self.pods()
+        for pod in pods:
+            print(describe(pod))
+        blamed = pod_to_blame(pods)
+        if blamed is None:
+            _say("every pod is running and ready; the failure is past the pods (service, network, storage)")
+            return
+        pod, why = blamed
+        _say(f"most likely cause: pod {pod.metadata.name}: {why}")
+        for c in pod.spec.containers:
+            try:
+                log = self.core.read_namespaced_pod_log(pod.metadata.name, self.namespace, container=c.name,
+                                                        tail_lines=30)
+            except client.ApiException as exc:
+                log = f"(no log: {exc.reason})"
+            print(f"--- last log lines of {pod.metadata.name}/{c.name} ---\n{log}")
+
+
+class PortForward(socketserver.ThreadingTCPServer):
+    """127.0.0.1:<free port> -> <pod>:<port>, one API port-forward stream per connection."""
+
+    daemon_threads = True
+
+    def __init__(self, cluster: Cluster, pod: str, port: int) -> None:
+        self.cluster, self.pod, self.remote_port = cluster, pod, port
+        super().__init__(("127.0.0.1", 0), _Bridge)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Bridge(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        server: PortForward = self.server  # type: ignore[assignment]
+        forward = portforward(server.cluster.core.connect_get_namespaced_pod_portforward, server.pod,
+                              server.cluster.namespace, ports=str(server.remote_port))
+        remote = forward.socket(server.remote_port)
+        remote.setblocking(True)
+        local: socket.socket = self.request
+        try:
+            while True:
+                readable, _, _ = select.select([local, remote], [], [], 60)
+                if not readable:
+                    return
+                for source, target in ((local, remote), (remote, local)):
+                    if source in readable:
+                        data = source.recv(65536)
+                        if not data:
+                            return
+                        target.sendall(data)
+        finally:
+            remote.close()
+
+
+async def one_job(url: str) -> bytes:
+    data = f"K8S-SMOKE-{uuid.uuid4().hex[:8]}"
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(f"{url}/v1/ws") as ws:
+            hello = await ws.receive_json(timeout=30)
+            _say(f"connected as client {hello['client_id']}")
+            await ws.send_json({"type": "generate", "data": data, "symbology": "code128", "format": "png"})
+            while True:
+                message = await ws.receive_json(timeout=60)
+                if message["type"] in ("completed", "failed", "error"):
+                    break
+        if message["type"] != "completed":
+            raise RuntimeError(f"the job did not complete: {message}")
+        _say(f"job {message['job_id']} completed; fetching {message['file_url']}")
+        # file_url is built from the Host header: this port-forward's address.
+        async with session.get(message["file_url"]) as resp:
+            body = await resp.read()
+            if resp.status != 200:
+                raise RuntimeError(f"file fetch answered {resp.status}: {body[:200]!r}")
+    decoded = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(body)))]
+    if decoded != [data]:
+        raise RuntimeError(f"the file decodes to {decoded}, not {data!r}")
+    _say(f"file: {len(body)} bytes, decodes to {data!r}")
+    return body
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack.k8s_smoke", description=__doc__)
+    parser.add_argument("--namespace", default="barcode")
+    parser.add_argument("--release", default="barcode-pipeline")
+    parser.add_argument("--context", help="kubeconfig context (default: the current one)")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds for the rollouts")
+    parser.add_argument("--gateway-port", type=int, default=8080, help="the gateway container's port")
+    args = parser.parse_args()
+    cluster = Cluster(args.namespace, args.release, args.context)
+    _say(f"waiting for the rollouts of release {args.release} in namespace {args.namespace} ...")
+    if not cluster.wait_for_rollouts(args.timeout):
+        cluster.report_failure()
+        return 1
+    gateways = [p for p in cluster.pods("gateway") if pod_to_blame([p]) is None]
+    if not gateways:
+        cluster.report_failure()
+        return 1
+    forward = PortForward(cluster, gateways[0].metadata.name, args.gateway_port)
+    _say(f"forwarding {forward.url} -> pod {gateways[0].metadata.name}:{args.gateway_port}")
+    try:
+        asyncio.run(one_job(forward.url))
+    except Exception as exc:  # noqa: BLE001 - report any failure with the cluster's state
+        _say(f"FAILED: {exc}")
+        cluster.report_failure()
+        return 1
+    finally:
+        forward.shutdown()
+    _say("OK")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+{{/* Names and labels. */}}
+{{- define "bp.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}{{ .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else -}}{{ printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" }}{{- end -}}
+{{- end -}}
+
+{{- define "bp.name" -}}{{ printf "%s-%s" (include "bp.fullname" .root) .name | trunc 63 | trimSuffix "-" }}{{- end -}}
+
+{{- define "bp.selectorLabels" -}}
+app.kubernetes.io/name: {{ .root.Chart.Name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .name }}
+{{- end -}}
+
+{{- define "bp.labels" -}}
+{{ include "bp.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: barcode-pipeline
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
+{{- end -}}
+
+{{- define "bp.image" -}}{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}{{- end -}}
+
+{{/* A component's settings: the shared `default` block overridden key by key by its own. */}}
+{{- define "bp.component" -}}
+{{- $c := mergeOverwrite (deepCopy .root.Values.default) (deepCopy .component) -}}
+{{- toYaml $c -}}
+{{- end -}}
+
+{{/* The restricted Pod Security Standard, for every pod of the chart. */}}
+{{- define "bp.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .uid | default 10001 }}
+runAsGroup: {{ .uid | default 10001 }}
+fsGroup: {{ .uid | default 10001 }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "bp.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+privileged: false
+capabilities:
+  drop: ["ALL"]
+{{- end -}}
+
+{{- define "bp.kafkaBootstrap" -}}
+{{- if .Values.kafka.enabled -}}{{ include "bp.fullname" . }}-kafka:9092
+{{- else -}}{{ required "kafka.bootstrap is required when kafka.enabled is false" .Values.kafka.bootstrap }}{{- end -}}
+{{- end -}}
+
+{{- define "bp.s3Endpoint" -}}
+{{- if .Values.s3.endpoint -}}{{ .Values.s3.endpoint }}
+{{- else if .Values.minio.enabled -}}http://{{ include "bp.fullname" . }}-minio:9000
+{{- else -}}{{ fail "s3.endpoint is required when minio.enabled is false" }}{{- end -}}
+{{- end -}}
+
+{{- define "bp.s3Secret" -}}{{ .Values.s3.existingSecret | default (printf "%s-s3" (include "bp.fullname" .)) }}{{- end -}}
+{{- define "bp.gatewaySecret" -}}{{ .Values.gateway.existingSecret | default (printf "%s-gateway" (include "bp.fullname" .)) }}{{- end -}}
+
+{{/* Environment every service reads: Kafka, S3, logging, drain. */}}
+{{- define "bp.sharedEnv" -}}
+- name: BARCODE_KAFKA_BOOTSTRAP
+  value: {{ include "bp.kafkaBootstrap" . | quote }}
+- name: BARCODE_PARTITIONS
+  value: {{ .Values.kafka.partitions | quote }}
+- name: BARCODE_REPLICATION_FACTOR
+  value: {{ .Values.kafka.replicationFactor | quote }}
+- name: BARCODE_MIN_INSYNC_REPLICAS
+  value: {{ .Values.kafka.minInsyncReplicas | quote }}
+- name: BARCODE_TOPIC_PREFIX
+  value: {{ .Values.kafka.topicPrefix | quote }}
+- name: BARCODE_S3_ENDPOINT
+  value: {{ include "bp.s3Endpoint" . | quote }}
+- name: BARCODE_S3_PUBLIC_ENDPOINT
+  value: {{ .Values.s3.publicEndpoint | default (include "bp.s3Endpoint" .) | quote }}
+- name: BARCODE_S3_REGION
+  value: {{ .Values.s3.region | quote }}
+- name: BARCODE_S3_BUCKET
+  value: {{ .Values.s3.bucket | quote }}
+- name: BARCODE_S3_ACCESS_KEY
+  valueFrom: {secretKeyRef: {name: {{ include "bp.s3Secret" . }}, key: access-key}}
+- name: BARCODE_S3_SECRET_KEY
+  valueFrom: {secretKeyRef: {name: {{ include "bp.s3Secret" . }}, key: secret-key}}
+- name: BARCODE_FAUST_DATADIR
+  value: /tmp/faust
+{{- end -}}
+
+{{/* One Deployment for a component: .root (the chart), .name, .c (its merged settings). */}}
+{{- define "bp.deployment" -}}
+{{- $root := .root -}}
+{{- $c := .c -}}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "bp.name" . }}
+  labels:
+    {{- include "bp.labels" . | nindent 4 }}
+spec:
+  {{- if not (and $c.hpa $c.hpa.enabled) }}
+  replicas: {{ $c.replicas }}
+  {{- end }}
+  revisionHistoryLimit: 5
+  selector:
+    matchLabels:
+      {{- include "bp.selectorLabels" . | nindent 6 }}
+  template:
+    metadata:
+      labels:
+        {{- include "bp.labels" . | nindent 8 }}
+      annotations:
+        checksum/config: {{ include (print $root.Template.BasePath "/config.yaml") $root | sha256sum }}
+        {{- with $c.podAnnotations }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+    spec:
+      automountServiceAccountToken: false
+      terminationGracePeriodSeconds: {{ $c.terminationGracePeriodSeconds }}
+      securityContext:
+        {{- include "bp.podSecurityContext" dict | nindent 8 }}
+      {{- with $root.Values.imagePullSecrets }}
+      imagePullSecrets:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      containers:
+        - name: {{ .name }}
+          image: {{ include "bp.image" $root }}
+          imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+          args: [{{ $c.module | quote }}]
+          ports:
+            - name: http
+              containerPort: {{ $c.port }}
+          env:
+            {{- include "bp.sharedEnv" $root | nindent 12 }}
+            - name: BARCODE_DRAIN_SECONDS
+              value: {{ $c.drainSeconds | quote }}
+            {{- include (printf "bp.env.%s" .name) . | nindent 12 }}
+            {{- range $k, $v := $c.env }}
+            - name: {{ $k }}
+              value: {{ $v | quote }}
+            {{- end }}
+          volumeMounts:
+            - {name: tmp, mountPath: /tmp}
+            - {name: config, mountPath: /etc/barcode-pipeline, readOnly: true}
+          {{- with $c.probes }}
+          startupProbe:
+            httpGet: {path: {{ .startup }}, port: http}
+            periodSeconds: 2
+            failureThreshold: 60
+          livenessProbe:
+            httpGet: {path: {{ .liveness }}, port: http}
+            periodSeconds: 10
+            timeoutSeconds: 3
+            failureThreshold: 3
+          readinessProbe:
+            httpGet: {path: {{ .readiness }}, port: http}
+            periodSeconds: 5
+            timeoutSeconds: 3
+            failureThreshold: 2
+          {{- end }}
+          resources:
+            {{- toYaml $c.resources | nindent 12 }}
+          securityContext:
+            {{- include "bp.containerSecurityContext" . | nindent 12 }}
+      volumes:
+        - name: tmp
+          emptyDir: {sizeLimit: 256Mi}
+        - name: config
+          configMap:
+            name: {{ include "bp.fullname" $root }}-config
+      {{- with $c.nodeSelector }}
+      nodeSelector:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $c.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $c.affinity }}
+      affinity:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+{{- end -}}
+
+{{/* Per-component environment beyond the shared block. Health/metrics endpoints bind to all
+interfaces in a pod (the kubelet probes the pod IP); locally they default to loopback. */}}
+{{- define "bp.env.gateway" -}}
+- name: GATEWAY_HOST
+  value: "0.0.0.0"
+- name: GATEWAY_PORT
+  value: {{ .c.port | quote }}
+- name: GATEWAY_REPLICA
+  valueFrom: {fieldRef: {fieldPath: metadata.name}}
+- name: GATEWAY_SHUTDOWN_TIMEOUT_SECONDS
+  value: {{ .c.drainSeconds | quote }}
+- name: GATEWAY_RESUME_SECRET
+  valueFrom: {secretKeyRef: {name: {{ include "bp.gatewaySecret" .root }}, key: resume-secret}}
+- name: GATEWAY_API_KEYS
+  valueFrom: {secretKeyRef: {name: {{ include "bp.gatewaySecret" .root }}, key: api-keys}}
+- name: ROUTER_COMPANIES_FILE
+  value: /etc/barcode-pipeline/companies.yaml
+{{- end -}}
+{{- define "bp.env.router" -}}
+- name: ROUTER_COMPANIES_FILE
+  value: /etc/barcode-pipeline/companies.yaml
+- name: ROUTER_HEALTH_HOST
+  value: "0.0.0.0"
+- name: ROUTER_HEALTH_PORT
+  value: {{ .c.port | quote }}
+{{- end -}}
+{{- define "bp.env.generator" -}}
+- name: GENERATOR_METRICS_HOST
+  value: "0.0.0.0"
+- name: GENERATOR_METRICS_PORT
+  value: {{ .c.port | quote }}
+- name: GENERATOR_OBJECT_TTL_DAYS
+  value: {{ .root.Values.s3.objectTtlDays | quote }}
+{{- end -}}
+{{- define "bp.env.notifier" -}}
+- name: NOTIFIER_HEALTH_HOST
+  value: "0.0.0.0"
+- name: NOTIFIER_HEALTH_PORT
+  value: {{ .c.port | quote }}
+{{- end -}}

@@ -1,0 +1,179 @@
+"""The Helm chart, checked without a cluster: `helm lint`, `helm template` with the default
+values and every file in helm/barcode-pipeline/ci/, every rendered object validated against
+the Kubernetes OpenAPI schemas (kubernetes-validate, offline), and the properties the chart
+promises asserted on every workload. No cluster or container engine runs here."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from devstack.install import HELM
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "helm" / "barcode-pipeline"
+CI_VALUES = sorted((CHART / "ci").glob("*.yaml"))
+KUBERNETES = "1.37.0"  # the newest schemas kubernetes-validate carries
+SERVICES = ("gateway", "router", "generator", "notifier")
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Pod")
+
+
+def helm(*args: str) -> subprocess.CompletedProcess[str]:
+    # helm built with `go install` has no cluster version stamped in (it would assume 1.20).
+    return subprocess.run([str(HELM), *args, "--kube-version", KUBERNETES], capture_output=True, text=True,
+                          timeout=120)
+
+
+def render(*values: Path, sets: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    args = ["template", "barcode-pipeline", str(CHART), "--namespace", "barcode"]
+    for v in values:
+        args += ["-f", str(v)]
+    for s in sets:
+        args += ["--set", s]
+    result = helm(*args)
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
+    return obj["spec"] if obj["kind"] == "Pod" else obj["spec"]["template"]["spec"]
+
+
+@pytest.fixture(scope="module", params=[None, *CI_VALUES], ids=lambda p: "default" if p is None else p.name)
+def rendered(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
+    return render(*( [request.param] if request.param else []))
+
+
+def test_helm_lint_passes_with_every_values_file() -> None:
+    for values in [None, *CI_VALUES]:
+        result = helm("lint", "--strict", str(CHART), *(["-f", str(values)] if values else []))
+        assert result.returncode == 0, f"{values}: {result.stdout}{result.stderr}"
+
+
+def test_every_object_is_valid_against_the_kubernetes_schemas(rendered: list[dict[str, Any]]) -> None:
+    for obj in rendered:
+        kubernetes_validate.validate(obj, KUBERNETES, strict=True)  # raises on any violation
+
+
+def test_every_workload_runs_restricted(rendered: list[dict[str, Any]]) -> None:
+    workloads = [o for o in rendered if o["kind"] in WORKLOAD_KINDS]
+    assert workloads
+    for obj in workloads:
+        spec = pod_spec(obj)
+        where = f"{obj['kind']}/{obj['metadata']['name']}"
+        assert spec["automountServiceAccountToken"] is False, where
+        pod_security = spec["securityContext"]
+        assert pod_security["runAsNonRoot"] is True and pod_security["runAsUser"] > 0, where
+        assert pod_security["seccompProfile"] == {"type": "RuntimeDefault"}, where
+        for container in spec["containers"] + spec.get("initContainers", []):
+            security = container["securityContext"]
+            assert security["readOnlyRootFilesystem"] is True, where
+            assert security["allowPrivilegeEscalation"] is False, where
+            assert security["capabilities"] == {"drop": ["ALL"]}, where
+            resources = container["resources"]
+            assert {"cpu", "memory"} <= set(resources["requests"]), where
+            assert "memory" in resources["limits"], where
+
+
+def test_every_object_carries_the_standard_labels(rendered: list[dict[str, Any]]) -> None:
+    wanted = {"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component",
+              "app.kubernetes.io/version", "app.kubernetes.io/managed-by", "app.kubernetes.io/part-of"}
+    for obj in rendered:
+        assert wanted <= set(obj["metadata"]["labels"]), obj["metadata"]["name"]
+        if obj["kind"] in ("Deployment", "StatefulSet"):
+            assert wanted <= set(obj["spec"]["template"]["metadata"]["labels"])
+
+
+def test_services_have_probes_pdbs_and_a_grace_period_longer_than_their_drain(rendered: list[dict[str, Any]]) -> None:
+    deployments = {o["metadata"]["labels"]["app.kubernetes.io/component"]: o
+                   for o in rendered if o["kind"] == "Deployment"}
+    assert set(deployments) == set(SERVICES)
+    pdbs = {o["metadata"]["labels"]["app.kubernetes.io/component"] for o in rendered if o["kind"] == "PodDisruptionBudget"}
+    assert pdbs == set(SERVICES)
+    for name, deployment in deployments.items():
+        spec = pod_spec(deployment)
+        container = spec["containers"][0]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            assert container[probe]["httpGet"]["port"] == "http", (name, probe)
+        expected_ready = "/readyz" if name == "gateway" else "/healthz"
+        assert container["readinessProbe"]["httpGet"]["path"] == expected_ready
+        assert spec["terminationGracePeriodSeconds"] > float(env["BARCODE_DRAIN_SECONDS"])
+        assert container["args"] == [f"services.{name}"]
+        port = container["ports"][0]["containerPort"]
+        health_port = {"gateway": "GATEWAY_PORT", "router": "ROUTER_HEALTH_PORT", "generator": "GENERATOR_METRICS_PORT",
+                       "notifier": "NOTIFIER_HEALTH_PORT"}[name]
+        assert env[health_port] == str(port), name  # the probe asks where the service listens
+
+
+def test_gateway_scales_on_cpu_and_scales_down_slowly() -> None:
+    hpa = next(o for o in render() if o["kind"] == "HorizontalPodAutoscaler")
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "barcode-pipeline-gateway"
+    assert hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 300
+    gateway = next(o for o in render() if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("gateway"))
+    assert "replicas" not in gateway["spec"]  # the HPA owns it
+
+
+def test_laptop_values_bring_kafka_and_minio_with_volumes() -> None:
+    objects = render(CHART / "ci" / "laptop-values.yaml")
+    statefulsets = {o["metadata"]["name"]: o for o in objects if o["kind"] == "StatefulSet"}
+    assert set(statefulsets) == {"barcode-pipeline-kafka", "barcode-pipeline-minio"}
+    for sts in statefulsets.values():
+        assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "2Gi"
+    kafka = statefulsets["barcode-pipeline-kafka"]["spec"]["template"]["spec"]["containers"][0]
+    assert kafka["image"].startswith("apache/kafka:")
+    env = {e["name"]: e.get("value") for e in kafka["env"]}
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+
+
+def test_external_values_point_every_service_at_the_external_cluster() -> None:
+    objects = render(CHART / "ci" / "external-values.yaml")
+    assert not [o for o in objects if o["kind"] == "StatefulSet"]
+    assert not [o for o in objects if o["kind"] == "Secret"]  # existing Secrets are referenced
+    for deployment in (o for o in objects if o["kind"] == "Deployment"):
+        container = pod_spec(deployment)["containers"][0]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["BARCODE_KAFKA_BOOTSTRAP"]["value"].startswith("b-1.kafka.internal:9092")
+        assert env["BARCODE_REPLICATION_FACTOR"]["value"] == "3"
+        assert env["BARCODE_MIN_INSYNC_REPLICAS"]["value"] == "2"
+        assert env["BARCODE_S3_ENDPOINT"]["value"] == "https://s3.eu-west-1.amazonaws.com"
+        assert env["BARCODE_S3_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "barcode-s3"
+        assert env["BARCODE_LOG_LEVEL"]["value"] == "WARNING"  # default.env reaches every service
+        assert container["image"] == "registry.example.com/barcode-pipeline:0.1.0"
+
+
+def test_company_profiles_default_to_the_repositorys() -> None:
+    shipped = (ROOT / "config" / "companies.yaml").read_text()
+    assert (CHART / "files" / "companies.yaml").read_text() == shipped  # kept in sync
+    config = next(o for o in render() if o["kind"] == "ConfigMap")
+    assert yaml.safe_load(config["data"]["companies.yaml"]) == yaml.safe_load(shipped)
+
+
+@pytest.mark.parametrize(("sets", "message"), [
+    (("components.generator.replicas=3",), "components.generator.replicas (3) is more than kafka.partitions (2)"),
+    (("components.router.terminationGracePeriodSeconds=10",), "terminationGracePeriodSeconds must be longer"),
+    (("kafka.enabled=false",), "kafka.bootstrap is required"),
+    (("components.gateway.replcias=3",), "additional properties 'replcias' not allowed"),
+    (("kafka.partitions=0",), "minimum: got 0, want 1"),
+    (("image.pullPolicy=Sometimes",), "value must be one of"),
+    (("gateway.apiKeys={secret-key=CompanyA}",), "does not match pattern"),
+])
+def test_bad_values_are_rejected_with_a_reason(sets: tuple[str, ...], message: str) -> None:
+    args = ["template", "barcode-pipeline", str(CHART)]
+    for s in sets:
+        args += ["--set", s]
+    result = helm(*args)
+    assert result.returncode != 0
+    assert message in result.stderr, result.stderr
+
+
+def test_the_test_hook_sends_one_job_through_the_gateway() -> None:
+    pod = next(o for o in render() if o["kind"] == "Pod")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    args = pod["spec"]["containers"][0]["args"]
+    assert args[0] == "loadtest" and "http://barcode-pipeline-gateway:8080" in args
