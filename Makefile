@@ -54,6 +54,10 @@ status: ## Show what `make run` started and whether it is still running
 test: install chromium helm ## Run the whole suite (starts and stops its own Kafka and MinIO on free ports)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+.PHONY: screenshots
+screenshots: install chromium ## Refresh docs/screenshots (the README's picture) from the browser tests
+	BARCODE_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q tests/e2e/test_page.py
+
 .PHONY: unit
 unit: venv ## Run only the tests that need no Kafka or MinIO
 	$(PY) -m pytest -m "not stack" $(PYTEST_ARGS)
