@@ -40,7 +40,7 @@ def up(kafka_port: int, minio_port: int, gateway_port: int) -> int:
     state = _load()
     if state is not None and _alive(state):
         _say(f"already running (logs in {paths.RUN / 'logs'})")
-        _say(f"gateway: {state['gateway_url']}")
+        _say(f"try it: open {state['gateway_url']}/ in a browser")
         return 0
     if state is not None:
         _say("a previous stack is partly running; stopping it first")
@@ -67,7 +67,8 @@ def up(kafka_port: int, minio_port: int, gateway_port: int) -> int:
         return 1
     _save(stack, gateway_port)
     _say(f"ready in {time.monotonic() - started:.1f}s; logs in {paths.RUN / 'logs'}; `make stop` stops it")
-    _say(f"gateway: http://127.0.0.1:{gateway_port}  (OpenAPI: /openapi.json, WebSocket: /v1/ws)")
+    _say(f"try it: open http://127.0.0.1:{gateway_port}/ in a browser "
+         "(API: /openapi.json, WebSocket: /v1/ws; README's tour for curl)")
     return 0
 
 

@@ -1,4 +1,9 @@
-"""Finding the peak sustainable rate: run steps of increasing rate until one misses the bound."""
+"""Finding the peak sustainable rate: run steps of increasing rate until one misses the bound.
+
+A step that misses is run once more before the ramp stops: on a small shared machine one stall
+(a broker log roll, a GC pause in the load tool) can sink a single step that the system sustains,
+and the peak should not hinge on it. Both runs are kept in `steps`, so a reader sees the miss.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -34,13 +39,17 @@ class Ramp:
 
 
 def ramp(run_step: Callable[[float], Results], step_rates: list[float], p99_bound_ms: float,
-         report: Callable[[Results], None] = lambda _: None) -> Ramp:
+         report: Callable[[Results], None] = lambda _: None, attempts: int = 2) -> Ramp:
+    """`attempts` runs of a step that misses before the ramp stops there (1 = no second chance)."""
     out = Ramp()
     for rate in step_rates:
-        results = run_step(rate)
-        out.steps.append(results.summary())
-        report(results)
-        if not sustainable(results, p99_bound_ms):
-            break
+        for _ in range(attempts):
+            results = run_step(rate)
+            out.steps.append(results.summary())
+            report(results)
+            if sustainable(results, p99_bound_ms):
+                break
+        else:
+            return out
         out.peak = rate
     return out

@@ -100,3 +100,32 @@ async def test_a_batch_of_five_shows_each_job(page: Page) -> None:
         await expect(item.locator("img")).to_be_visible()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / "batch.png"), full_page=True)
+
+
+async def test_keyboard_only_on_a_phone_width_screen_with_every_control_labelled(browser: Browser,
+                                                                                  gateway_a: str) -> None:
+    context = await browser.new_context(viewport={"width": 375, "height": 800}, is_mobile=True)
+    page = await context.new_page()
+    try:
+        await page.goto(gateway_a)
+        await expect(page.get_by_role("status")).to_have_text("connected", timeout=20_000)
+        await page.locator("#options-box summary").click()  # generated option inputs need labels too
+        unlabelled = await page.evaluate("""() => [...document.querySelectorAll('input, select, textarea, button')]
+            .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                         && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+            .map(e => e.id || e.outerHTML.slice(0, 80))""")
+        assert unlabelled == []
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scrolling
+        # From the top of the page to the data field with Tab alone, then Enter.
+        for _ in range(40):
+            await page.keyboard.press("Tab")
+            if await page.evaluate("document.activeElement.id") == "data":
+                break
+        assert await page.evaluate("document.activeElement.id") == "data"
+        await page.keyboard.type(f"KEYS-{uuid.uuid4().hex[:8]}")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#result-image")).to_be_visible(timeout=20_000)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(SCREENSHOTS / "phone.png"), full_page=True)
+    finally:
+        await context.close()

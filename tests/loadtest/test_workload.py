@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from loadtest.results import Results
 from loadtest.workload import Mix, Template
 
@@ -42,19 +44,41 @@ def test_stage_durations_come_from_the_trace() -> None:
     assert "generator: upload" not in stages  # a stage needs both of its ends
 
 
-def test_ramp_stops_at_the_first_unsustainable_step() -> None:
+def _step_with_latency(rate: float, latency_ms: float) -> Results:
+    results = Results(offered_rate=rate, duration_s=1)
+    results.sent = results.completed = int(rate)
+    for _ in range(int(rate)):
+        results.record(latency_ms)
+    return results
+
+
+def test_ramp_stops_at_a_step_that_misses_twice() -> None:
     from loadtest.ramp import ramp, rates
 
-    def step(rate: float) -> Results:
-        results = Results(offered_rate=rate, duration_s=1)
-        results.sent = results.completed = int(rate)
-        for _ in range(int(rate)):
-            results.record(20 if rate < 300 else 500)
-        return results
-
-    found = ramp(step, rates("100:100:500"), p99_bound_ms=100)
+    found = ramp(lambda rate: _step_with_latency(rate, 20 if rate < 300 else 500), rates("100:100:500"),
+                 p99_bound_ms=100)
     assert found.peak == 200
-    assert [s["offered_rate"] for s in found.steps] == [100, 200, 300]
+    assert [s["offered_rate"] for s in found.steps] == [100, 200, 300, 300]
+
+
+def _stalls_once_at_200() -> Callable[[float], Results]:
+    stalled: list[float] = []
+
+    def step(rate: float) -> Results:
+        if rate == 200 and not stalled:  # one stall, the first time 200/s runs
+            stalled.append(rate)
+            return _step_with_latency(rate, 500)
+        return _step_with_latency(rate, 20 if rate < 400 else 500)
+    return step
+
+
+def test_ramp_runs_a_missed_step_again_and_goes_on_when_the_miss_was_a_stall() -> None:
+    from loadtest.ramp import ramp, rates
+
+    found = ramp(_stalls_once_at_200(), rates("100:100:500"), p99_bound_ms=100)
+    assert found.peak == 300
+    assert [s["offered_rate"] for s in found.steps] == [100, 200, 200, 300, 400, 400]
+    assert ramp(_stalls_once_at_200(), rates("100:100:500"), p99_bound_ms=100, attempts=1).peak == 100
 
 
 def test_other_fields_of_a_mix_entry_go_into_every_request(tmp_path) -> None:  # type: ignore[no-untyped-def]
