@@ -23,7 +23,7 @@ from typing import Callable
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from services import contract, kafka
-from services.gateway.messages import final_message, progress_message
+from services.gateway.messages import final_message, progress_messages
 from services.gateway.sockets import SocketRegistry
 from services.gateway.state import JobIndex
 from services.settings import KafkaSettings
@@ -176,8 +176,7 @@ class Feed:
         if job is not None and job.notification is not None:
             return  # the result got here first: a step after it would only confuse a timeline
         sockets = self.registry.for_client(step.client_id)
-        if sockets:
-            message = progress_message(step)
+        for message in progress_messages(step) if sockets else []:
             for conn in sockets:
                 conn.send(message)
 

@@ -32,12 +32,19 @@ def final_message(n: Notification, base_url: str) -> dict[str, Any]:
     return out
 
 
-def progress_message(step: Progress) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "progress", "job_id": step.job_id, "step": step.step, "at_ms": step.at_ms}
-    if step.request_id is not None:
-        out["request_id"] = step.request_id
-    if step.detail:
-        out["detail"] = step.detail
+def progress_messages(progress: Progress) -> list[dict[str, Any]]:
+    """One WebSocket message per step, the `earlier` ones first: clients see every step alike,
+    whichever service's message carried it."""
+    steps = [*(progress.earlier or []), {"step": progress.step, "at_ms": progress.at_ms, "detail": progress.detail}]
+    out = []
+    for step in steps:
+        message: dict[str, Any] = {"type": "progress", "job_id": progress.job_id, "step": step["step"],
+                                   "at_ms": step["at_ms"]}
+        if progress.request_id is not None:
+            message["request_id"] = progress.request_id
+        if step.get("detail"):
+            message["detail"] = step["detail"]
+        out.append(message)
     return out
 
 

@@ -71,7 +71,6 @@ async def _serve(request: web.Request, gw: Gateway, caller: Caller) -> web.WebSo
     conn.caller = caller
     conn.send({"type": "hello", "client_id": client_id, "resumed": resumed,
                "resume_token": resume_token(gw.settings.resume_secret, client_id, gw.settings.resume_ttl_s)})
-    gw.registry.add(conn)
     conn.start()
     try:
         # Results that completed while this client was away (on any replica), less those it
@@ -81,8 +80,11 @@ async def _serve(request: web.Request, gw: Gateway, caller: Caller) -> web.WebSo
                 await gw.feed.read_other_replicas()
             except (KafkaError, TimeoutError) as exc:
                 log.warning("resume of %s without the latest receipts: %s", client_id, exc)
+        # Replay, then register, with no await between: a result read meanwhile is either in
+        # the replay or sent live after it, so the client sees results in `seq` order.
         for n in gw.index.pending_for(client_id, after_seq=last_seq):
             conn.send(final_message(n, conn.base_url), final_job=n.job_id)
+        gw.registry.add(conn)
         while True:
             try:
                 msg = await ws.receive()

@@ -28,7 +28,6 @@ def build_app(settings: RouterSettings) -> faust.App:
     render = raw_topic(app, contract.RENDER, kafka)
     results = raw_topic(app, contract.RESULTS, kafka)
     dead_letters = raw_topic(app, contract.DEADLETTER, kafka)
-    progress = raw_topic(app, contract.PROGRESS, kafka)
 
     enricher = Enricher()
 
@@ -64,9 +63,5 @@ def build_app(settings: RouterSettings) -> faust.App:
                 outcome = internal_failure(request, exc)
             target = render if isinstance(outcome, contract.RenderJob) else results
             await outbox.publish(event, target, request.job_id, outcome)
-            step = contract.progress_of(outcome, "routed", company=outcome.company) \
-                if isinstance(outcome, contract.RenderJob) else None
-            if step is not None:  # best effort, not awaited to the broker (the final result is)
-                await progress.send(key=step.client_id.encode(), value=contract.encode(step))
 
     return app

@@ -45,3 +45,18 @@ async def test_progress_must_be_a_boolean(gateway_a: str) -> None:
         await ws.send_json({"type": "generate", "data": "X", "progress": "yes"})
         error = await next_message(ws)
     assert error["error"] == {"code": "invalid_request", "message": "progress must be true or false"}
+
+
+async def test_a_repeat_served_from_storage_reports_routed_then_stored_as_cached(gateway_a: str) -> None:
+    data = f"AGAIN-{uuid.uuid4().hex[:8]}"
+    async with aiohttp.ClientSession() as session, session.ws_connect(f"{gateway_a}/v1/ws") as ws:
+        await next_message(ws)
+        for attempt in ("first", "again"):
+            await ws.send_json({"type": "generate", "data": data, "symbology": "code128", "progress": True,
+                                "request_id": attempt})
+            accepted, *steps, final = await _until_final(ws)
+    # The generator that gets the repeat either knows the key (no render) or finds the object
+    # already stored by its conditional PUT; either way the job is stored as cached.
+    assert final["type"] == "completed" and final["cached"] is True
+    assert steps[0]["step"] == "routed" and steps[-1] == {**steps[-1], "step": "stored", "detail": {"cached": True}}
+    assert [s["step"] for s in steps] in (["routed", "stored"], ["routed", "rendered", "stored"])
