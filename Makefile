@@ -8,6 +8,7 @@ PY := $(VENV)/bin/python
 KAFKA_PORT ?= 9092
 MINIO_PORT ?= 9000
 GATEWAY_PORT ?= 8080
+GENERATORS ?= 2
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -40,7 +41,7 @@ helm: ## The pinned helm binary for the chart's checks (go install, first time o
 
 .PHONY: run
 run: install ## Start Kafka, MinIO and the four services in the background; print the gateway URL
-	$(PY) -m devstack up --kafka-port $(KAFKA_PORT) --minio-port $(MINIO_PORT) --gateway-port $(GATEWAY_PORT)
+	$(PY) -m devstack up --kafka-port $(KAFKA_PORT) --minio-port $(MINIO_PORT) --gateway-port $(GATEWAY_PORT) --generators $(GENERATORS)
 
 .PHONY: stop
 stop: ## Stop everything `make run` started

@@ -36,7 +36,7 @@ def _alive(state: dict[str, object]) -> bool:
     return bool(pids) and all(pid_alive(p) for p in pids.values())
 
 
-def up(kafka_port: int, minio_port: int, gateway_port: int) -> int:
+def up(kafka_port: int, minio_port: int, gateway_port: int, generators: int = 2) -> int:
     state = _load()
     if state is not None and _alive(state):
         _say(f"already running (logs in {paths.RUN / 'logs'})")
@@ -45,6 +45,11 @@ def up(kafka_port: int, minio_port: int, gateway_port: int) -> int:
     if state is not None:
         _say("a previous stack is partly running; stopping it first")
         down()
+    partitions = int(os.environ.get("BARCODE_PARTITIONS", "2"))
+    if not 1 <= generators <= partitions:
+        # A generator without a partition of barcode.render would only sit idle.
+        _say(f"GENERATORS={generators}: between 1 and the partition count ({partitions}, BARCODE_PARTITIONS)")
+        return 1
     for name, port in (("Kafka", kafka_port), ("MinIO", minio_port), ("gateway", gateway_port)):
         if is_listening(port):
             _say(f"port {port} for {name} is taken; free it or pass another, e.g. make run {name.upper()}_PORT=...")
@@ -58,8 +63,8 @@ def up(kafka_port: int, minio_port: int, gateway_port: int) -> int:
         stack.minio.start()
         _say(f"starting Kafka {paths.kafka_version()} on {stack.kafka.bootstrap} ...")
         stack.kafka.start()
-        _say("starting router, generator, notifier, gateway ...")
-        stack.start_pipeline(gateway_port=gateway_port)
+        _say(f"starting router, {generators} generator(s), notifier, gateway ...")
+        stack.start_pipeline(gateway_port=gateway_port, generators=generators)
     except ProcessFailed as exc:
         _say(str(exc))
         _save(stack, gateway_port)
@@ -133,9 +138,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--kafka-port", type=int, default=int(os.environ.get("KAFKA_PORT", 9092)))
     parser.add_argument("--minio-port", type=int, default=int(os.environ.get("MINIO_PORT", 9000)))
     parser.add_argument("--gateway-port", type=int, default=int(os.environ.get("GATEWAY_PORT", 8080)))
+    # Two by default: on two cores a second generator process took the peak from 110 to 150
+    # jobs/s (docs/benchmarks.md, make bench).
+    parser.add_argument("--generators", type=int, default=int(os.environ.get("GENERATORS", 2)))
     args = parser.parse_args(argv)
     if args.command == "up":
-        return up(args.kafka_port, args.minio_port, args.gateway_port)
+        return up(args.kafka_port, args.minio_port, args.gateway_port, args.generators)
     if args.command == "down":
         return down()
     if args.command == "install":

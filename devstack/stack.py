@@ -60,10 +60,15 @@ class Stack:
         self.services[name] = svc
         return svc
 
-    def start_pipeline(self, gateway_port: int | None = None) -> None:
-        """Start all services in parallel, then wait for each to be ready."""
+    def start_pipeline(self, gateway_port: int | None = None, generators: int = 1) -> None:
+        """Start all services in parallel (`generators` generator processes), then wait for
+        each to be ready."""
         for name in WORKERS:
-            self.service(name).start(wait=False)
+            if name == "generator" and generators > 1:
+                for n in range(1, generators + 1):
+                    self.service(f"generator-{n}").start(wait=False)
+            else:
+                self.service(name).start(wait=False)
         self.service("gateway", port=gateway_port).start(wait=False)
         for svc in self.services.values():
             svc.wait_ready(timeout=120)

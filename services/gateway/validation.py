@@ -18,22 +18,23 @@ MAX_DATA = max(s.max_length for s in CATALOGUE.values())
 _SHORT_STRINGS = {"company": 64, "request_id": 128, "client_id": 64, "idempotency_key": 128}
 
 
+def _optional(body: dict[str, Any], name: str, kind: type, described: str) -> Any:
+    """The field if it is absent (None) or of `kind`; otherwise an error naming it."""
+    value = body.get(name)
+    if value is not None and not isinstance(value, kind):
+        raise ApiError(ErrorCode.INVALID_REQUEST, f"{name} must be {described}")
+    return value
+
+
 def _optional_bool(body: dict[str, Any], name: str) -> bool | None:
     """True, or None for false/absent (an unset flag stays off the wire)."""
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, bool):
-        raise ApiError(ErrorCode.INVALID_REQUEST, f"{name} must be true or false")
-    return value or None
+    return _optional(body, name, bool, "true or false") or None
 
 
 def _optional_str(body: dict[str, Any], name: str) -> str | None:
-    value = body.get(name)
+    value: str | None = _optional(body, name, str, "a string")
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise ApiError(ErrorCode.INVALID_REQUEST, f"{name} must be a string")
     limit = _SHORT_STRINGS.get(name)
     if limit is not None and len(value) > limit:
         raise ApiError(ErrorCode.INVALID_REQUEST, f"{name} is longer than {limit} characters")
