@@ -108,6 +108,10 @@ profile: install $(VENV)/.bench-installed ## py-spy flame graphs of every servic
 loadtest: ## Open-loop load against the running stack (LOADTEST_ARGS="--rate 200 --duration 30" or "--ramp 50:50:1000")
 	$(PY) -m loadtest --url http://127.0.0.1:$(GATEWAY_PORT) $(LOADTEST_ARGS)
 
+.PHONY: bench-index
+bench-index: venv ## Gateway memory per job held in its index (how to size GATEWAY_MAX_JOBS)
+	$(PY) -m devstack.bench_index
+
 .PHONY: bench-memory
 bench-memory: ## Gateway memory per idle WebSocket (run the stack with GATEWAY_MAX_SOCKETS_PER_CALLER=20000)
 	$(PY) -m devstack.bench_memory

@@ -87,7 +87,7 @@ async def _close_sockets(app: web.Application) -> None:
 def init_app(settings: GatewaySettings) -> web.Application:
     app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
     app[GATEWAY] = Gateway(
-        settings=settings, index=JobIndex(settings.kafka.state_ttl_s), registry=SocketRegistry(),
+        settings=settings, index=JobIndex(settings.kafka.state_ttl_s, settings.max_jobs), registry=SocketRegistry(),
         keys=KeyRing.load(settings.api_keys, settings.api_keys_file),
         limits=Limits(settings.rate_limit, settings.rate_burst, settings.max_sockets_per_caller),
     )

@@ -116,7 +116,7 @@ async def job_status(request: web.Request) -> web.Response:
     if wait and job.status == "queued":
         try:
             async with asyncio.timeout(wait):
-                await job.done.wait()
+                await job.wait_final()
         except TimeoutError:
             pass
     body = job.public(file_url(base_url(request), job_id) if job.status == "completed" else None)
@@ -173,6 +173,8 @@ async def metrics(request: web.Request) -> web.Response:
         f"barcode_gateway_jobs_known {len(gw.index.jobs)}",
         "# TYPE barcode_gateway_websockets gauge",
         f"barcode_gateway_websockets {len(gw.registry)}",
+        "# TYPE barcode_gateway_jobs_evicted_total counter",
+        f"barcode_gateway_jobs_evicted_total {gw.index.evicted}",
         "# TYPE barcode_gateway_duplicate_results_dropped_total counter",
         f"barcode_gateway_duplicate_results_dropped_total {gw.index.duplicates_dropped}",
         "# TYPE barcode_gateway_rejections_total counter",

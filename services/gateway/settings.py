@@ -38,6 +38,7 @@ class GatewaySettings:
     # (notifications are always fetched at once; see services/gateway/feed.py).
     state_fetch_wait_ms: int
     companies_file: str  # the router's company profiles, offered by GET /v1/companies and the page
+    max_jobs: int  # jobs held for status and resume; beyond it the oldest go before their TTL
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> "GatewaySettings":
@@ -73,4 +74,5 @@ class GatewaySettings:
             idle_timeout_s=env.float("GATEWAY_IDLE_TIMEOUT_SECONDS", 300.0, minimum=1.0),
             state_fetch_wait_ms=env.int("GATEWAY_STATE_FETCH_WAIT_MS", 100, minimum=1),
             companies_file=env.str("ROUTER_COMPANIES_FILE", str(DEFAULT_COMPANIES)),
+            max_jobs=env.int("GATEWAY_MAX_JOBS", 100_000, minimum=1000),
         )

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from services.contract import ErrorInfo, GenerateRequest, Notification, now_ms
 
 
-@dataclass
+@dataclass(slots=True)
 class Job:
     job_id: str
     created_ms: float
@@ -26,7 +26,21 @@ class Job:
     company: str | None = None  # as submitted; an API key's company for keyed callers
     notification: Notification | None = None
     idempotency: tuple[str, str] | None = None
-    done: asyncio.Event = field(default_factory=asyncio.Event)
+    # Made only when a GET ?wait= waits: an Event per job was a third of each job's memory,
+    # and every replica holds every job of the last hour.
+    _final: asyncio.Event | None = None
+
+    async def wait_final(self) -> None:
+        if self.notification is None:
+            if self._final is None:
+                self._final = asyncio.Event()
+            await self._final.wait()
+
+    def mark_final(self, n: Notification) -> None:
+        self.notification = n
+        self.status = n.status
+        if self._final is not None:
+            self._final.set()
 
     def public(self, file_url: str | None = None) -> dict[str, Any]:
         """The job as GET /v1/jobs/{id} shows it."""
@@ -55,8 +69,13 @@ def error_body(error: ErrorInfo) -> dict[str, Any]:
 
 
 class JobIndex:
-    def __init__(self, ttl_s: float) -> None:
+    def __init__(self, ttl_s: float, max_jobs: int = 1_000_000) -> None:
         self.ttl_ms = ttl_s * 1000.0
+        # Beyond this many, the oldest job is forgotten before its TTL: the memory a replica
+        # needs stays bounded at any rate (and a restart, which reads the TTL's worth of
+        # topics back, cannot run it out of memory).
+        self.max_jobs = max_jobs
+        self.evicted = 0  # jobs forgotten early for max_jobs
         self.jobs: OrderedDict[str, Job] = OrderedDict()  # insertion order = age order
         self.pending: dict[str, OrderedDict[str, Notification]] = {}  # client -> undelivered
         self.delivered: OrderedDict[str, float] = OrderedDict()  # job id -> when
@@ -67,6 +86,9 @@ class JobIndex:
         job = self.jobs.get(job_id)
         if job is None:
             job = self.jobs[job_id] = Job(job_id=job_id, created_ms=created_ms)
+            if len(self.jobs) > self.max_jobs:
+                self._forget(self.jobs.popitem(last=False)[1])
+                self.evicted += 1
         return job
 
     def add_request(self, request: GenerateRequest) -> Job:
@@ -99,14 +121,12 @@ class JobIndex:
         if job.notification is not None:
             self.duplicates_dropped += 1
             return False
-        job.notification = n
-        job.status = n.status
+        job.mark_final(n)
         job.client_id = job.client_id or n.client_id
         # The request may not have been read yet (its feed is batched): the company the job
         # ran as decides who may read it meanwhile.
         job.company = job.company or n.company
         job.request_id = job.request_id or n.request_id
-        job.done.set()
         if n.client_id and n.job_id not in self.delivered:
             self.pending.setdefault(n.client_id, OrderedDict())[n.job_id] = n
         return True
@@ -123,6 +143,16 @@ class JobIndex:
         """Undelivered results for a client, oldest first; only those after `after_seq`."""
         return [n for n in self.pending.get(client_id, {}).values() if n.seq is None or n.seq > after_seq]
 
+    def _forget(self, job: Job) -> None:
+        """Drop what refers to a job already removed from `jobs`."""
+        if job.idempotency is not None and self.idempotency.get(job.idempotency) == job.job_id:
+            del self.idempotency[job.idempotency]
+        if job.client_id and job.client_id in self.pending:
+            self.pending[job.client_id].pop(job.job_id, None)
+            if not self.pending[job.client_id]:
+                del self.pending[job.client_id]
+        self.delivered.pop(job.job_id, None)
+
     def get(self, job_id: str) -> Job | None:
         return self.jobs.get(job_id)
 
@@ -136,12 +166,7 @@ class JobIndex:
                 break
             self.jobs.popitem(last=False)
             removed += 1
-            if job.idempotency is not None and self.idempotency.get(job.idempotency) == job.job_id:
-                del self.idempotency[job.idempotency]
-            if job.client_id and job.client_id in self.pending:
-                self.pending[job.client_id].pop(job.job_id, None)
-                if not self.pending[job.client_id]:
-                    del self.pending[job.client_id]
+            self._forget(job)
         while self.delivered and next(iter(self.delivered.values())) < cutoff:
             self.delivered.popitem(last=False)
         return removed

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 from services.contract import ErrorInfo, GenerateRequest, Notification
 from services.gateway.state import JobIndex
 
@@ -12,9 +14,9 @@ def _done(job_id: str, client_id: str | None = "c1", status: str = "completed", 
 def test_request_then_result() -> None:
     index = JobIndex(ttl_s=3600)
     job = index.add_request(GenerateRequest(job_id="j1", data="x", client_id="c1", trace={"gateway_in": 5.0}))
-    assert job.status == "queued" and not job.done.is_set()
+    assert job.status == "queued" and job.notification is None
     assert index.add_notification(_done("j1"))
-    assert job.status == "completed" and job.done.is_set()
+    assert job.status == "completed" and job.notification is not None
     assert [n.job_id for n in index.pending_for("c1")] == ["j1"]
 
 
@@ -62,3 +64,24 @@ def test_a_result_read_before_its_request_keeps_the_company_it_ran_as() -> None:
     assert index.get("j1").company == "Acme"  # type: ignore[union-attr]
     job = index.add_request(GenerateRequest(job_id="j1", data="x", client_id="c1", company="Acme", request_id="r"))
     assert job.status == "completed" and job.request_id == "r" and job.company == "Acme"
+
+
+async def test_a_waiter_wakes_when_the_result_comes_and_a_finished_job_does_not_wait() -> None:
+    index = JobIndex(ttl_s=3600)
+    job = index.add_request(GenerateRequest(job_id="j1", data="x", client_id="c1"))
+    waiter = asyncio.create_task(job.wait_final())
+    await asyncio.sleep(0.01)
+    assert not waiter.done()
+    index.add_notification(_done("j1"))
+    await asyncio.wait_for(waiter, 1)
+    await asyncio.wait_for(job.wait_final(), 1)  # already final: returns at once
+
+
+def test_beyond_max_jobs_the_oldest_are_forgotten_with_their_keys_and_pending_results() -> None:
+    index = JobIndex(ttl_s=3600, max_jobs=3)
+    index.add_request(GenerateRequest(job_id="j0", data="x", client_id="c1", idempotency_key="k0"))
+    index.add_notification(_done("j0"))
+    for n in range(1, 5):
+        index.add_notification(_done(f"j{n}"))
+    assert list(index.jobs) == ["j2", "j3", "j4"] and index.evicted == 2
+    assert index.idempotency == {} and [n.job_id for n in index.pending_for("c1")] == ["j2", "j3", "j4"]
