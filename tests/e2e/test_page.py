@@ -66,6 +66,17 @@ async def test_generate_shows_the_barcode_and_its_timeline(page: Page, gateway_a
     await page.screenshot(path=str(SCREENSHOTS / "page.png"), full_page=True)
 
 
+async def test_the_same_barcode_again_says_it_was_already_stored(page: Page) -> None:
+    data = f"TWICE-{uuid.uuid4().hex[:8]}"
+    for _ in range(2):
+        await _generate(page, data)
+        await expect(page.locator("#result-image")).to_be_visible(timeout=20_000)
+    # The test stack runs one generator, which remembers the key it stored: no second render.
+    await expect(page.locator("#timeline li").nth(2)).to_have_text("rendered: skipped, already stored")
+    await expect(page.locator("#timeline li").nth(3)).to_contain_text("stored ")
+    await expect(page.locator("#result")).to_contain_text("cached")
+
+
 async def test_bad_ean13_shows_the_error_next_to_the_data(page: Page) -> None:
     await _generate(page, "4006381333932", symbology="ean13")  # check digit should be 1
     error = page.locator("#data-error")

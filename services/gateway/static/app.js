@@ -179,7 +179,9 @@ function show(job) {
   timeline.replaceChildren(...STEPS.map((name) => {
     const li = document.createElement("li");
     const at = job.steps[name];
-    li.textContent = at === undefined ? name : `${name} ${ms(at)}`;
+    // A job whose barcode was already stored skips rendering; say so rather than leave a gap.
+    const skipped = at === undefined && name === "rendered" && job.detail.cached;
+    li.textContent = at !== undefined ? `${name} ${ms(at)}` : skipped ? "rendered: skipped, already stored" : name;
     if (at !== undefined) li.dataset.done = "";
     if (job.status === "failed" && at === undefined) li.dataset.failed = "";
     return li;
