@@ -37,10 +37,15 @@ async def _json_body(request: web.Request, limit: int) -> object:
         raise ApiError(ErrorCode.INVALID_JSON, f"body is not valid JSON: {exc}") from None
 
 
-def _readable_job(request: web.Request, job_id: str) -> Job:
+async def _readable_job(request: web.Request, job_id: str) -> Job:
     """The job, if it exists and the caller may see it (a company's jobs: its keys only)."""
     gw = _gw(request)
     job = gw.index.get(job_id)
+    if job is None and gw.feed is not None:
+        # Submitted on another replica a moment ago? Its request reaches this one in the next
+        # batched fetch (GATEWAY_STATE_FETCH_WAIT_MS); catch up before saying "no such job".
+        await _read_other_replicas(gw)
+        job = gw.index.get(job_id)
     if job is None:
         raise ApiError(ErrorCode.NOT_FOUND, f"no job {job_id} (unknown, or older than the retention)")
     if not gw.keys.may_read(caller_of(request), job.company):
@@ -112,7 +117,7 @@ async def job_status(request: web.Request) -> web.Response:
         raise ApiError(ErrorCode.INVALID_REQUEST, f"wait must be a number of seconds, got {raw_wait!r}") from None
     if not 0 <= wait <= gw.settings.max_wait_s:
         raise ApiError(ErrorCode.INVALID_REQUEST, f"wait must be between 0 and {gw.settings.max_wait_s:g}")
-    job = _readable_job(request, job_id)
+    job = await _readable_job(request, job_id)
     if wait and job.status == "queued":
         try:
             async with asyncio.timeout(wait):
@@ -129,7 +134,7 @@ async def job_status(request: web.Request) -> web.Response:
 async def job_file(request: web.Request) -> web.StreamResponse:
     gw = _gw(request)
     job_id = request.match_info["job_id"]
-    job = _readable_job(request, job_id)
+    job = await _readable_job(request, job_id)
     n = job.notification
     if n is None:
         raise ApiError(ErrorCode.NOT_READY, "the job is still queued; try GET /v1/jobs/{id}?wait=10 first")

@@ -26,6 +26,20 @@ async def test_rest_job_on_a_is_pushed_to_the_socket_on_b(gateway_a: str, gatewa
             assert (await resp.json())["status"] == "completed"
 
 
+async def test_a_job_posted_on_a_is_known_on_b_at_once(gateway_a: str, gateway_b: str) -> None:
+    # b reads other replicas' requests in batches; asked about a job it has not read yet, it
+    # catches up first instead of answering 404.
+    async with aiohttp.ClientSession() as session:
+        for n in range(5):
+            async with session.post(f"{gateway_a}/v1/jobs", json={"data": f"KNOWN-{n}-{uuid.uuid4().hex[:6]}"}) as resp:
+                job_id = (await resp.json())["job_id"]
+            async with session.get(f"{gateway_b}/v1/jobs/{job_id}") as resp:
+                assert resp.status == 200, await resp.text()
+                assert (await resp.json())["status"] in ("queued", "completed")
+        async with session.get(f"{gateway_b}/v1/jobs/{uuid.uuid4().hex}") as resp:
+            assert resp.status == 404 and (await resp.json())["error"]["code"] == "not_found"
+
+
 async def test_resume_on_b_receives_what_completed_while_away(gateway_a: str, gateway_b: str) -> None:
     async with aiohttp.ClientSession() as session:
         async with session.ws_connect(f"{gateway_a}/v1/ws") as ws:
