@@ -25,6 +25,10 @@ async def main(settings: GeneratorSettings) -> None:
     store = ObjectStore(settings.s3, connections=settings.upload_connections)
     producer = kafka.producer(settings.kafka, "generator")
     await producer.start()
+    # Fetch the topics' metadata now: otherwise the first job of each waits for it, and its
+    # progress steps (not awaited) can reach the client after the result.
+    for topic in (contract.RESULTS, contract.PROGRESS, contract.DEADLETTER):
+        await producer.partitions_for(settings.kafka.topic(topic))
     runner = JobRunner(store, executor, settings.upload_attempts, settings.upload_backoff_s,
                        settings.max_pixels, settings.render_timeout_s,
                        report=ProgressSender(producer, settings.kafka.topic(contract.PROGRESS)))

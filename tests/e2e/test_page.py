@@ -4,13 +4,14 @@ that drops and comes back with a result that completed meanwhile, a batch of fiv
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright, expect
 
 from devstack.install import CHROMIUM
 from tests.support.client import fetch
@@ -75,6 +76,27 @@ async def test_the_same_barcode_again_says_it_was_already_stored(page: Page) -> 
     await expect(page.locator("#timeline li").nth(2)).to_have_text("rendered: skipped, already stored")
     await expect(page.locator("#timeline li").nth(3)).to_contain_text("stored ")
     await expect(page.locator("#result")).to_contain_text("cached")
+
+
+async def test_steps_whose_progress_messages_were_lost_are_filled_in_from_the_trace(browser: Browser,
+                                                                                   gateway_a: str) -> None:
+    context = await browser.new_context()
+    page = await context.new_page()
+
+    async def drop_progress(ws: WebSocketRoute) -> None:  # between the page and the real gateway
+        server = ws.connect_to_server()
+        server.on_message(lambda message: None if '"type":"progress"' in str(message).replace(" ", "")
+                          else ws.send(message))
+
+    await page.route_web_socket(re.compile(r".*/v1/ws.*"), drop_progress)
+    await page.goto(gateway_a)
+    await expect(page.get_by_role("status")).to_have_text("connected", timeout=20_000)
+    await _generate(page, f"LOST-{uuid.uuid4().hex[:8]}")
+    await expect(page.locator("#result-image")).to_be_visible(timeout=20_000)
+    steps = await page.locator("#timeline li").all_inner_texts()
+    assert [s.split(" ")[0] for s in steps] == ["accepted", "routed", "rendered", "stored", "delivered"]
+    assert all(s.endswith(" ms") for s in steps), steps
+    await context.close()
 
 
 async def test_bad_ean13_shows_the_error_next_to_the_data(page: Page) -> None:

@@ -118,9 +118,27 @@ function finish(m) {
   if (job.status === "completed" || job.status === "failed") return;
   job.status = m.type;
   job.result = m;
+  if (m.type === "completed") fillFromTrace(job, m);
   step(job, "delivered");
   if (m.type === "failed") job.error = m.error;
   show(job);
+}
+
+// Progress events are best effort (one lost or late is dropped); a step without one is filled
+// in from the result's trace, timed back from this message's arrival, so no clock sync is needed.
+const TRACE_OF = { routed: "routed", rendered: "rendered", stored: "generated" };
+
+function fillFromTrace(job, m) {
+  const trace = m.trace || {};
+  // Only for jobs sent from this page: one restored after a reload has no start to time from.
+  if (trace.gateway_out === undefined || job.steps.accepted === undefined) return;
+  const now = performance.now() - job.started;
+  for (const [name, stamp] of Object.entries(TRACE_OF)) {
+    if (job.steps[name] === undefined && trace[stamp] !== undefined) {
+      job.steps[name] = Math.max(0, now - (trace.gateway_out - trace[stamp]));
+    }
+  }
+  if (job.detail.cached === undefined) job.detail.cached = m.cached;
 }
 
 function fail(job, error) {
