@@ -119,4 +119,6 @@ async def test_catalogue_health_and_openapi(gateway_a: str) -> None:
         assert doc["openapi"].startswith("3.")
         assert {"/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/file", "/v1/symbologies"} <= set(doc["paths"])
         async with session.get(f"{gateway_a}/metrics") as resp:
-            assert "barcode_gateway_jobs_published_total" in await resp.text()
+            metrics = await resp.text()
+        assert "barcode_gateway_jobs_published_total" in metrics
+        assert "barcode_gateway_jobs_evicted_total 0\n" in metrics  # far below GATEWAY_MAX_JOBS
