@@ -72,13 +72,7 @@ class Bench:
         for svc in self.stack.services.values():
             svc.stop()
         self.stack.services.clear()
-        names = ["router", "notifier", *(f"generator-{i}" for i in range(1, config.generators + 1)),
-                 *(f"gateway-{i}" for i in range(1, config.gateways + 1))]
-        for name in names:
-            self.stack.service(name, **env).start(wait=False)
-        for svc in self.stack.services.values():
-            svc.wait_ready(timeout=120)
-        return [self.stack.services[n].url for n in names if n.startswith("gateway")]
+        return self.stack.start_pipeline(generators=config.generators, gateways=config.gateways, **env)
 
     def load(self, url: str, rate: float, seconds: float, mode: str = "ws") -> Results:
         return asyncio.run(run(url, rate, seconds, self.args.connections, mode, self.mix, progress=False))

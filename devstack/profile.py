@@ -16,7 +16,7 @@ from pathlib import Path
 from devstack import bench
 from services import eventloop
 
-SERVICES = ("router", "notifier", "generator-1", "gateway-1")
+SERVICES = ("router", "notifier", "generator", "gateway")  # Stack.start_pipeline's names for one of each
 
 
 def hottest(raw: Path, top: int) -> list[tuple[float, str]]:

@@ -15,7 +15,10 @@ from devstack.minio import MinioServer
 from devstack.ports import free_port
 from devstack.services import ServiceProcess, service_env
 
-WORKERS = ("router", "generator", "notifier")
+
+def _numbered(kind: str, count: int) -> list[str]:
+    """Process (and log) names: the kind itself for one, kind-1 ... kind-N for several."""
+    return [kind] if count == 1 else [f"{kind}-{n}" for n in range(1, count + 1)]
 
 
 @dataclass
@@ -60,18 +63,20 @@ class Stack:
         self.services[name] = svc
         return svc
 
-    def start_pipeline(self, gateway_port: int | None = None, generators: int = 1) -> None:
-        """Start all services in parallel (`generators` generator processes), then wait for
-        each to be ready."""
-        for name in WORKERS:
-            if name == "generator" and generators > 1:
-                for n in range(1, generators + 1):
-                    self.service(f"generator-{n}").start(wait=False)
-            else:
-                self.service(name).start(wait=False)
-        self.service("gateway", port=gateway_port).start(wait=False)
+    def start_pipeline(self, gateway_port: int | None = None, generators: int = 1, gateways: int = 1,
+                       **env: str) -> list[str]:
+        """Start all services in parallel (`generators` generator and `gateways` gateway
+        processes, `env` overriding their settings), then wait for each to be ready; returns
+        the gateways' URLs, the first on `gateway_port` if given."""
+        for name in ("router", "notifier", *_numbered("generator", generators)):
+            self.service(name, **env).start(wait=False)
+        gateway_procs = [self.service(name, port=gateway_port if n == 0 else None, **env)
+                         for n, name in enumerate(_numbered("gateway", gateways))]
+        for svc in gateway_procs:
+            svc.start(wait=False)
         for svc in self.services.values():
             svc.wait_ready(timeout=120)
+        return [svc.url for svc in gateway_procs]
 
     def stop(self) -> None:
         for svc in reversed(list(self.services.values())):
