@@ -203,11 +203,13 @@ class Progress:
     v: int = SCHEMA_VERSION
 
 
-def progress_of(job: GenerateRequest | RenderJob, step: str, earlier: list[dict[str, Any]] | None = None,
+def progress_of(job: GenerateRequest | RenderJob, step: str, with_routed: bool = False,
                 **detail: Any) -> Progress | None:
-    """The Progress message for a step of this job, or None if the job did not ask for it."""
+    """The Progress message for a step of this job, or None if the job did not ask for it.
+    `with_routed`: the job's first step from the generator, which carries the router's."""
     if not job.progress or not job.client_id:
         return None
+    earlier = routed_step(job) if with_routed and isinstance(job, RenderJob) else None
     return Progress(job_id=job.job_id, client_id=job.client_id, step=step, request_id=job.request_id,
                     detail=detail or None, earlier=earlier or None)
 

@@ -176,7 +176,9 @@ class Feed:
         if job is not None and job.notification is not None:
             return  # the result got here first: a step after it would only confuse a timeline
         sockets = self.registry.for_client(step.client_id)
-        for message in progress_messages(step) if sockets else []:
+        if not sockets:
+            return
+        for message in progress_messages(step):
             for conn in sockets:
                 conn.send(message)
 

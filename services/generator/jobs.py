@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
-from services.contract import FORMATS, ErrorCode, ErrorInfo, RenderJob, Result, now_ms, routed_step
+from services.contract import FORMATS, ErrorCode, ErrorInfo, RenderJob, Result, now_ms
 from services.generator.errors import JobError, TransientError
 from services.generator.keys import object_key
 from services.generator.storage import ObjectStore
@@ -63,8 +63,8 @@ class JobRunner:
     def __init__(self, store: ObjectStore, executor: Executor, attempts: int, backoff_s: float,
                  max_pixels: int = 40_000_000, render_timeout_s: float = 10.0,
                  report: Callable[..., None] | None = None) -> None:
-        # report(job, step, earlier=[...], **detail): steps of jobs that asked for progress; a
-        # job's first report carries the router's step (contract.Progress says why).
+        # report(job, step, with_routed=..., **detail): steps of jobs that asked for progress;
+        # a job's first report carries the router's step (contract.Progress says why).
         self.report = report or _no_progress
         self.max_pixels = max_pixels
         self.render_timeout_s = render_timeout_s
@@ -140,7 +140,7 @@ class JobRunner:
         content_type = FORMATS[job.format]
         if key in self.known:
             self.counts["cached"] += 1
-            self.report(job, "stored", earlier=routed_step(job), cached=True)
+            self.report(job, "stored", with_routed=True, cached=True)
             return Result(status="completed", bucket=self.store.bucket, key=key, content_type=content_type,
                           cached=True, trace={**trace, "generated": now_ms()}, **base)
         trace["checked"] = now_ms()
@@ -153,7 +153,7 @@ class JobRunner:
             raise JobError(ErrorCode.RENDER_TIMEOUT, f"rendering took longer than {self.render_timeout_s:g} s") from None
         trace["rendered"] = now_ms()
         verified = True if job.verify and symbology.verifiable else None
-        self.report(job, "rendered", earlier=routed_step(job), verified=verified, size_bytes=len(rendered.body))
+        self.report(job, "rendered", with_routed=True, verified=verified, size_bytes=len(rendered.body))
         # A conditional PUT: it stores the object, or reports that an earlier run (before a
         # restart, or another replica) already did; either way the key now holds this barcode.
         created = await self._with_retries(

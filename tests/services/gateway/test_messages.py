@@ -12,7 +12,7 @@ def _job(**overrides: object) -> RenderJob:
 
 def test_the_routers_step_is_sent_before_the_step_that_carried_it() -> None:
     job = _job()
-    progress = progress_of(job, "rendered", earlier=routed_step(job), verified=True, size_bytes=512)
+    progress = progress_of(job, "rendered", with_routed=True, verified=True, size_bytes=512)
     assert progress is not None
     messages = progress_messages(progress)
     assert [(m["step"], m["at_ms"]) for m in messages] == [("routed", 2.5), ("rendered", progress.at_ms)]
