@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,12 +198,18 @@ async def watchdog(stack: Stack, stop: asyncio.Event, restarts: Counter[str]) ->
         await asyncio.sleep(0.5)
 
 
-async def drive(stack: Stack, jobs: int, rate: float, clients: int, faults: list[Fault], drain_s: float) -> dict[str, Any]:
-    url = stack.services["gateway"].url
+Watch = Callable[[asyncio.Event, Counter[str]], Awaitable[None]]
+
+
+async def drive(url: str, target: Any, jobs: int, rate: float, clients: int, faults: list[Fault], drain_s: float,
+                watch: Watch | None = None) -> dict[str, Any]:
+    """Send `jobs` through the gateway at `url` while `faults` hit `target` (a local Stack, or a
+    cluster), one after another without pausing the load; then wait for every accepted job's
+    result, check each file, and count what was lost or duplicated, overall and per fault."""
     ledger = Ledger()
     stop = asyncio.Event()
     crashes: Counter[str] = Counter()
-    guard = asyncio.create_task(watchdog(stack, stop, crashes))
+    guard = asyncio.create_task(watch(stop, crashes) if watch else stop.wait())
     async with aiohttp.ClientSession() as session:
         chaos_clients = [ChaosClient(url, f"c{i}", ledger) for i in range(clients)]
         readers = [asyncio.create_task(c.run(session, stop)) for c in chaos_clients]
@@ -215,13 +222,20 @@ async def drive(stack: Stack, jobs: int, rate: float, clients: int, faults: list
             # Open loop: sends are scheduled by the clock, whatever state the stack is in.
             await asyncio.sleep(max(0.0, started + n * interval - time.monotonic()))
             await chaos_clients[n % clients].submit(f"job-{n}", f"CHAOS-{n}-{time.time_ns() % 10**9}")
-            if n and n % fault_every == 0 and len(fault_tasks) < len(faults):
+            # One fault at a time, the next once the last has ended; the load keeps its schedule.
+            if n >= fault_every * (len(fault_tasks) + 1) and len(fault_tasks) < len(faults) \
+                    and all(t.done() for t in fault_tasks):
                 fault = faults[len(fault_tasks)]
                 fault.started, fault.in_flight_jobs = time.monotonic(), ledger.in_flight_jobs()
                 fault.in_flight = len(fault.in_flight_jobs)
                 print(f"[chaos] {fault.name} ({fault.in_flight} jobs in flight)", flush=True)
-                fault_tasks.append(asyncio.create_task(_run_fault(fault, stack)))
-                await fault_tasks[-1]  # one fault at a time; the load keeps its schedule after
+                fault_tasks.append(asyncio.create_task(_run_fault(fault, target)))
+        for fault in faults[len(fault_tasks):]:  # the load ended before their turn: run them now
+            await asyncio.gather(*fault_tasks)
+            fault.started, fault.in_flight_jobs = time.monotonic(), ledger.in_flight_jobs()
+            fault.in_flight = len(fault.in_flight_jobs)
+            print(f"[chaos] {fault.name} ({fault.in_flight} jobs in flight)", flush=True)
+            fault_tasks.append(asyncio.create_task(_run_fault(fault, target)))
         await asyncio.gather(*fault_tasks)
         deadline = time.monotonic() + drain_s
         while time.monotonic() < deadline:
@@ -261,8 +275,8 @@ async def drive(stack: Stack, jobs: int, rate: float, clients: int, faults: list
     }
 
 
-async def _run_fault(fault: Fault, stack: Stack) -> None:
-    await asyncio.to_thread(fault.inject, stack)
+async def _run_fault(fault: Fault, target: Any) -> None:
+    await asyncio.to_thread(fault.inject, target)
     fault.ended = time.monotonic()
 
 
@@ -287,7 +301,8 @@ def run(root: Path, jobs: int, rate: float, clients: int, faults: list[Fault], d
     try:
         stack.start_infra()
         stack.start_pipeline()
-        return asyncio.run(drive(stack, jobs, rate, clients, faults, drain_s))
+        return asyncio.run(drive(stack.services["gateway"].url, stack, jobs, rate, clients, faults, drain_s,
+                                 watch=lambda stop, crashes: watchdog(stack, stop, crashes)))
     finally:
         stack.stop()
 

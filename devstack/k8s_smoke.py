@@ -2,15 +2,15 @@
 
 Waits for every Deployment and StatefulSet of the release to finish its rollout, forwards a
 local port to a gateway pod through the Kubernetes API (no kubectl needed), sends one job over
-the WebSocket, fetches the file and decodes it. On failure it prints the pod it blames, its
-state and its last log lines. Its decisions live in devstack/k8s_status.py (unit-tested); the
-script itself has not been run against a live cluster in this project's CI (none can run there).
+the WebSocket in each format, fetches each file by its signed URL and through the gateway, and
+decodes it. On failure it prints the pod it blames, its
+state and its last log lines. Its decisions live in devstack/k8s_status.py (unit-tested).
+`make k8s-test` runs it against the local cluster with `--url` (its own kubectl port-forward).
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import select
 import socket
 import socketserver
@@ -21,10 +21,8 @@ import uuid
 from typing import Any
 
 import aiohttp
-import zxingcpp
 from kubernetes import client, config
 from kubernetes.stream import portforward
-from PIL import Image
 
 from devstack.k8s_status import describe, pod_to_blame, rollout_complete
 
@@ -127,30 +125,42 @@ class _Bridge(socketserver.BaseRequestHandler):
             remote.close()
 
 
-async def one_job(url: str) -> bytes:
-    data = f"K8S-SMOKE-{uuid.uuid4().hex[:8]}"
-    async with aiohttp.ClientSession() as session:
-        async with session.ws_connect(f"{url}/v1/ws") as ws:
-            hello = await ws.receive_json(timeout=30)
-            _say(f"connected as client {hello['client_id']}")
-            await ws.send_json({"type": "generate", "data": data, "symbology": "code128", "format": "png"})
-            while True:
-                message = await ws.receive_json(timeout=60)
-                if message["type"] in ("completed", "failed", "error"):
-                    break
-        if message["type"] != "completed":
-            raise RuntimeError(f"the job did not complete: {message}")
-        _say(f"job {message['job_id']} completed; fetching {message['file_url']}")
-        # file_url is built from the Host header: this port-forward's address.
-        async with session.get(message["file_url"]) as resp:
+FORMATS = ("png", "svg", "pdf", "eps")
+
+
+async def one_job(session: aiohttp.ClientSession, url: str, fmt: str) -> str:
+    """One QR code in `fmt` over the WebSocket; both its links fetched and decoded."""
+    from tests.support.decode import decode  # noqa: PLC0415 - the checker's decoder, not the service's
+
+    data = f"K8S-SMOKE-{fmt}-{uuid.uuid4().hex[:8]}"
+    async with session.ws_connect(f"{url}/v1/ws") as ws:
+        await ws.receive_json(timeout=30)
+        await ws.send_json({"type": "generate", "data": data, "symbology": "qrcode", "format": fmt})
+        while True:
+            message = await ws.receive_json(timeout=60)
+            if message["type"] in ("completed", "failed", "error"):
+                break
+    if message["type"] != "completed":
+        raise RuntimeError(f"the {fmt} job did not complete: {message}")
+    sizes = []
+    # `url` is signed for s3.publicEndpoint (a port-forward to MinIO); `file_url` goes through
+    # the gateway (built from the Host header: this port-forward's address).
+    for link in ("url", "file_url"):
+        async with session.get(message[link]) as resp:
             body = await resp.read()
             if resp.status != 200:
-                raise RuntimeError(f"file fetch answered {resp.status}: {body[:200]!r}")
-    decoded = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(body)))]
-    if decoded != [data]:
-        raise RuntimeError(f"the file decodes to {decoded}, not {data!r}")
-    _say(f"file: {len(body)} bytes, decodes to {data!r}")
-    return body
+                raise RuntimeError(f"{fmt} {link} answered {resp.status}: {body[:200]!r}")
+        found = await asyncio.to_thread(decode, body, message["content_type"])
+        if found != [data]:
+            raise RuntimeError(f"the {fmt} file from {link} decodes to {found}, not {data!r}")
+        sizes.append(len(body))
+    _say(f"{fmt}: job {message['job_id']} completed, {sizes[0]} bytes, url and file_url both decode to {data!r}")
+    return fmt
+
+
+async def every_format(url: str) -> list[str]:
+    async with aiohttp.ClientSession() as session:
+        return [await one_job(session, url, fmt) for fmt in FORMATS]
 
 
 def main() -> int:
@@ -160,7 +170,13 @@ def main() -> int:
     parser.add_argument("--context", help="kubeconfig context (default: the current one)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds for the rollouts")
     parser.add_argument("--gateway-port", type=int, default=8080, help="the gateway container's port")
+    parser.add_argument("--url", help="a gateway already forwarded (`kubectl port-forward`): skip the rollout "
+                                      "wait and this script's own port-forward")
     args = parser.parse_args()
+    if args.url:
+        asyncio.run(every_format(args.url))
+        _say(f"OK: one job in each of {', '.join(FORMATS)}, every file decoded")
+        return 0
     cluster = Cluster(args.namespace, args.release, args.context)
     _say(f"waiting for the rollouts of release {args.release} in namespace {args.namespace} ...")
     if not cluster.wait_for_rollouts(args.timeout):
@@ -173,14 +189,14 @@ def main() -> int:
     forward = PortForward(cluster, gateways[0].metadata.name, args.gateway_port)
     _say(f"forwarding {forward.url} -> pod {gateways[0].metadata.name}:{args.gateway_port}")
     try:
-        asyncio.run(one_job(forward.url))
+        asyncio.run(every_format(forward.url))
     except Exception as exc:  # noqa: BLE001 - report any failure with the cluster's state
         _say(f"FAILED: {exc}")
         cluster.report_failure()
         return 1
     finally:
         forward.shutdown()
-    _say("OK")
+    _say(f"OK: one job in each of {', '.join(FORMATS)}, every file decoded")
     return 0
 
 

@@ -24,6 +24,7 @@ from faust.types import EventT, TransportT
 
 from services import contract
 from services.deadletter import dead_letter
+from services.readiness import KafkaReadiness
 from services.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -101,10 +102,17 @@ def make_app(app_id: str, kafka: KafkaSettings, health: tuple[str, int] = ("127.
     app.fetch_max_wait_ms = kafka.fetch_max_wait_ms
     app.fetch_min_bytes = kafka.fetch_min_bytes
     if port:
+        readiness = KafkaReadiness(kafka.bootstrap)
+
         @app.page("/healthz")
         async def healthz(web: Any, request: Any) -> Any:
             # Answers while the worker's event loop runs; faust stops the process if an agent crashes.
             return web.json({"status": "ok", "app": app.conf.id})
+
+        @app.page("/readyz")
+        async def readyz(web: Any, request: Any) -> Any:
+            ready, why = await readiness.check()
+            return web.json({"status": "ready" if ready else "not_ready", "kafka": why}, status=200 if ready else 503)
     return app
 
 

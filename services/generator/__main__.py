@@ -46,7 +46,7 @@ async def main(settings: GeneratorSettings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal)
     try:
-        async with serve_metrics(runner, settings.metrics_host, settings.metrics_port):
+        async with serve_metrics(runner, settings.metrics_host, settings.metrics_port, settings.kafka.bootstrap):
             log.info("generator ready: bucket %s, %d render threads", store.bucket, settings.render_threads)
             await worker.run()
     finally:

@@ -1,9 +1,10 @@
 """The Helm chart, checked without a cluster: `helm lint`, `helm template` with the default
 values and every file in helm/barcode-pipeline/ci/, every rendered object validated against
 the Kubernetes OpenAPI schemas (kubernetes-validate, offline), and the properties the chart
-promises asserted on every workload. No cluster or container engine runs here."""
+promises asserted on every workload. `make k8s-test` installs it on a real cluster."""
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from devstack import paths
 from devstack.install import HELM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,8 +102,10 @@ def test_services_have_probes_pdbs_and_a_grace_period_longer_than_their_drain(re
         env = {e["name"]: e.get("value") for e in container["env"]}
         for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
             assert container[probe]["httpGet"]["port"] == "http", (name, probe)
-        expected_ready = "/readyz" if name == "gateway" else "/healthz"
-        assert container["readinessProbe"]["httpGet"]["path"] == expected_ready
+        # Readiness asks Kafka (a worker that cannot reach it takes no part in a rollout);
+        # liveness stays process-only, so a broker outage does not restart every pod.
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", name
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name
         assert spec["terminationGracePeriodSeconds"] > float(env["BARCODE_DRAIN_SECONDS"])
         assert container["args"] == [f"services.{name}"]
         port = container["ports"][0]["containerPort"]
@@ -126,7 +130,7 @@ def test_laptop_values_bring_kafka_and_minio_with_volumes() -> None:
     for sts in statefulsets.values():
         assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "2Gi"
     kafka = statefulsets["barcode-pipeline-kafka"]["spec"]["template"]["spec"]["containers"][0]
-    assert kafka["image"].startswith("apache/kafka:")
+    assert kafka["image"] == "barcode-pipeline-kafka:0.1.0"  # built by `make images` from the pinned jars
     env = {e["name"]: e.get("value") for e in kafka["env"]}
     assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
 
@@ -177,3 +181,67 @@ def test_the_test_hook_sends_one_job_through_the_gateway() -> None:
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     args = pod["spec"]["containers"][0]["args"]
     assert args[0] == "loadtest" and "http://barcode-pipeline-gateway:8080" in args
+
+
+def _kafka_container(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    sts = next(o for o in objects if o["kind"] == "StatefulSet" and o["metadata"]["name"].endswith("-kafka"))
+    return pod_spec(sts)["containers"][0]
+
+
+def test_kafka_cluster_id_is_one_kafka_accepts(tmp_path: Path) -> None:
+    """KRaft wants a base64url-encoded 16-byte UUID; a hex string cut to 22 characters is not one.
+    Checked by Kafka's own storage tool from the pinned jars (`make install`)."""
+    env = {e["name"]: e.get("value") for e in _kafka_container(render())["env"]}
+    cluster_id = env["CLUSTER_ID"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{21}[AQgw]", cluster_id), cluster_id
+    props = tmp_path / "server.properties"
+    props.write_text("process.roles=broker,controller\nnode.id=1\ncontroller.quorum.voters=1@127.0.0.1:1\n"
+                     "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:1\ncontroller.listener.names=CONTROLLER\n"
+                     f"log.dirs={tmp_path / 'data'}\n")
+    jars = str(paths.kafka_libs() / "*")
+    result = subprocess.run(["java", "-cp", jars, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
+                             "-c", str(props)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"cluster.id={cluster_id}" in (tmp_path / "data" / "meta.properties").read_text()
+
+
+def test_kafka_and_minio_write_only_to_their_volumes_and_tmp() -> None:
+    """Read-only root filesystems: nothing may need a writable path the pod does not mount."""
+    objects = render()
+    for sts in (o for o in objects if o["kind"] == "StatefulSet"):
+        spec = pod_spec(sts)
+        assert "initContainers" not in spec  # our images need no config seeding
+        container = spec["containers"][0]
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        mounts = {m["mountPath"] for m in container["volumeMounts"]}
+        assert "/tmp" in mounts, sts["metadata"]["name"]
+        claims = {t["metadata"]["name"] for t in sts["spec"]["volumeClaimTemplates"]}
+        assert {m["name"] for m in container["volumeMounts"]} - {v["name"] for v in spec["volumes"]} <= claims
+
+
+def test_uninstall_takes_the_volume_claims_with_it() -> None:
+    for sts in (o for o in render() if o["kind"] == "StatefulSet"):
+        assert sts["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Delete", sts["metadata"]["name"]
+
+
+def test_local_values_use_imported_images_and_node_local_volumes() -> None:
+    objects = render(CHART / "ci" / "local-values.yaml")
+    for obj in (o for o in objects if o["kind"] in WORKLOAD_KINDS):
+        for container in pod_spec(obj)["containers"]:
+            if obj["kind"] != "Pod":
+                assert container["imagePullPolicy"] == "Never", obj["metadata"]["name"]
+    for sts in (o for o in objects if o["kind"] == "StatefulSet"):
+        assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"] == "local-node"
+    gateway = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-gateway"))
+    assert gateway["spec"]["replicas"] == 2  # a resuming client needs another gateway to go to
+
+
+def test_a_new_component_needs_values_only() -> None:
+    """Deployments come from one range over .Values.components: no list of names in a template."""
+    objects = render(sets=("components.extra.enabled=true", "components.extra.module=services.router",
+                           "components.extra.port=9200", "components.extra.probes.liveness=/healthz",
+                           "components.extra.probes.readiness=/readyz", "components.extra.probes.startup=/healthz"))
+    names = {o["metadata"]["name"] for o in objects if o["kind"] in ("Deployment", "PodDisruptionBudget")}
+    assert "barcode-pipeline-extra" in names
+    for template in (CHART / "templates").glob("*.yaml"):
+        assert '"router" "generator"' not in template.read_text(), template.name

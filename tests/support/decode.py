@@ -1,7 +1,8 @@
-"""Read barcodes back with an independent decoder (zxing-cpp), from PNG, SVG or PDF bytes."""
+"""Read barcodes back with an independent decoder (zxing-cpp), from PNG, SVG, PDF or EPS bytes."""
 from __future__ import annotations
 
 import io
+import subprocess
 
 import cairosvg
 import pypdfium2
@@ -23,6 +24,12 @@ def to_image(body: bytes, content_type: str, dpi: int = RASTER_DPI) -> Image.Ima
             return pdf[0].render(scale=dpi / 72).to_pil()
         finally:
             pdf.close()
+    if content_type == "application/postscript":
+        # Ghostscript (Debian's ghostscript package), cropped to the EPS bounding box.
+        png = subprocess.run(["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-dEPSCrop", "-sDEVICE=pnggray",
+                              f"-r{dpi}", "-sOutputFile=-", "-"], input=body, capture_output=True, check=True,
+                             timeout=60).stdout
+        return Image.open(io.BytesIO(png))
     raise ValueError(f"cannot rasterise {content_type}")
 
 

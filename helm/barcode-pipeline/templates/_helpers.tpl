@@ -22,6 +22,15 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 
 {{- define "bp.image" -}}{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}{{- end -}}
 
+{{/* The in-chart Kafka's or MinIO's image: .image is {repository, tag}; the tag defaults to appVersion
+(`make images` builds them from the same pins as the local stack). */}}
+{{- define "bp.imageOf" -}}{{ .image.repository }}:{{ .image.tag | default .root.Chart.AppVersion }}{{- end -}}
+
+{{/* KRaft's cluster id is a base64url-encoded 16-byte UUID: 22 characters whose last one carries
+only two bits (so it is one of A, Q, g, w). Derived from the release, so it stays the same across
+upgrades and restarts (the data volume remembers it): 21 hex digits, then "A". */}}
+{{- define "bp.kafkaClusterId" -}}{{ printf "%s-%s" .Release.Namespace .Release.Name | sha256sum | trunc 21 }}A{{- end -}}
+
 {{/* A component's settings: the shared `default` block overridden key by key by its own. */}}
 {{- define "bp.component" -}}
 {{- $c := mergeOverwrite (deepCopy .root.Values.default) (deepCopy .component) -}}
@@ -86,6 +95,10 @@ capabilities:
   valueFrom: {secretKeyRef: {name: {{ include "bp.s3Secret" . }}, key: secret-key}}
 - name: BARCODE_FAUST_DATADIR
   value: /tmp/faust
+- name: ROUTER_COMPANIES_FILE
+  value: /etc/barcode-pipeline/companies.yaml
+- name: GENERATOR_OBJECT_TTL_DAYS
+  value: {{ .Values.s3.objectTtlDays | quote }}
 {{- end -}}
 
 {{/* One Deployment for a component: .root (the chart), .name, .c (its merged settings). */}}
@@ -136,7 +149,7 @@ spec:
             {{- include "bp.sharedEnv" $root | nindent 12 }}
             - name: BARCODE_DRAIN_SECONDS
               value: {{ $c.drainSeconds | quote }}
-            {{- include (printf "bp.env.%s" .name) . | nindent 12 }}
+            {{- include "bp.componentEnv" . | nindent 12 }}
             {{- range $k, $v := $c.env }}
             - name: {{ $k }}
               value: {{ $v | quote }}
@@ -184,43 +197,27 @@ spec:
       {{- end }}
 {{- end -}}
 
-{{/* Per-component environment beyond the shared block. Health/metrics endpoints bind to all
-interfaces in a pod (the kubelet probes the pod IP); locally they default to loopback. */}}
-{{- define "bp.env.gateway" -}}
-- name: GATEWAY_HOST
+{{/* A component's own environment, declared in its values: where its HTTP endpoint binds
+(`listenEnv`; all interfaces in a pod, since the kubelet probes the pod IP, while the services
+default to loopback locally), its pod name, a second drain setting, keys of the gateway Secret. */}}
+{{- define "bp.componentEnv" -}}
+{{- $c := .c -}}
+{{- with $c.listenEnv }}
+- name: {{ .host }}
   value: "0.0.0.0"
-- name: GATEWAY_PORT
-  value: {{ .c.port | quote }}
-- name: GATEWAY_REPLICA
+- name: {{ .port }}
+  value: {{ $c.port | quote }}
+{{- end }}
+{{- with $c.podNameEnv }}
+- name: {{ . }}
   valueFrom: {fieldRef: {fieldPath: metadata.name}}
-- name: GATEWAY_SHUTDOWN_TIMEOUT_SECONDS
-  value: {{ .c.drainSeconds | quote }}
-- name: GATEWAY_RESUME_SECRET
-  valueFrom: {secretKeyRef: {name: {{ include "bp.gatewaySecret" .root }}, key: resume-secret}}
-- name: GATEWAY_API_KEYS
-  valueFrom: {secretKeyRef: {name: {{ include "bp.gatewaySecret" .root }}, key: api-keys}}
-- name: ROUTER_COMPANIES_FILE
-  value: /etc/barcode-pipeline/companies.yaml
-{{- end -}}
-{{- define "bp.env.router" -}}
-- name: ROUTER_COMPANIES_FILE
-  value: /etc/barcode-pipeline/companies.yaml
-- name: ROUTER_HEALTH_HOST
-  value: "0.0.0.0"
-- name: ROUTER_HEALTH_PORT
-  value: {{ .c.port | quote }}
-{{- end -}}
-{{- define "bp.env.generator" -}}
-- name: GENERATOR_METRICS_HOST
-  value: "0.0.0.0"
-- name: GENERATOR_METRICS_PORT
-  value: {{ .c.port | quote }}
-- name: GENERATOR_OBJECT_TTL_DAYS
-  value: {{ .root.Values.s3.objectTtlDays | quote }}
-{{- end -}}
-{{- define "bp.env.notifier" -}}
-- name: NOTIFIER_HEALTH_HOST
-  value: "0.0.0.0"
-- name: NOTIFIER_HEALTH_PORT
-  value: {{ .c.port | quote }}
+{{- end }}
+{{- with $c.drainEnv }}
+- name: {{ . }}
+  value: {{ $c.drainSeconds | quote }}
+{{- end }}
+{{- range $env, $key := $c.gatewaySecretEnv }}
+- name: {{ $env }}
+  valueFrom: {secretKeyRef: {name: {{ include "bp.gatewaySecret" $.root }}, key: {{ $key }}}}
+{{- end }}
 {{- end -}}

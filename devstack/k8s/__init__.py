@@ -1,0 +1,1 @@
+"""The local single-node Kubernetes: build its pinned parts, start and stop it, test the chart on it."""

@@ -1,0 +1,243 @@
+"""`make k8s-test`: the path users take, run for real on the local cluster, with a summary table.
+
+up -> images -> helm upgrade --install --wait -> every pod Ready -> helm test -> smoke (one job
+per format, every file decoded, through kubectl port-forward) -> 60 s of load -> pod deletions
+under load (router, generator, notifier, Kafka): lost and duplicated results counted ->
+rolling upgrade under load -> a WebSocket client whose gateway pod is deleted resumes on the
+other -> helm uninstall leaves nothing -> down. Any failed step fails the run, loudly; nothing
+is skipped. Load and faults are bounded in count and time and go only to 127.0.0.1.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devstack import paths
+from devstack.chaos import Fault, drive
+from devstack.k8s import addons, cluster, host, layout
+from devstack.k8s.portforward import PortForward
+from devstack.k8s.resume import resume_after_gateway_loss
+
+CHART = paths.ROOT / "helm" / "barcode-pipeline"
+LOCAL_VALUES = CHART / "ci" / "local-values.yaml"
+RELEASE = "barcode-pipeline"
+INSTANCE = f"app.kubernetes.io/instance={RELEASE}"
+SUMMARY = layout.ROOT / "k8s-test-summary.json"
+say = host.say
+
+
+@dataclass
+class Step:
+    name: str
+    seconds: float = 0.0
+    ok: bool = False
+    detail: str = ""
+
+
+@dataclass
+class Suite:
+    steps: list[Step] = field(default_factory=list)
+
+    def run(self, name: str, action: Callable[[], str | None]) -> None:
+        step = Step(name)
+        self.steps.append(step)
+        say(f"=== {name} ===")
+        started = time.monotonic()
+        try:
+            step.detail = action() or ""
+            step.ok = True
+        finally:
+            step.seconds = time.monotonic() - started
+            say(f"--- {name}: {'ok' if step.ok else 'FAILED'} in {step.seconds:.0f}s {step.detail}")
+
+    def table(self) -> str:
+        lines = [f"| {'step':<44} | {'s':>5} | {'result':<6} | detail", f"|{'-' * 46}|{'-' * 7}|{'-' * 8}|-------"]
+        lines += [f"| {s.name:<44} | {s.seconds:5.0f} | {'ok' if s.ok else 'FAILED':<6} | {s.detail}" for s in self.steps]
+        return "\n".join(lines)
+
+
+def helm_binary() -> str:
+    from devstack.install import HELM, install_helm
+    install_helm()
+    return str(HELM)
+
+
+def helm(*args: str, timeout: float = 900) -> str:
+    out = subprocess.run([helm_binary(), f"--kubeconfig={layout.KUBECONFIG}", "-n", layout.NAMESPACE, *args],
+                         capture_output=True, text=True, timeout=timeout)
+    if out.returncode != 0:
+        raise RuntimeError(f"helm {' '.join(args[:2])} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+    return out.stdout
+
+
+def kubectl(*args: str, timeout: float = 300) -> str:
+    out = cluster.kubectl("-n", layout.NAMESPACE, *args, check=False, timeout=timeout)
+    if out.returncode != 0:
+        raise RuntimeError(f"kubectl {' '.join(args)} failed: {out.stderr.strip()}")
+    return out.stdout
+
+
+def pods(component: str) -> list[str]:
+    out = kubectl("get", "pods", "-l", f"{INSTANCE},app.kubernetes.io/component={component}",
+                  "--field-selector=status.phase=Running", "-o", "jsonpath={.items[*].metadata.name}")
+    return out.split()
+
+
+def wait_all_ready(timeout: int = 300) -> str:
+    kubectl("wait", "--for=condition=Ready", "pod", "-l", INSTANCE, f"--timeout={timeout}s", timeout=timeout + 30)
+    names = kubectl("get", "pods", "-l", INSTANCE, "-o", "jsonpath={.items[*].metadata.name}").split()
+    return f"{len(names)} pods Ready"
+
+
+def rollouts_done(timeout: int = 300) -> None:
+    for kind in ("deployment", "statefulset"):
+        for name in kubectl("get", kind, "-l", INSTANCE, "-o", "jsonpath={.items[*].metadata.name}").split():
+            kubectl("rollout", "status", f"{kind}/{name}", f"--timeout={timeout}s", timeout=timeout + 30)
+
+
+def delete_pod(component: str) -> Callable[[Any], None]:
+    """A fault: delete one pod of `component` the way `kubectl delete pod` does (graceful), then
+    wait for its replacement to be Ready."""
+    def inject(_: Any) -> None:
+        victim = pods(component)[0]
+        kubectl("delete", "pod", victim, "--wait=true", timeout=180)
+        rollouts_done()
+    return inject
+
+
+def rolling_upgrade(_: Any) -> None:
+    helm("upgrade", RELEASE, str(CHART), "-f", str(LOCAL_VALUES), "--reuse-values", "--wait", "--timeout", "10m",
+         "--set-string", f"default.podAnnotations.barcode-pipeline/restarted-at={int(time.time())}")
+    rollouts_done()
+
+
+def install() -> str:
+    out = helm("upgrade", "--install", RELEASE, str(CHART), "-f", str(LOCAL_VALUES), "--wait", "--timeout", "10m")
+    return out.splitlines()[-1] if out.strip() else ""
+
+
+def faults_under_load(gateway: PortForward, jobs: int, rate: float, faults: list[Fault], drain: float) -> str:
+    result = asyncio.run(drive(gateway.url, None, jobs, rate, 4, faults, drain))
+    lines = [f"{name}: in flight {in_flight}, lost {lost}, duplicated {dup}, recovery "
+             f"{'-' if rec is None else f'{rec:.1f}s'}" for name, in_flight, lost, dup, rec in result["faults"]]
+    for line in lines:
+        say(line)
+    say(f"sent {result['sent']}, accepted {result['accepted']}, completed {result['completed']}, "
+        f"failed {result['failed']}, lost {result['lost']}, duplicated {result['duplicated']}, "
+        f"bad files {result['bad_files']}, reconnects {result['reconnects']}")
+    if result["lost"] or result["duplicated"] or result["bad_files"] or result["never_accepted"] or result["failed"]:
+        raise RuntimeError(f"jobs lost or duplicated under faults: {json.dumps({k: v for k, v in result.items() if k != 'faults'})}")
+    SUMMARY.parent.mkdir(parents=True, exist_ok=True)
+    return (f"{result['accepted']} jobs, lost {result['lost']}, duplicated {result['duplicated']}; "
+            + "; ".join(f"{n}: recovered {'-' if r is None else f'{r:.0f}s'}" for n, _, _, _, r in result["faults"]))
+
+
+def load(gateway: PortForward, rate: float, seconds: float) -> str:
+    out_file = layout.ROOT / "k8s-load.json"
+    subprocess.run([sys.executable, "-m", "loadtest", "--url", gateway.url, "--rate", str(rate),
+                    "--duration", str(seconds), "--connections", "4", "--quiet", "--out", str(out_file)],
+                   check=False, timeout=seconds + 180)
+    step = json.loads(out_file.read_text())["steps"][0]
+    lat = step["latency_ms"]
+    detail = (f"{step['sent']} jobs at {step['offered_rate']:g}/s: p50 {lat['p50']:.0f} ms, p99 {lat['p99']:.0f} ms, "
+              f"failed {sum(step['failed'].values())}, rejected {sum(step['rejected'].values())}, lost {step['lost']}")
+    if step["lost"] or step["failed"] or step["rejected"]:
+        raise RuntimeError(detail)
+    return detail
+
+
+def smoke(gateway: PortForward) -> str:
+    out = subprocess.run([sys.executable, "-m", "devstack.k8s_smoke", "--url", gateway.url],
+                         capture_output=True, text=True, timeout=300)
+    print(out.stdout, out.stderr, flush=True)
+    if out.returncode != 0:
+        raise RuntimeError("k8s-smoke failed")
+    return out.stdout.strip().splitlines()[-1]
+
+
+def uninstall() -> str:
+    helm("uninstall", RELEASE, "--wait", "--timeout", "5m")
+    deadline = time.monotonic() + 180
+    while True:
+        left = kubectl("get", "all,configmap,secret,pvc,serviceaccount,poddisruptionbudget,role,rolebinding",
+                       "-o", "name").split()
+        # What every namespace has of its own (not the release's).
+        left = [o for o in left if o not in ("configmap/kube-root-ca.crt", "serviceaccount/default")]
+        if not left:
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"helm uninstall left: {' '.join(left)}")
+        time.sleep(2)
+    released = reclaim_volumes()
+    return f"namespace empty; {released} node-local volumes wiped and offered again"
+
+
+def reclaim_volumes() -> int:
+    """Volumes whose claim was deleted: wiped and made Available (the job of a real provisioner)."""
+    out = cluster.kubectl("get", "pv", "-l", "barcode-pipeline/local-volume=true", "-o",
+                          "jsonpath={range .items[?(@.status.phase=='Released')]}{.metadata.name} {end}")
+    names = out.stdout.split()
+    for name in names:
+        addons.wipe_volume(name)
+        cluster.kubectl("patch", "pv", name, "--type=json", "-p", '[{"op":"remove","path":"/spec/claimRef"}]')
+    return len(names)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack.k8s.suite", description=__doc__)
+    parser.add_argument("--keep", action="store_true", help="leave the cluster (and the release) up at the end")
+    parser.add_argument("--load-rate", type=float, default=15.0, help="jobs/s for the steady load and the faults")
+    parser.add_argument("--load-seconds", type=float, default=60.0)
+    args = parser.parse_args(argv)
+    suite = Suite()
+    started = time.monotonic()
+    failed = False
+    try:
+        from devstack.k8s import images
+        suite.run("cluster up", lambda: cluster.up() or "")
+        suite.run("images built and loaded", lambda: images.build_and_load(str(layout.CONTAINERD_SOCKET)) or "")
+        suite.run("volumes reclaimed", lambda: f"{reclaim_volumes()} released volumes wiped")
+        suite.run("helm upgrade --install --wait", install)
+        suite.run("every pod Ready", wait_all_ready)
+        suite.run("helm test", lambda: helm("test", RELEASE, "--timeout", "5m").strip().splitlines()[-1])
+        with PortForward(f"service/{RELEASE}-gateway", 8080) as gateway, \
+                PortForward(f"service/{RELEASE}-minio", 9000, local_port=9000):
+            suite.run("k8s-smoke: every format, decoded", lambda: smoke(gateway))
+            suite.run(f"load {args.load_seconds:g}s at {args.load_rate:g}/s", lambda: load(gateway, args.load_rate, args.load_seconds))
+            faults = [Fault(f"delete {c} pod", delete_pod(c)) for c in ("router", "generator", "notifier", "kafka")]
+            suite.run("pod deletions under load", lambda: faults_under_load(gateway, 1200, args.load_rate, faults, 300))
+            upgrade = [Fault("helm upgrade (rolling restart)", rolling_upgrade)]
+            suite.run("rolling upgrade under load", lambda: faults_under_load(gateway, 600, args.load_rate, upgrade, 300))
+        suite.run("WebSocket resume after its gateway pod is deleted", lambda: resume_after_gateway_loss(pods, kubectl))
+        suite.run("helm uninstall leaves nothing", uninstall)
+    except Exception as exc:  # noqa: BLE001 - every failure is reported with the table, then the cluster's state
+        failed = True
+        say(f"FAILED: {exc}")
+        print(cluster.kubectl("get", "pods", "-A", "-o", "wide", check=False).stdout, flush=True)
+    finally:
+        if not args.keep:
+            try:
+                suite.run("cluster down (nothing left behind)", lambda: None if cluster.down() == 0 else _raise("leftovers"))
+            except RuntimeError:
+                failed = True
+    total = time.monotonic() - started
+    print(f"\nk8s-test summary ({total / 60:.1f} min):\n{suite.table()}", flush=True)
+    SUMMARY.parent.mkdir(parents=True, exist_ok=True)
+    SUMMARY.write_text(json.dumps({"total_s": round(total), "steps": [s.__dict__ for s in suite.steps]}, indent=2))
+    return 1 if failed or not all(s.ok for s in suite.steps) else 0
+
+
+def _raise(what: str) -> None:
+    raise RuntimeError(what)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
