@@ -1,26 +1,35 @@
 # One image for the four services: `docker run barcode-pipeline services.gateway` (or
 # services.router / services.generator / services.notifier; `loadtest ...` for the load tool).
-# Built by `make image` where Docker exists; no container engine runs where this project is
-# developed, so this file is checked by review and by the chart's tests, not by a build here.
+# Built here by `make images` (devstack/k8s/images.py) with `--build-arg BASE=local/debian-python:bookworm`,
+# a Debian base made with debootstrap because no registry can be pulled from; with a registry,
+# a plain `docker build .` uses the public python image below. Both bases work: Debian's names
+# its interpreter `python3` (hence `python3 -m venv`); inside the venv `python` exists on both.
+
+# ---- the base: an exactly pinned slim Python 3.11 on bookworm, or any bookworm with python3 + venv ----
+ARG BASE=python:3.11.11-slim-bookworm
 
 # ---- build: wheels resolved against the same lock file as the development environment ----
-FROM python:3.11.11-slim-bookworm AS build
+FROM ${BASE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
-RUN python -m venv /opt/venv
+RUN python3 -m venv /opt/venv
 COPY pyproject.toml requirements.lock ./
 COPY services ./services
 COPY loadtest ./loadtest
-COPY devstack ./devstack
-# Runtime dependencies only (no test or bench extras), pinned by requirements.lock.
+# Not devstack/ (the local tooling; pyproject lists it, but nothing in the image imports it):
+# editing the cluster scripts must not make this image stale.
+# Runtime dependencies only (no test or bench extras), pinned by requirements.lock. cairosvg is
+# imported in the run stage: it loads libcairo2, which only that stage installs.
 RUN /opt/venv/bin/pip install -c requirements.lock . \
- && /opt/venv/bin/python -c "import zint, zxingcpp, cairosvg, faust, uvloop"
+ && /opt/venv/bin/python -c "import zint, zxingcpp, faust, uvloop"
 
 # ---- run: no compilers, no pip cache, a non-root user, nothing writable but /tmp ----
-FROM python:3.11.11-slim-bookworm
+FROM ${BASE}
+# `apt-get update` first: the lists are not in either base (a debootstrapped one has its
+# sources list but no lists).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libcairo2 \
- && rm -rf /var/lib/apt/lists/* \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libcairo2 \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
  && useradd --uid 10001 --user-group --no-create-home --home-dir /tmp app
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
@@ -32,6 +41,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     HOME=/tmp \
     BARCODE_FAUST_DATADIR=/tmp/faust
+RUN python -c "import cairosvg, zint, zxingcpp, faust, uvloop"
 USER 10001:10001
 EXPOSE 8080 9101 9102 9103
 ENTRYPOINT ["python", "-m"]

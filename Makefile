@@ -116,36 +116,55 @@ bench-index: venv ## Gateway memory per job held in its index (how to size GATEW
 bench-memory: ## Gateway memory per idle WebSocket (run the stack with GATEWAY_MAX_SOCKETS_PER_CALLER=20000)
 	$(PY) -m devstack.bench_memory
 
-# ---- Kubernetes (docs/kubernetes.md). Needs docker, kind and kubectl on your machine; none of
-# these targets can run where this project is developed (no container engine there).
-IMAGE ?= barcode-pipeline:0.1.0
+# ---- Kubernetes (docs/kubernetes.md). `make k8s-test` runs the whole path on a real single-node
+# cluster built on this machine (root, Debian packages, the Go module proxy): nothing is pulled.
+IMAGE_TAG ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}/\1/p' helm/barcode-pipeline/Chart.yaml)
 KIND_CLUSTER ?= barcode
 NAMESPACE ?= barcode
 RELEASE ?= barcode-pipeline
 HELM ?= $(firstword $(wildcard $(LOCAL)/bin/helm-v*) helm)
 VALUES ?= helm/barcode-pipeline/ci/laptop-values.yaml
+KIND_IMAGES := barcode-pipeline:$(IMAGE_TAG) barcode-pipeline-kafka:$(IMAGE_TAG) barcode-pipeline-minio:$(IMAGE_TAG)
+# The local cluster's kubeconfig when it exists (make k8s-up); otherwise your own (kind, minikube).
+LOCAL_KUBECONFIG := $(if $(wildcard $(LOCAL)/k8s/kubeconfig),KUBECONFIG=$(abspath $(LOCAL)/k8s/kubeconfig))
 
-.PHONY: image
-image: ## Build the one image of the four services (docker)
-	docker build -t $(IMAGE) .
+.PHONY: images
+images: install ## Build the service, Kafka, MinIO, pause and CoreDNS images (Docker Engine from Debian, Debian base by debootstrap)
+	$(PY) -m devstack.k8s.images
+
+.PHONY: k8s-up
+k8s-up: venv ## Start a real single-node Kubernetes here (pinned, built once into .local/; kubeconfig .local/k8s/kubeconfig)
+	$(PY) -m devstack.k8s.cluster up
+
+.PHONY: k8s-down
+k8s-down: ## Stop the local cluster and remove every process, mount, netns, bridge, rule, route and cgroup it made
+	@if [ -x $(PY) ]; then $(PY) -m devstack.k8s.cluster down; else echo "nothing running"; fi
+
+.PHONY: k8s-status
+k8s-status: ## Which of the local cluster's processes run
+	$(PY) -m devstack.k8s.cluster status
+
+.PHONY: k8s-test
+k8s-test: install helm ## up -> images -> helm install -> helm test -> smoke -> load -> faults -> upgrade -> resume -> uninstall -> down
+	$(PY) -m devstack.k8s.suite $(K8S_TEST_ARGS)
 
 .PHONY: kind-up
-kind-up: ## Create a local kind cluster named $(KIND_CLUSTER)
+kind-up: ## Create a local kind cluster named $(KIND_CLUSTER) (needs kind and Docker Hub; not run here)
 	kind get clusters | grep -qx $(KIND_CLUSTER) || kind create cluster --name $(KIND_CLUSTER)
 
 .PHONY: kind-load
-kind-load: image ## Build the image and load it into the kind cluster
-	kind load docker-image $(IMAGE) --name $(KIND_CLUSTER)
+kind-load: images ## Build the images and load them into the kind cluster
+	for image in $(KIND_IMAGES); do DOCKER_HOST=unix://$(abspath $(LOCAL)/k8s/docker/docker.sock) docker save $$image | \
+	  kind load image-archive /dev/stdin --name $(KIND_CLUSTER); done
 
 .PHONY: deploy
 deploy: ## helm upgrade --install with $(VALUES) into namespace $(NAMESPACE)
-	$(HELM) upgrade --install $(RELEASE) helm/barcode-pipeline --namespace $(NAMESPACE) --create-namespace \
-	  -f $(VALUES) --set image.repository=$(firstword $(subst :, ,$(IMAGE))) --set image.tag=$(lastword $(subst :, ,$(IMAGE)))
+	$(LOCAL_KUBECONFIG) $(HELM) upgrade --install $(RELEASE) helm/barcode-pipeline --namespace $(NAMESPACE) --create-namespace -f $(VALUES) --wait
 
 .PHONY: port-forward
 port-forward: ## Forward 127.0.0.1:$(GATEWAY_PORT) to the gateway Service (kubectl)
-	kubectl -n $(NAMESPACE) port-forward service/$(RELEASE)-gateway $(GATEWAY_PORT):8080
+	$(LOCAL_KUBECONFIG) $(firstword $(wildcard $(LOCAL)/bin/kubectl) kubectl) -n $(NAMESPACE) port-forward service/$(RELEASE)-gateway $(GATEWAY_PORT):8080
 
 .PHONY: k8s-smoke
-k8s-smoke: venv ## Wait for the release's rollouts, port-forward (API, no kubectl), one job over the WebSocket, fetch the file
-	$(PY) -m devstack.k8s_smoke --namespace $(NAMESPACE) --release $(RELEASE)
+k8s-smoke: venv ## Wait for the release's rollouts, port-forward, one job in each format over the WebSocket, every file decoded
+	$(LOCAL_KUBECONFIG) $(PY) -m devstack.k8s_smoke --namespace $(NAMESPACE) --release $(RELEASE)

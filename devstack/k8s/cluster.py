@@ -152,6 +152,22 @@ def _record_cgroups(cgroup_root: str) -> None:
     CGROUP_STATE.write_text(json.dumps(made))
 
 
+def _make_cgroups(cgroup_root: str) -> None:
+    """The kubelet refuses a cgroupRoot that is missing in any hierarchy: make it in each.
+
+    A new cpuset cgroup starts with no CPUs or memory nodes, and nothing can join it until they
+    are copied from its parent (cgroup v1).
+    """
+    parts = [p for p in cgroup_root.split("/") if p]
+    for hierarchy in _hierarchies():
+        for depth in range(1, len(parts) + 1):
+            folder = hierarchy.joinpath(*parts[:depth])
+            folder.mkdir(exist_ok=True)
+            for name in ("cpuset.cpus", "cpuset.mems"):
+                if (folder / name).exists() and not (folder / name).read_text().strip():
+                    (folder / name).write_text((folder.parent / name).read_text())
+
+
 def _remove_cgroups() -> list[str]:
     try:
         made = json.loads(CGROUP_STATE.read_text())
@@ -248,6 +264,7 @@ def up() -> None:
     layout.ETCD_DATA.chmod(0o700)
     cgroup_root = _cgroup_root()
     _record_cgroups(cgroup_root)
+    _make_cgroups(cgroup_root)
     components.write_configs(images.PAUSE, cgroup_root)
     admin = pki.token("admin")
 
@@ -256,9 +273,12 @@ def up() -> None:
     start(components.controller_manager(), _exists("serviceaccount", "default", "-n", "default"))
     start(components.scheduler(), lambda: running_pid("kube-scheduler") is not None)
     start(components.containerd(), _containerd_ok)
+    # The cluster's own images (the pod sandbox, DNS); the chart's come with `make images`.
     docker.start()
-    images.build_cluster_images()
-    images.load_into_containerd(str(layout.CONTAINERD_SOCKET), images.CLUSTER_IMAGES)
+    base_id = images.build_base()
+    images.build_pause(base_id)
+    images.build_coredns(base_id)
+    images.load_into_containerd(str(layout.CONTAINERD_SOCKET), (images.PAUSE, images.COREDNS))
     start(components.kubelet(), _node_ready, timeout=120)
     start(components.kube_proxy(), _kube_proxy_synced)
 

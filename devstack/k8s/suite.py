@@ -30,6 +30,7 @@ CHART = paths.ROOT / "helm" / "barcode-pipeline"
 LOCAL_VALUES = CHART / "ci" / "local-values.yaml"
 RELEASE = "barcode-pipeline"
 INSTANCE = f"app.kubernetes.io/instance={RELEASE}"
+WORKLOADS = f"{INSTANCE},app.kubernetes.io/component!=test"  # not the `helm test` pod, which completes
 SUMMARY = layout.ROOT / "k8s-test-summary.json"
 say = host.say
 
@@ -92,8 +93,8 @@ def pods(component: str) -> list[str]:
 
 
 def wait_all_ready(timeout: int = 300) -> str:
-    kubectl("wait", "--for=condition=Ready", "pod", "-l", INSTANCE, f"--timeout={timeout}s", timeout=timeout + 30)
-    names = kubectl("get", "pods", "-l", INSTANCE, "-o", "jsonpath={.items[*].metadata.name}").split()
+    kubectl("wait", "--for=condition=Ready", "pod", "-l", WORKLOADS, f"--timeout={timeout}s", timeout=timeout + 30)
+    names = kubectl("get", "pods", "-l", WORKLOADS, "-o", "jsonpath={.items[*].metadata.name}").split()
     return f"{len(names)} pods Ready"
 
 
@@ -121,7 +122,8 @@ def rolling_upgrade(_: Any) -> None:
 
 def install() -> str:
     out = helm("upgrade", "--install", RELEASE, str(CHART), "-f", str(LOCAL_VALUES), "--wait", "--timeout", "10m")
-    return out.splitlines()[-1] if out.strip() else ""
+    status = [line for line in out.splitlines() if line.startswith(("STATUS:", "REVISION:"))]
+    return ", ".join(status)
 
 
 def faults_under_load(gateway: PortForward, jobs: int, rate: float, faults: list[Fault], drain: float) -> str:
@@ -207,7 +209,8 @@ def main(argv: list[str]) -> int:
         suite.run("volumes reclaimed", lambda: f"{reclaim_volumes()} released volumes wiped")
         suite.run("helm upgrade --install --wait", install)
         suite.run("every pod Ready", wait_all_ready)
-        suite.run("helm test", lambda: helm("test", RELEASE, "--timeout", "5m").strip().splitlines()[-1])
+        suite.run("helm test", lambda: ", ".join(line for line in helm("test", RELEASE, "--timeout", "5m").splitlines()
+                                                  if line.startswith(("Phase:", "TEST SUITE:"))))
         with PortForward(f"service/{RELEASE}-gateway", 8080) as gateway, \
                 PortForward(f"service/{RELEASE}-minio", 9000, local_port=9000):
             suite.run("k8s-smoke: every format, decoded", lambda: smoke(gateway))
