@@ -73,11 +73,11 @@ clean: stop ## Remove run state (.local/run); keeps the installed venv, jars and
 
 .PHONY: kafka-hop
 kafka-hop: install ## Time a bare producer -> consumer hop on a fresh local broker (the floor under each hop)
-	$(PY) -m devstack.kafka_hop
+	$(PY) -m devstack.bench.kafka_hop
 
 .PHONY: bench-render
 bench-render: venv ## Render time per symbology family, format and engine (vs python-barcode's default PNG writer)
-	$(PY) -m devstack.bench_render
+	$(PY) -m devstack.bench.render
 
 .PHONY: redrive
 redrive: ## Re-queue dead letters on the running stack (DRY=1 lists them; CODE=storage_unavailable filters)
@@ -98,11 +98,11 @@ bench: install $(VENV)/.bench-installed ## The benchmark: pipeline vs bwip-js vs
 
 .PHONY: bench-settings
 bench-settings: install ## CPU per job per process under each candidate Kafka/event-loop setting (~5 min)
-	$(PY) -m devstack.bench_settings $(BENCH_ARGS)
+	$(PY) -m devstack.bench.settings $(BENCH_ARGS)
 
 .PHONY: profile
 profile: install $(VENV)/.bench-installed ## py-spy flame graphs of every service under load (.local/bench/profile-*.svg)
-	$(PY) -m devstack.profile $(PROFILE_ARGS)
+	$(PY) -m devstack.bench.profile $(PROFILE_ARGS)
 
 .PHONY: loadtest
 loadtest: ## Open-loop load against the running stack (LOADTEST_ARGS="--rate 200 --duration 30" or "--ramp 50:50:1000")
@@ -110,11 +110,11 @@ loadtest: ## Open-loop load against the running stack (LOADTEST_ARGS="--rate 200
 
 .PHONY: bench-index
 bench-index: venv ## Gateway memory per job held in its index (how to size GATEWAY_MAX_JOBS)
-	$(PY) -m devstack.bench_index
+	$(PY) -m devstack.bench.index
 
 .PHONY: bench-memory
 bench-memory: ## Gateway memory per idle WebSocket (run the stack with GATEWAY_MAX_SOCKETS_PER_CALLER=20000)
-	$(PY) -m devstack.bench_memory
+	$(PY) -m devstack.bench.memory
 
 # ---- Kubernetes (docs/kubernetes.md). `make k8s-test` runs the whole path on a real single-node
 # cluster built on this machine (root, Debian packages, the Go module proxy): nothing is pulled.
@@ -167,4 +167,4 @@ port-forward: ## Forward 127.0.0.1:$(GATEWAY_PORT) to the gateway Service (kubec
 
 .PHONY: k8s-smoke
 k8s-smoke: venv ## Wait for the release's rollouts, port-forward, one job in each format over the WebSocket, every file decoded
-	$(LOCAL_KUBECONFIG) $(PY) -m devstack.k8s_smoke --namespace $(NAMESPACE) --release $(RELEASE)
+	$(LOCAL_KUBECONFIG) $(PY) -m devstack.k8s.smoke --namespace $(NAMESPACE) --release $(RELEASE)

@@ -7,6 +7,7 @@ Everything is named by constants in `layout`, so `down` removes it whether or no
 """
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -21,14 +22,38 @@ FORWARD_RULES: tuple[tuple[str, ...], ...] = (
     ("!", "-i", layout.BRIDGE, "-o", layout.BRIDGE, "-j", "DROP"),
 )
 BLACKHOLES = (layout.SERVICE_RANGE, layout.POD_RANGE)
+# Kernel settings the cluster needs; their values before `up` are put back by `down`.
+SYSCTLS = {"net.ipv4.ip_forward": "1", "net.bridge.bridge-nf-call-iptables": "1"}
+SYSCTL_STATE = layout.ROOT / "sysctls.json"
 
 
 def _run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(argv), check=check, capture_output=True, text=True)
 
 
-def _sysctl(key: str, value: str) -> None:
-    Path("/proc/sys", *key.split(".")).write_text(value)
+def _sysctl(key: str, value: str | None = None) -> str:
+    path = Path("/proc/sys", *key.split("."))
+    if value is not None:
+        path.write_text(value)
+    return path.read_text().strip()
+
+
+def _set_sysctls() -> None:
+    if not SYSCTL_STATE.exists():  # a second `up` must not record our own values as the host's
+        SYSCTL_STATE.parent.mkdir(parents=True, exist_ok=True)
+        SYSCTL_STATE.write_text(json.dumps({key: _sysctl(key) for key in SYSCTLS}))
+    for key, value in SYSCTLS.items():
+        _sysctl(key, value)
+
+
+def _restore_sysctls() -> None:
+    try:
+        before = json.loads(SYSCTL_STATE.read_text())
+    except FileNotFoundError:
+        return
+    for key, value in before.items():
+        _sysctl(key, value)
+    SYSCTL_STATE.unlink()
 
 
 def add_blackholes() -> None:
@@ -47,8 +72,7 @@ def up() -> None:
     _run("ip", "link", "set", layout.BRIDGE, "up")
     # Pod -> ClusterIP -> pod on the same bridge: routed through the host (forwarding on) and
     # its reply seen by iptables (bridge netfilter), or conntrack cannot undo the DNAT.
-    _sysctl("net.ipv4.ip_forward", "1")
-    _sysctl("net.bridge.bridge-nf-call-iptables", "1")
+    _set_sysctls()
     for rule in reversed(FORWARD_RULES):
         if _run("iptables", "-C", "FORWARD", *rule, check=False).returncode != 0:
             _run("iptables", "-I", "FORWARD", "1", *rule)
@@ -92,6 +116,7 @@ def down() -> None:
         _run("ip", "route", "del", "blackhole", cidr, check=False)
     # host-local IPAM's leases: stale ones would hand out addresses of pods that are gone.
     subprocess.run(["rm", "-rf", f"/var/lib/cni/networks/{layout.CNI_NETWORK}"], check=False)
+    _restore_sysctls()
 
 
 def leftovers() -> list[str]:

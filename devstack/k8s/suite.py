@@ -23,6 +23,7 @@ from typing import Any
 from devstack import paths
 from devstack.chaos import Fault, drive
 from devstack.k8s import addons, cluster, host, layout
+from devstack.k8s.memory import worst_job_fits
 from devstack.k8s.portforward import PortForward
 from devstack.k8s.resume import resume_after_gateway_loss
 
@@ -59,9 +60,15 @@ class Suite:
             step.seconds = time.monotonic() - started
             say(f"--- {name}: {'ok' if step.ok else 'FAILED'} in {step.seconds:.0f}s {step.detail}")
 
+    def note(self, name: str, ok: bool, detail: str) -> None:
+        """A row for a part of the step that just ran (one fault of several)."""
+        self.steps.append(Step(name, 0.0, ok, detail))
+
     def table(self) -> str:
-        lines = [f"| {'step':<44} | {'s':>5} | {'result':<6} | detail", f"|{'-' * 46}|{'-' * 7}|{'-' * 8}|-------"]
-        lines += [f"| {s.name:<44} | {s.seconds:5.0f} | {'ok' if s.ok else 'FAILED':<6} | {s.detail}" for s in self.steps]
+        lines = [f"| {'step':<50} | {'s':>5} | {'result':<6} | detail", f"|{'-' * 52}|{'-' * 7}|{'-' * 8}|-------"]
+        for s in self.steps:
+            seconds = f"{s.seconds:5.0f}" if s.seconds else ""  # notes (parts of a step) have no time of their own
+            lines.append(f"| {s.name:<50} | {seconds:>5} | {'ok' if s.ok else 'FAILED':<6} | {s.detail}")
         return "\n".join(lines)
 
 
@@ -126,20 +133,21 @@ def install() -> str:
     return ", ".join(status)
 
 
-def faults_under_load(gateway: PortForward, jobs: int, rate: float, faults: list[Fault], drain: float) -> str:
+def faults_under_load(suite: Suite, gateway: PortForward, jobs: int, rate: float, faults: list[Fault],
+                      drain: float) -> str:
     result = asyncio.run(drive(gateway.url, None, jobs, rate, 4, faults, drain))
-    lines = [f"{name}: in flight {in_flight}, lost {lost}, duplicated {dup}, recovery "
-             f"{'-' if rec is None else f'{rec:.1f}s'}" for name, in_flight, lost, dup, rec in result["faults"]]
-    for line in lines:
-        say(line)
+    for name, in_flight, lost, dup, rec in result["faults"]:
+        line = (f"{in_flight} jobs in flight: lost {lost}, duplicated {dup}; first result "
+                f"{'-' if rec is None else f'{rec:.1f} s'} after the fault began")
+        say(f"{name}: {line}")
+        suite.note(f"  {name}", lost == dup == 0, line)
     say(f"sent {result['sent']}, accepted {result['accepted']}, completed {result['completed']}, "
         f"failed {result['failed']}, lost {result['lost']}, duplicated {result['duplicated']}, "
         f"bad files {result['bad_files']}, reconnects {result['reconnects']}")
     if result["lost"] or result["duplicated"] or result["bad_files"] or result["never_accepted"] or result["failed"]:
         raise RuntimeError(f"jobs lost or duplicated under faults: {json.dumps({k: v for k, v in result.items() if k != 'faults'})}")
-    SUMMARY.parent.mkdir(parents=True, exist_ok=True)
-    return (f"{result['accepted']} jobs, lost {result['lost']}, duplicated {result['duplicated']}; "
-            + "; ".join(f"{n}: recovered {'-' if r is None else f'{r:.0f}s'}" for n, _, _, _, r in result["faults"]))
+    return (f"{result['accepted']} jobs at {rate:g}/s: completed {result['completed']}, lost {result['lost']}, "
+            f"duplicated {result['duplicated']}, bad files {result['bad_files']}, client reconnects {result['reconnects']}")
 
 
 def load(gateway: PortForward, rate: float, seconds: float) -> str:
@@ -157,12 +165,12 @@ def load(gateway: PortForward, rate: float, seconds: float) -> str:
 
 
 def smoke(gateway: PortForward) -> str:
-    out = subprocess.run([sys.executable, "-m", "devstack.k8s_smoke", "--url", gateway.url],
+    out = subprocess.run([sys.executable, "-m", "devstack.k8s.smoke", "--url", gateway.url],
                          capture_output=True, text=True, timeout=300)
     print(out.stdout, out.stderr, flush=True)
     if out.returncode != 0:
         raise RuntimeError("k8s-smoke failed")
-    return out.stdout.strip().splitlines()[-1]
+    return out.stdout.strip().splitlines()[-1].removeprefix("[k8s-smoke] OK: ")
 
 
 def uninstall() -> str:
@@ -214,11 +222,13 @@ def main(argv: list[str]) -> int:
         with PortForward(f"service/{RELEASE}-gateway", 8080) as gateway, \
                 PortForward(f"service/{RELEASE}-minio", 9000, local_port=9000):
             suite.run("k8s-smoke: every format, decoded", lambda: smoke(gateway))
+            suite.run("largest accepted job within the generator's memory limit",
+                      lambda: worst_job_fits(gateway.url, kubectl, pods))
             suite.run(f"load {args.load_seconds:g}s at {args.load_rate:g}/s", lambda: load(gateway, args.load_rate, args.load_seconds))
             faults = [Fault(f"delete {c} pod", delete_pod(c)) for c in ("router", "generator", "notifier", "kafka")]
-            suite.run("pod deletions under load", lambda: faults_under_load(gateway, 1200, args.load_rate, faults, 300))
+            suite.run("pod deletions under load", lambda: faults_under_load(suite, gateway, 1200, args.load_rate, faults, 300))
             upgrade = [Fault("helm upgrade (rolling restart)", rolling_upgrade)]
-            suite.run("rolling upgrade under load", lambda: faults_under_load(gateway, 600, args.load_rate, upgrade, 300))
+            suite.run("rolling upgrade under load", lambda: faults_under_load(suite, gateway, 600, args.load_rate, upgrade, 300))
         suite.run("WebSocket resume after its gateway pod is deleted", lambda: resume_after_gateway_loss(pods, kubectl))
         suite.run("helm uninstall leaves nothing", uninstall)
     except Exception as exc:  # noqa: BLE001 - every failure is reported with the table, then the cluster's state

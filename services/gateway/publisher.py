@@ -4,12 +4,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from services import contract
 from services.contract import ErrorCode, GenerateRequest
 from services.gateway.errors import ApiError
+from services.gateway.renewing import RenewingProducer
 from services.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -17,12 +17,17 @@ SEND_TIMEOUT_S = 10.0
 
 
 class Publisher:
-    def __init__(self, kafka: KafkaSettings, producer: AIOKafkaProducer, receipts: AIOKafkaProducer) -> None:
+    def __init__(self, kafka: KafkaSettings, producer: RenewingProducer, receipts: RenewingProducer) -> None:
         self.producer = producer
         self.receipts = receipts
         self.requests_topic = kafka.topic(contract.REQUESTS)
         self.deliveries_topic = kafka.topic(contract.DELIVERIES)
         self.published = 0
+
+    @property
+    def renewals(self) -> int:
+        """Producers replaced after the broker refused their sequence (a broker restart)."""
+        return self.producer.renewals + self.receipts.renewals
 
     async def publish_request(self, request: GenerateRequest) -> None:
         """Returns once the broker has the request (acks=all): only then is it `accepted`."""

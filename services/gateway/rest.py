@@ -174,6 +174,8 @@ async def metrics(request: web.Request) -> web.Response:
     lines = [
         "# TYPE barcode_gateway_jobs_published_total counter",
         f"barcode_gateway_jobs_published_total {gw.publisher.published if gw.publisher else 0}",
+        "# TYPE barcode_gateway_producer_renewals_total counter",
+        f"barcode_gateway_producer_renewals_total {gw.publisher.renewals if gw.publisher else 0}",
         "# TYPE barcode_gateway_jobs_known gauge",
         f"barcode_gateway_jobs_known {len(gw.index.jobs)}",
         "# TYPE barcode_gateway_websockets gauge",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from devstack import bench_report
+from devstack.bench import report as bench_report
 
 
 def _step(rate: float, p99: float) -> dict:

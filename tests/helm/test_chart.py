@@ -179,6 +179,8 @@ def test_bad_values_are_rejected_with_a_reason(sets: tuple[str, ...], message: s
 def test_the_test_hook_sends_one_job_through_the_gateway() -> None:
     pod = next(o for o in render() if o["kind"] == "Pod")
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    # `helm uninstall` leaves hooks behind: a passed test pod must delete itself.
+    assert "hook-succeeded" in pod["metadata"]["annotations"]["helm.sh/hook-delete-policy"]
     args = pod["spec"]["containers"][0]["args"]
     assert args[0] == "loadtest" and "http://barcode-pipeline-gateway:8080" in args
 

@@ -14,7 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from devstack import bench, bench_report
+from devstack.bench import pipeline as bench
+from devstack.bench import report as bench_report
 from loadtest.workload import Mix
 from services import eventloop
 
@@ -39,7 +40,7 @@ MIXES: dict[str, Path] = {"progress events on every job (defaults)": bench.CODE1
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m devstack.bench_settings", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devstack.bench.settings", description=__doc__)
     parser.add_argument("--rates", default="40,80")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=60.0)

@@ -1,6 +1,6 @@
 """The cluster smoke script's decisions, on the kubernetes client's own models: is a rollout
 complete, which pod to blame when it is not, and what to print about it. Pure functions, so
-they are unit-tested without a cluster (tests/devstack/test_k8s_status.py)."""
+they are unit-tested without a cluster (tests/devstack/test_k8s_smoke_status.py)."""
 from __future__ import annotations
 
 from kubernetes.client import V1Deployment, V1Pod, V1StatefulSet

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devstack import bench
+from devstack.bench import pipeline as bench
 from services import eventloop
 
 SERVICES = ("router", "notifier", "generator", "gateway")  # Stack.start_pipeline's names for one of each
@@ -33,7 +33,7 @@ def hottest(raw: Path, top: int) -> list[tuple[float, str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m devstack.profile", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m devstack.bench.profile", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=60.0)
     parser.add_argument("--seconds", type=int, default=15)

@@ -4,7 +4,7 @@ Waits for every Deployment and StatefulSet of the release to finish its rollout,
 local port to a gateway pod through the Kubernetes API (no kubectl needed), sends one job over
 the WebSocket in each format, fetches each file by its signed URL and through the gateway, and
 decodes it. On failure it prints the pod it blames, its
-state and its last log lines. Its decisions live in devstack/k8s_status.py (unit-tested).
+state and its last log lines. Its decisions live in devstack/k8s/status.py (unit-tested).
 `make k8s-test` runs it against the local cluster with `--url` (its own kubectl port-forward).
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ import aiohttp
 from kubernetes import client, config
 from kubernetes.stream import portforward
 
-from devstack.k8s_status import describe, pod_to_blame, rollout_complete
+from devstack.k8s.status import describe, pod_to_blame, rollout_complete
 
 
 def _say(message: str) -> None:
@@ -164,7 +164,7 @@ async def every_format(url: str) -> list[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m devstack.k8s_smoke", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devstack.k8s.smoke", description=__doc__)
     parser.add_argument("--namespace", default="barcode")
     parser.add_argument("--release", default="barcode-pipeline")
     parser.add_argument("--context", help="kubeconfig context (default: the current one)")

@@ -7,7 +7,7 @@ from kubernetes.client import (V1ContainerState, V1ContainerStateRunning, V1Cont
                                V1PodCondition, V1PodStatus, V1PodTemplateSpec, V1StatefulSet, V1StatefulSetSpec,
                                V1StatefulSetStatus)
 
-from devstack.k8s_status import describe, pod_to_blame, rollout_complete
+from devstack.k8s.status import describe, pod_to_blame, rollout_complete
 
 
 def _deployment(replicas: int = 2, generation: int = 3, observed: int = 3, updated: int = 2, available: int = 2,

@@ -30,9 +30,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from devstack import bench_report, paths
-from devstack.bench_memory import rss_kib
-from devstack.bwip import BwipServer
+from devstack import paths
+from devstack.bench import report as bench_report
+from devstack.bench.memory import rss_kib
+from devstack.bench.bwip import BwipServer
 from devstack.stack import Stack
 from loadtest.plot import write_plot
 from loadtest.ramp import Ramp, ramp, rates
@@ -147,7 +148,7 @@ class Bench:
             _say("ceiling: render + verify + upload in one process ...")
             # Imported here: the rest of the harness drives any build of the services over the
             # network (it also benchmarks older commits), this part calls their code directly.
-            from devstack import bench_ceiling
+            from devstack.bench import ceiling as bench_ceiling
 
             s3 = S3Settings.from_env(Env(self.stack.env()))
             ceiling = bench_ceiling.measure(s3, seconds=self.args.ceiling_seconds)

@@ -11,7 +11,7 @@ import argparse
 import os
 import uuid
 
-from devstack.bench_memory import rss_kib
+from devstack.bench.memory import rss_kib
 from services.contract import GenerateRequest, Notification, now_ms
 from services.gateway import app as _gateway_app  # noqa: F401 - the gateway's imports in the baseline
 from services.gateway.state import JobIndex

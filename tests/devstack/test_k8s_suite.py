@@ -1,0 +1,27 @@
+"""The k8s-test summary: every step and every fault gets a row; a failed step says so and stops the run."""
+from __future__ import annotations
+
+import pytest
+
+from devstack.k8s.suite import Suite
+
+
+def test_a_failed_step_is_marked_and_stops_the_run() -> None:
+    suite = Suite()
+    suite.run("passes", lambda: "fine")
+
+    def boom() -> str:
+        raise RuntimeError("lost 3")
+
+    with pytest.raises(RuntimeError, match="lost 3"):
+        suite.run("fails", boom)
+    assert [(s.name, s.ok) for s in suite.steps] == [("passes", True), ("fails", False)]
+    assert "| fails" in suite.table() and "FAILED" in suite.table()
+
+
+def test_each_fault_has_its_own_row_under_its_step() -> None:
+    suite = Suite()
+    suite.run("pod deletions under load", lambda: suite.note("  delete router pod", True, "lost 0, duplicated 0") or "1200 jobs")
+    rows = suite.table().splitlines()[2:]
+    assert rows[0].startswith("| pod deletions under load") and "1200 jobs" in rows[0]
+    assert rows[1].startswith("|   delete router pod") and "lost 0, duplicated 0" in rows[1]
