@@ -72,6 +72,9 @@ class KafkaSettings:
     # acks=all then means "on two brokers at least" before any service calls a message sent.
     replication_factor: int = 1
     min_insync_replicas: int = 1
+    # How long a starting service waits for the broker to answer before it gives up. In a
+    # cluster every pod may start before Kafka does; waiting beats a crash loop's back-off.
+    start_wait_s: float = 120.0
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> "KafkaSettings":
@@ -89,6 +92,7 @@ class KafkaSettings:
             state_ttl_s=env.int("BARCODE_STATE_TTL_SECONDS", 3600, minimum=60),
             replication_factor=env.int("BARCODE_REPLICATION_FACTOR", 1, minimum=1),
             min_insync_replicas=env.int("BARCODE_MIN_INSYNC_REPLICAS", 1, minimum=1),
+            start_wait_s=env.int("BARCODE_KAFKA_START_WAIT_SECONDS", 120, minimum=0),
         )
 
     def topic(self, base: str) -> str:

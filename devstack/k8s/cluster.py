@@ -21,7 +21,7 @@ from pathlib import Path
 
 from devstack.k8s import addons, build, components, host, layout, network, pki
 from devstack.k8s.components import Component
-from devstack.process import pid_alive, spawn, tail
+from devstack.process import pid_alive, spawn, tail, terminate
 
 say = host.say
 CGROUP_STATE = layout.ROOT / "cgroups.json"
@@ -63,20 +63,7 @@ def start(component: Component, ready: Callable[[], bool], timeout: float = 90) 
 def stop(name: str, timeout: float = 15) -> None:
     pid = running_pid(name)
     if pid is not None:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(pid, sig)
-            except ProcessLookupError:
-                break
-            deadline = time.monotonic() + timeout
-            while pid_alive(pid) and time.monotonic() < deadline:
-                try:
-                    os.waitpid(pid, os.WNOHANG)
-                except ChildProcessError:
-                    pass
-                time.sleep(0.1)
-            if not pid_alive(pid):
-                break
+        terminate(pid, timeout)  # SIGTERM to its process group, SIGKILL after `timeout`
     _pid_file(name).unlink(missing_ok=True)
 
 
@@ -117,8 +104,8 @@ def _node_ready() -> bool:
 
 
 def _kube_proxy_synced() -> bool:
-    rules = subprocess.run(["iptables", "-t", "nat", "-S", "KUBE-SERVICES"], capture_output=True, text=True)
-    return rules.returncode == 0 and layout.API_SERVICE_IP in rules.stdout
+    """kube-proxy answers its health check (rules left by an earlier one must not count)."""
+    return _http_ok("http://127.0.0.1:10256/healthz")
 
 
 def _containerd_ok() -> bool:

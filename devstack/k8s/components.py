@@ -211,14 +211,22 @@ def containerd() -> Component:
     return Component("containerd", ("/usr/bin/containerd", "--config", str(layout.CONTAINERD / "config.toml")))
 
 
+def write_if_changed(path: Path, text: str) -> bool:
+    """Write only a changed file: kube-proxy exits when its configuration file is written to,
+    even with the same content, so a second `k8s-up` must leave it alone."""
+    if path.exists() and path.read_text() == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return True
+
+
 def write_configs(pause_image: str, cgroup_root: str) -> None:
-    layout.CONTAINERD.mkdir(parents=True, exist_ok=True)
-    layout.CNI_CONF.mkdir(parents=True, exist_ok=True)
-    (layout.CONTAINERD / "config.toml").write_text(containerd_config(pause_image))
-    (layout.CNI_CONF / "10-barcode.conflist").write_text(cni_conflist())
-    (layout.ROOT / "kubelet.yaml").write_text(kubelet_config(cgroup_root))
-    (layout.ROOT / "kube-proxy.yaml").write_text(kube_proxy_config())
-    (layout.ROOT / "resolv.conf").write_text("nameserver 127.0.0.1\n")
+    write_if_changed(layout.CONTAINERD / "config.toml", containerd_config(pause_image))
+    write_if_changed(layout.CNI_CONF / "10-barcode.conflist", cni_conflist())
+    write_if_changed(layout.ROOT / "kubelet.yaml", kubelet_config(cgroup_root))
+    write_if_changed(layout.ROOT / "kube-proxy.yaml", kube_proxy_config())
+    write_if_changed(layout.ROOT / "resolv.conf", "nameserver 127.0.0.1\n")
 
 
 def log_path(component: Component) -> Path:

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from devstack import paths
+from devstack import kafka, paths
 from devstack.k8s import debian, docker, pins
 
 HERE = Path(__file__).resolve().parent / "images"
@@ -238,13 +238,14 @@ def build_kafka(base_id: str) -> None:
     jars = kafka_jars()
     files = [("Dockerfile", HERE / "kafka" / "Dockerfile"), ("entrypoint.py", HERE / "kafka" / "entrypoint.py"),
              *((f"libs/{jar.name}", jar) for jar in jars)]
-    digest = inputs_digest(files, [base_id])
+    digest = inputs_digest(files, [base_id, kafka.LOG4J2])
 
     def build() -> None:
         context = _context("kafka")
         try:
             for name, source in files:
                 _link_or_copy(source, context / name)
+            (context / "log4j2.properties.template").write_text(kafka.LOG4J2)
             _docker_build(KAFKA, context, digest, {"BASE": BASE})
         finally:
             shutil.rmtree(context, ignore_errors=True)

@@ -128,6 +128,11 @@ def rolling_upgrade(_: Any) -> None:
 
 
 def install() -> str:
+    # A run starts from nothing: a release left by an interrupted run would keep pods of an
+    # older image (same tag, never pulled), and the run would test those.
+    if RELEASE in helm("list", "-q").split():
+        say(f"a release {RELEASE} is left from an earlier run: uninstalling it first")
+        uninstall()
     out = helm("upgrade", "--install", RELEASE, str(CHART), "-f", str(LOCAL_VALUES), "--wait", "--timeout", "10m")
     status = [line for line in out.splitlines() if line.startswith(("STATUS:", "REVISION:"))]
     return ", ".join(status)

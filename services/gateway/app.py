@@ -19,7 +19,6 @@ from services.gateway.feed import Feed
 from services.gateway.page import add_page_routes
 from services.gateway.files import FileFetcher
 from services.gateway.publisher import Publisher
-from services.gateway.renewing import RenewingProducer
 from services.gateway.rest import routes
 from services.gateway.settings import GatewaySettings
 from services.gateway.sockets import SocketRegistry
@@ -52,10 +51,10 @@ async def _kafka_ctx(app: web.Application) -> AsyncIterator[None]:
     gw = app[GATEWAY]
     settings = gw.settings
     await kafka.ensure_topics(settings.kafka)
-    producer = RenewingProducer(lambda: kafka.producer(settings.kafka, f"gateway-{settings.replica}"))
+    producer = kafka.RenewingProducer(lambda: kafka.producer(settings.kafka, f"gateway-{settings.replica}"))
     # Receipts wait for nobody: lingering lets one request carry the receipts of many results
     # under load, instead of one broker round trip (and one feed fetch per replica) per result.
-    receipts = RenewingProducer(lambda: kafka.producer(settings.kafka, f"gateway-{settings.replica}-receipts",
+    receipts = kafka.RenewingProducer(lambda: kafka.producer(settings.kafka, f"gateway-{settings.replica}-receipts",
                                                        linger_ms=RECEIPT_LINGER_MS))
     await producer.start()
     await receipts.start()

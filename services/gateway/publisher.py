@@ -9,7 +9,7 @@ from aiokafka.errors import KafkaError
 from services import contract
 from services.contract import ErrorCode, GenerateRequest
 from services.gateway.errors import ApiError
-from services.gateway.renewing import RenewingProducer
+from services.kafka import RenewingProducer
 from services.settings import KafkaSettings
 
 log = logging.getLogger(__name__)

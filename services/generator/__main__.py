@@ -23,7 +23,8 @@ async def main(settings: GeneratorSettings) -> None:
     executor = ThreadPoolExecutor(settings.render_threads, thread_name_prefix="render")
     await asyncio.get_running_loop().run_in_executor(executor, ensure_bucket, settings.s3, settings.object_ttl_days)
     store = ObjectStore(settings.s3, connections=settings.upload_connections)
-    producer = kafka.producer(settings.kafka, "generator")
+    # Replaced by a new one if a restarted broker refuses its sequence: the retry loop would spin forever.
+    producer = kafka.RenewingProducer(lambda: kafka.producer(settings.kafka, "generator"))
     await producer.start()
     # Fetch the topics' metadata now: otherwise the first job of each waits for it, and its
     # progress steps (not awaited) can reach the client after the result.

@@ -14,12 +14,13 @@ from aiokafka.errors import KafkaError
 
 from services import contract
 from services.contract import RenderJob
+from services.kafka import RenewingProducer
 
 log = logging.getLogger(__name__)
 
 
 class ProgressSender:
-    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
+    def __init__(self, producer: AIOKafkaProducer | RenewingProducer, topic: str) -> None:
         self.producer = producer
         self.topic = topic
         self._sending: set[asyncio.Task[None]] = set()

@@ -20,6 +20,7 @@ from services.contract import ErrorCode
 from services.deadletter import dead_letter
 from services.generator.jobs import JobRunner
 from services.generator.offsets import OffsetTracker
+from services.kafka import RenewingProducer
 
 log = logging.getLogger(__name__)
 Outgoing = tuple[str, bytes | None, bytes]  # topic, key, value
@@ -27,7 +28,7 @@ COMMIT_EVERY_S = 0.2  # a commit is a broker round trip; a crash redoes at most 
 
 
 class GeneratorWorker:
-    def __init__(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, runner: JobRunner,
+    def __init__(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer | RenewingProducer, runner: JobRunner,
                  results_topic: str, dead_letter_topic: str, max_in_flight: int) -> None:
         self.consumer = consumer
         self.producer = producer

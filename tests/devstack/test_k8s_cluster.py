@@ -130,3 +130,13 @@ def test_node_local_volumes_are_bound_to_this_node_and_retained() -> None:
     for volume in volumes:
         assert volume["spec"]["storageClassName"] == layout.STORAGE_CLASS
         assert volume["spec"]["local"]["path"].startswith(str(layout.VOLUMES))
+
+
+def test_an_unchanged_config_file_is_not_written_again(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """kube-proxy exits when its config file is written to, even with the same content."""
+    path = tmp_path / "kube-proxy.yaml"
+    assert components.write_if_changed(path, "a: 1\n") is True
+    before = path.stat().st_mtime_ns
+    assert components.write_if_changed(path, "a: 1\n") is False
+    assert path.stat().st_mtime_ns == before
+    assert components.write_if_changed(path, "a: 2\n") is True

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from services import contract
+import time
+
+from aiokafka.errors import KafkaConnectionError
+
+from devstack.ports import free_port
+from services import contract, kafka
 from services.kafka import topic_specs
 from services.settings import Env, KafkaSettings
 
@@ -20,3 +25,17 @@ def test_topics_take_partitions_replication_and_min_isr_from_the_environment() -
 def test_a_single_broker_is_the_default() -> None:
     specs = topic_specs(KafkaSettings.from_env(Env({})))
     assert {(s.replication_factor, s.topic_configs["min.insync.replicas"]) for s in specs} == {(1, "1")}
+
+
+async def test_a_service_waits_for_a_broker_that_is_not_there_yet_then_says_why() -> None:
+    """Pods start before Kafka in a cluster: a start waits `start_wait_s`, then fails with the reason."""
+    settings = KafkaSettings(bootstrap=f"127.0.0.1:{free_port()}", topic_prefix="", partitions=1,
+                             fetch_max_wait_ms=100, fetch_min_bytes=1, linger_ms=0, state_ttl_s=60, start_wait_s=2.0)
+    started = time.monotonic()
+    try:
+        await kafka.ensure_topics(settings)
+    except KafkaConnectionError:
+        pass
+    else:
+        raise AssertionError("ensure_topics returned without a broker")
+    assert 1.0 <= time.monotonic() - started < 10.0

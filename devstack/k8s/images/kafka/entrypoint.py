@@ -48,17 +48,9 @@ DEFAULT_HEAP = "-Xmx1G -Xms1G"
 DEFAULT_JVM_PERFORMANCE = ("-server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 "
                            "-XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15 -Djava.awt.headless=true")
 
-LOG4J2 = """\
-status = warn
-appender.console.type = Console
-appender.console.name = STDOUT
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = {level}
-rootLogger.appenderRef.stdout.ref = STDOUT
-logger.started.name = kafka.server.KafkaRaftServer
-logger.started.level = info
-"""
+# The same log4j2 template as the local stack's broker (devstack/kafka.py), put into the image
+# by devstack/k8s/images.py; `{level}` is the root level.
+LOG4J2_TEMPLATE = Path("/opt/kafka/config/log4j2.properties.template")
 
 
 class ConfigError(Exception):
@@ -169,7 +161,7 @@ def main() -> None:
     config = config_dir / "server.properties"
     config.write_text(render_properties(props), encoding="latin-1", errors="strict")
     level = environ.get("KAFKA_LOG4J_ROOT_LOGLEVEL") or "WARN"
-    (config_dir / "log4j2.properties").write_text(LOG4J2.format(level=level))
+    (config_dir / "log4j2.properties").write_text(LOG4J2_TEMPLATE.read_text().format(level=level))
     java = ["java", *jvm_args(environ, config_dir)]
 
     unformatted = [d for d in storage_dirs(props) if not (Path(d) / "meta.properties").exists()]

@@ -1,4 +1,4 @@
-"""After a broker restart refuses a producer's sequence, the gateway goes on with a new producer.
+"""After a broker restart refuses a producer's sequence, the service goes on with a new producer.
 
 A stand-in producer here (pure logic of the swap); the real broker restart is `make k8s-test`'s
 Kafka pod deletion under load, where the old gateway refused every job from then on."""
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiokafka.errors import OutOfOrderSequenceNumber
 
-from services.gateway.renewing import RenewingProducer
+from services.kafka import RenewingProducer
 
 
 class StandIn:
