@@ -35,6 +35,7 @@ class Fault:
     in_flight: int = 0
     in_flight_jobs: frozenset[str] = frozenset()  # accepted, not final, when the fault hit
     recovered: float | None = None  # first final result after the fault ended
+    sent_during: int = 0  # jobs sent between its start and its end (the load does not pause)
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Ledger:
     accepted: dict[str, str] = field(default_factory=dict)  # label -> job id
     finals: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))  # job id -> msgs
     final_times: list[float] = field(default_factory=list)
+    send_times: list[float] = field(default_factory=list)
     reconnects: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
 
@@ -82,6 +84,7 @@ class ChaosClient:
 
     async def submit(self, label: str, data: str) -> None:
         self.ledger.sent[label] = data
+        self.ledger.send_times.append(time.monotonic())
         self.unacked[label] = data
         if self.ws is not None and not self.ws.closed:
             try:
@@ -251,6 +254,7 @@ async def drive(url: str, target: Any, jobs: int, rate: float, clients: int, fau
         for fault in faults:
             after = [t for t in ledger.final_times if t > fault.ended]
             fault.recovered = (min(after) - fault.started) if after else None
+            fault.sent_during = sum(1 for t in ledger.send_times if fault.started <= t <= fault.ended)
         completed = [msgs[0] for msgs in ledger.finals.values() if msgs[0]["type"] == "completed"]
         expected = {job_id: ledger.sent[label] for label, job_id in ledger.accepted.items()}
         semaphore = asyncio.Semaphore(16)
@@ -272,6 +276,7 @@ async def drive(url: str, target: Any, jobs: int, rate: float, clients: int, fau
                     sum(1 for j in f.in_flight_jobs if j not in ledger.finals),
                     sum(1 for j in f.in_flight_jobs if len(ledger.finals.get(j, [])) > 1),
                     f.recovered) for f in faults],
+        "sent_during": [f.sent_during for f in faults],
     }
 
 

@@ -102,7 +102,8 @@ def pods(component: str) -> list[str]:
 def wait_all_ready(timeout: int = 300) -> str:
     kubectl("wait", "--for=condition=Ready", "pod", "-l", WORKLOADS, f"--timeout={timeout}s", timeout=timeout + 30)
     names = kubectl("get", "pods", "-l", WORKLOADS, "-o", "jsonpath={.items[*].metadata.name}").split()
-    return f"{len(names)} pods Ready"
+    restarts = kubectl("get", "pods", "-l", WORKLOADS, "-o", "jsonpath={.items[*].status.containerStatuses[*].restartCount}")
+    return f"{len(names)} pods Ready, {sum(int(n) for n in restarts.split())} container restarts"
 
 
 def rollouts_done(timeout: int = 300) -> None:
@@ -141,9 +142,11 @@ def install() -> str:
 def faults_under_load(suite: Suite, gateway: PortForward, jobs: int, rate: float, faults: list[Fault],
                       drain: float) -> str:
     result = asyncio.run(drive(gateway.url, None, jobs, rate, 4, faults, drain))
-    for name, in_flight, lost, dup, rec in result["faults"]:
-        line = (f"{in_flight} jobs in flight: lost {lost}, duplicated {dup}; first result "
-                f"{'-' if rec is None else f'{rec:.1f} s'} after the fault began")
+    for (name, in_flight, lost, dup, rec), during in zip(result["faults"], result["sent_during"]):
+        # Lost/duplicated here are of the jobs in flight when it began; the step's own row
+        # counts every job, including the `during` ones sent while it lasted.
+        line = (f"{in_flight} jobs in flight at its start (lost {lost}, duplicated {dup}), {during} sent while "
+                f"it lasted; first result {'-' if rec is None else f'{rec:.1f} s'} after it began")
         say(f"{name}: {line}")
         suite.note(f"  {name}", lost == dup == 0, line)
     say(f"sent {result['sent']}, accepted {result['accepted']}, completed {result['completed']}, "

@@ -247,3 +247,15 @@ def test_a_new_component_needs_values_only() -> None:
     assert "barcode-pipeline-extra" in names
     for template in (CHART / "templates").glob("*.yaml"):
         assert '"router" "generator"' not in template.read_text(), template.name
+
+
+def test_liveness_probes_restart_only_after_a_long_silence(rendered: list[dict[str, Any]]) -> None:
+    """On a busy node one probe can take over a second: no container is killed for that, only
+    after 30 s without an answer (timeouts of at least 3 s)."""
+    for obj in (o for o in rendered if o["kind"] in ("Deployment", "StatefulSet")):
+        container = pod_spec(obj)["containers"][0]
+        probe = container["livenessProbe"]
+        where = obj["metadata"]["name"]
+        assert probe.get("timeoutSeconds", 1) >= 3, where
+        assert probe.get("periodSeconds", 10) * probe.get("failureThreshold", 3) >= 30, where
+        assert "startupProbe" in container or probe.get("initialDelaySeconds", 0) >= 30, where
