@@ -24,6 +24,7 @@ from faust.types import EventT, TransportT
 
 from services import contract
 from services.deadletter import dead_letter
+from services.kafka import REQUEST_TIMEOUT_MS
 from services.readiness import KafkaReadiness
 from services.settings import KafkaSettings
 
@@ -92,6 +93,9 @@ def make_app(app_id: str, kafka: KafkaSettings, health: tuple[str, int] = ("127.
         # minute before its replacement gets them; 10 s (aiokafka's default) bounds that stall.
         broker_session_timeout=10.0,
         broker_heartbeat_interval=1.0,
+        # faust's 90 s default: after a broker restart a request on a dead connection held a
+        # worker that long (`make k8s-test`, Kafka pod deleted under load).
+        broker_request_timeout=REQUEST_TIMEOUT_MS / 1000,
         processing_guarantee="at_least_once",
         store="memory://",
         # faust writes a data folder even with in-memory tables; not into the working directory

@@ -20,6 +20,10 @@ from services import contract
 from services.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
+# Every client's request timeout (faust's too, services/faust_app.py): long enough for any answer
+# under load, short enough that a dead connection is given up quickly. At least the consumers'
+# session timeout (10 s), as the group protocol requires.
+REQUEST_TIMEOUT_MS = 15_000
 
 
 def producer(settings: KafkaSettings, client_id: str, linger_ms: int | None = None) -> AIOKafkaProducer:
@@ -29,7 +33,7 @@ def producer(settings: KafkaSettings, client_id: str, linger_ms: int | None = No
         acks="all",
         enable_idempotence=True,
         linger_ms=settings.linger_ms if linger_ms is None else linger_ms,
-        request_timeout_ms=15000,
+        request_timeout_ms=REQUEST_TIMEOUT_MS,
     )
 
 
@@ -44,6 +48,10 @@ def consumer(settings: KafkaSettings, client_id: str, group_id: str | None, *top
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         fetch_min_bytes=settings.fetch_min_bytes,
         isolation_level="read_uncommitted",
+        # A request on a connection to a broker that went away (its pod deleted, so no reset
+        # ever comes) waits this long before the client reconnects: aiokafka's 40 s default
+        # stalled a generator that long after a Kafka pod deletion in `make k8s-test`.
+        request_timeout_ms=REQUEST_TIMEOUT_MS,
     )
 
 

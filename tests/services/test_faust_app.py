@@ -1,6 +1,7 @@
 """faust's hard-coded 1.5 s fetch wait and its non-idempotent producer are overridden."""
 from __future__ import annotations
 
+from services import kafka
 from services.faust_app import make_app
 from services.settings import Env, KafkaSettings
 
@@ -19,3 +20,17 @@ async def test_worker_consumer_uses_our_fetch_wait_and_producer_is_idempotent() 
         thread.thread_loop.close()  # the consumer thread's own loop; the thread never ran
     settings = app.producer._settings_extra()
     assert settings["acks"] == "all" and settings["enable_idempotence"] is True
+
+
+
+async def test_every_client_gives_up_a_dead_connection_within_15_seconds() -> None:
+    """After a broker pod is deleted no reset arrives: the request timeout is how long a worker
+    stalls (aiokafka's 40 s and faust's 90 s defaults did, in `make k8s-test`)."""
+    settings = KafkaSettings.from_env(Env({"BARCODE_KAFKA_BOOTSTRAP": "127.0.0.1:1"}))
+    app = make_app("timeouts", settings)
+    assert app.conf.broker_session_timeout <= app.conf.broker_request_timeout <= 15.0
+    consumer = kafka.consumer(settings, "c", "g", "t")
+    try:
+        assert consumer._client._request_timeout_ms <= 15_000
+    finally:
+        await consumer.stop()
