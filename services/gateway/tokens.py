@@ -8,8 +8,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 import uuid
+
+# What the gateway issues, and nothing else is looked at: a client id is 32 hex digits (uuid4),
+# a token `<expiry in seconds, ASCII digits>.<43 base64url characters of HMAC-SHA256>`. Checking
+# the shape first keeps hostile input (non-ASCII digits, a 5000-digit expiry, non-ASCII MAC text)
+# away from int() and compare_digest, which raise on it.
+CLIENT_ID = re.compile(r"[0-9a-f]{32}")
+TOKEN = re.compile(r"([0-9]{1,12})\.([A-Za-z0-9_-]{43})")
 
 
 def new_client_id() -> str:
@@ -28,9 +36,12 @@ def resume_token(secret: bytes, client_id: str, ttl_s: int = 3600, now: float | 
 
 
 def token_valid(secret: bytes, client_id: str, token: str, now: float | None = None) -> bool:
-    expires_text, _, mac = token.partition(".")
-    if not expires_text.isdigit():
+    """True only for a token this deployment issued for `client_id` that has not expired; False,
+    never an exception, for any other pair of strings."""
+    match = TOKEN.fullmatch(token)
+    if match is None or CLIENT_ID.fullmatch(client_id) is None:
         return False
+    expires_text, mac = match.groups()
     expires = int(expires_text)
     if expires < (now if now is not None else time.time()):
         return False

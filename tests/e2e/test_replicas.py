@@ -117,3 +117,18 @@ async def test_sigterm_closes_sockets_with_going_away_and_a_resume_elsewhere_wor
         async with session.ws_connect(f"{gateway_b}/v1/ws", params={
                 "client_id": hello["client_id"], "resume_token": hello["resume_token"]}) as ws:
             assert (await next_message(ws))["resumed"] is True
+
+
+async def test_malformed_resume_tokens_are_answered_and_closed_1008(gateway_a: str) -> None:
+    """Non-ASCII digits, a 5000-digit expiry, non-ASCII MAC text: each once dropped the socket
+    (1006) with a traceback; now each is answered invalid_resume_token and closed 1008."""
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(f"{gateway_a}/v1/ws") as ws:
+            client_id = (await next_message(ws))["client_id"]
+        for token in ("١٢٣٤.abc", "9" * 5000 + "." + "A" * 43, "4102444800.é" + "A" * 42):
+            async with session.ws_connect(f"{gateway_a}/v1/ws",
+                                          params={"client_id": client_id, "resume_token": token}) as ws:
+                refusal = await next_message(ws)
+                assert refusal["error"]["code"] == "invalid_resume_token", token[:20]
+                await ws.receive(timeout=10)
+                assert ws.close_code == 1008, token[:20]
