@@ -25,7 +25,9 @@ ANONYMOUS = "anonymous"
 
 
 def key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+    # surrogateescape: a header with bytes that are not UTF-8 arrives with them escaped; hash the
+    # bytes as sent (an unknown key, 401) instead of failing to encode them (a 500).
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 @dataclass(frozen=True)

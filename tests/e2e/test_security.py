@@ -122,3 +122,17 @@ async def test_socket_limits_origin_in_flight_and_idle_timeout(strict_gateway: s
         closing = await idle.receive(timeout=10)
         assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
         await first.close()
+
+
+async def test_a_key_header_that_is_not_utf8_is_refused_401_not_500(gateway_a: str) -> None:
+    """Sent as raw bytes (clients would encode it): the gateway answered 500 (UnicodeEncodeError)."""
+    host, port = gateway_a.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    body = b'{"data": "X", "symbology": "code128"}'
+    writer.write(b"POST /v1/jobs HTTP/1.1\r\nHost: " + host.encode() + b"\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: " + str(len(body)).encode() + b"\r\nX-API-Key: \xff\xfe-not-utf8\r\n"
+                 b"Connection: close\r\n\r\n" + body)
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), 10)
+    writer.close()
+    assert status_line.split()[1] == b"401", status_line

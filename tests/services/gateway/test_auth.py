@@ -61,3 +61,12 @@ def test_limits_per_caller() -> None:
         limits.open_socket(one)
     limits.close_socket(one)
     limits.open_socket(one)
+
+
+@pytest.mark.parametrize("key", ["\udcff\udcfe", "caf\udce9", "ключ"])
+def test_a_key_that_is_not_utf8_is_an_unknown_key_not_an_error(key: str) -> None:
+    """A non-UTF-8 byte in X-API-Key reaches us escaped; it used to raise UnicodeEncodeError (a 500)."""
+    ring = KeyRing.load(f"{key_hash('right-key')}=CompanyA", "")
+    with pytest.raises(ApiError) as refused:
+        ring.caller(key, "127.0.0.1")
+    assert refused.value.code == "invalid_api_key" and refused.value.status == 401
