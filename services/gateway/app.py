@@ -44,7 +44,9 @@ async def json_errors(request: web.Request, handler):  # type: ignore[no-untyped
             raise
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status, "http_error")
         gw.errors[code] += 1
-        return web.json_response({"error": {"code": code, "message": exc.reason}}, status=exc.status)
+        # aiohttp's own headers of the error (Allow on a 405: RFC 9110 requires it) go along.
+        kept = {name: value for name, value in exc.headers.items() if name.lower() == "allow"}
+        return web.json_response({"error": {"code": code, "message": exc.reason}}, status=exc.status, headers=kept)
 
 
 async def _kafka_ctx(app: web.Application) -> AsyncIterator[None]:

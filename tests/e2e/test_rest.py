@@ -122,3 +122,12 @@ async def test_catalogue_health_and_openapi(gateway_a: str) -> None:
             metrics = await resp.text()
         assert "barcode_gateway_jobs_published_total" in metrics
         assert "barcode_gateway_jobs_evicted_total 0\n" in metrics  # far below GATEWAY_MAX_JOBS
+
+
+async def test_a_wrong_method_is_405_with_the_allowed_ones(gateway_a: str) -> None:
+    """RFC 9110: a 405 names the methods that work (it came without Allow)."""
+    async with aiohttp.ClientSession() as session:
+        async with session.delete(f"{gateway_a}/v1/jobs") as resp:
+            assert resp.status == 405
+            assert (await resp.json())["error"]["code"] == "method_not_allowed"
+            assert "POST" in {m.strip() for m in resp.headers["Allow"].split(",")}
