@@ -116,7 +116,9 @@ class JobRunner:
             self.counts["failed"] += 1
             log.exception("job %s failed unexpectedly", job.job_id)
             error = ErrorInfo(code=ErrorCode.INTERNAL, retryable=True,
-                              message=f"the generator failed on this job ({type(exc).__name__}); it was logged")
+                              # No exception name or text for the client: they say how the
+                              # service is built; the log has them under the job id.
+                              message=f"the generator failed on this job; it was logged under job {job.job_id}")
             return Result(status="failed", error=error, trace={**trace, "generated": now_ms()}, **base)
         return result
 

@@ -75,7 +75,9 @@ def enrichment_failure(request: GenerateRequest, profile: Profile, message: str)
 def internal_failure(request: GenerateRequest, exc: Exception) -> Result:
     """A bug in routing still answers the client (retryable: a fixed router may succeed)."""
     result = _failed(request, request.company or DEFAULT, ErrorCode.INTERNAL,
-                     f"the router failed on this request ({type(exc).__name__}); it was logged")
+                     # The exception stays in the log (under the job id): its name tells a caller
+                     # how the service is built.
+                     f"the router failed on this request; it was logged under job {request.job_id}")
     if result.error is not None:
         result.error.retryable = True
     return result

@@ -4,7 +4,7 @@ import pytest
 
 from services.contract import GenerateRequest, RenderJob, Result
 from services.router.profiles import Profile, load_profiles
-from services.router.routing import route
+from services.router.routing import internal_failure, route
 from services.router.settings import DEFAULT_COMPANIES
 
 
@@ -69,3 +69,12 @@ def test_enriched_parameters_sit_between_profile_and_request(profiles: dict[str,
     assert job.options["module_width"] == 0.5  # request over partner
     bad = route(_request(symbology="code128"), profiles, {"options": {"module_height": 500}})
     assert isinstance(bad, Result) and bad.error is not None and bad.error.code == "invalid_option"
+
+
+def test_a_routing_bug_answers_without_naming_the_exception() -> None:
+    """internal_error messages named exception classes: how the service is built is not the caller's."""
+    request = GenerateRequest(job_id="j1", client_id=None, data="X", symbology="code128", format="png")
+    result = internal_failure(request, KeyError("secret_field"))
+    assert result.error is not None and result.error.code == "internal_error" and result.error.retryable
+    assert "KeyError" not in result.error.message and "secret_field" not in result.error.message
+    assert "j1" in result.error.message  # what an operator looks for in the log
