@@ -178,15 +178,27 @@ def full_faults() -> list[Fault]:
                              Fault("SIGSTOP generator 5 s", _generator_hang)]
 
 
-async def _fetch_and_decode(session: aiohttp.ClientSession, url: str) -> str | None:
+async def _fetch_and_decode(session: aiohttp.ClientSession, url: str, attempts: int = 3) -> tuple[str | None, str]:
+    """(the one text the file decodes to, or None; why not). A fetch that fails is tried again
+    (a port-forward can drop a connection); a file that is missing or decodes wrong is not."""
     from tests.support.decode import decode  # noqa: PLC0415 - checker-only dependency
 
-    async with session.get(url) as resp:
-        if resp.status != 200:
-            return None
-        body = await resp.read()
-    found = await asyncio.to_thread(decode, body, resp.headers.get("Content-Type", "image/png"))
-    return found[0] if len(found) == 1 else None
+    why = ""
+    for attempt in range(attempts):
+        try:
+            async with session.get(url) as resp:
+                if resp.status != 200:
+                    return None, f"HTTP {resp.status}"
+                body = await resp.read()
+                content_type = resp.headers.get("Content-Type", "image/png")
+            break
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            why = f"fetch failed: {type(exc).__name__}"
+            await asyncio.sleep(1 + attempt)
+    else:
+        return None, why
+    found = await asyncio.to_thread(decode, body, content_type)
+    return (found[0], "") if len(found) == 1 else (None, f"decodes to {found}")
 
 
 async def watchdog(stack: Stack, stop: asyncio.Event, restarts: Counter[str]) -> None:
@@ -259,9 +271,15 @@ async def drive(url: str, target: Any, jobs: int, rate: float, clients: int, fau
         expected = {job_id: ledger.sent[label] for label, job_id in ledger.accepted.items()}
         semaphore = asyncio.Semaphore(16)
 
+        bad_reasons: Counter[str] = Counter()
+
         async def check(msg: dict[str, Any]) -> bool:
             async with semaphore:
-                return await _fetch_and_decode(session, msg["url"]) == expected.get(msg["job_id"])
+                text, why = await _fetch_and_decode(session, msg["url"])
+            if text != expected.get(msg["job_id"]):
+                bad_reasons[why or "decodes to another job's data"] += 1
+                return False
+            return True
 
         good = await asyncio.gather(*(check(m) for m in completed))
     failed_codes = Counter(msgs[0]["error"]["code"] for msgs in ledger.finals.values() if msgs[0]["type"] == "failed")
@@ -270,7 +288,8 @@ async def drive(url: str, target: Any, jobs: int, rate: float, clients: int, fau
         "never_accepted": len(ledger.sent) - len(ledger.accepted),
         "lost": sum(1 for job_id in ledger.accepted.values() if job_id not in ledger.finals),
         "duplicated": sum(len(m) - 1 for m in ledger.finals.values()),
-        "completed": len(completed), "bad_files": good.count(False), "failed": dict(failed_codes),
+        "completed": len(completed), "bad_files": good.count(False), "bad_file_reasons": dict(bad_reasons),
+        "failed": dict(failed_codes),
         "reconnects": ledger.reconnects, "rejected": dict(ledger.rejected), "crashes": dict(crashes),
         "faults": [(f.name, f.in_flight,
                     sum(1 for j in f.in_flight_jobs if j not in ledger.finals),

@@ -24,7 +24,7 @@ from faust.types import EventT, TransportT
 
 from services import contract
 from services.deadletter import dead_letter
-from services.kafka import REQUEST_TIMEOUT_MS
+from services.kafka import BROKEN_SEQUENCE, REQUEST_TIMEOUT_MS
 from services.readiness import KafkaReadiness
 from services.settings import KafkaSettings
 
@@ -47,9 +47,32 @@ class _Consumer(faust_aiokafka.Consumer):
 
 
 class _Producer(faust_aiokafka.Producer):
+    renewals = 0
+    _renew_lock: asyncio.Lock | None = None
+
     def _settings_extra(self) -> dict[str, Any]:
         # acks=all and idempotence: a retried send can neither be lost nor duplicated.
         return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+
+    async def renew(self, broken: aiokafka.AIOKafkaProducer | None) -> None:
+        """A new aiokafka producer in place of one whose sequence a restarted broker refuses for
+        good (services.kafka.BROKEN_SEQUENCE says why); once, however many sends saw it fail."""
+        if self._renew_lock is None:
+            self._renew_lock = asyncio.Lock()
+        async with self._renew_lock:
+            if broken is None or self._producer is not broken:
+                return  # already replaced after another failed send
+            fresh = self._new_producer()
+            await fresh.start()
+            self._producer = fresh
+            self.renewals += 1
+        log.warning("Kafka producer replaced (the broker refused its sequence); renewals: %d", self.renewals)
+        stopping = asyncio.ensure_future(broken.stop())
+        _RETIRED.add(stopping)
+        stopping.add_done_callback(_RETIRED.discard)
+
+
+_RETIRED: set[asyncio.Future[None]] = set()  # old producers being stopped in the background
 
 
 class _Transport(faust_aiokafka.Transport):
@@ -151,16 +174,17 @@ class Outbox:
         await self._slots.acquire()
         value = contract.encode(message)
         try:
+            sent_on = _aiokafka_producer(topic)
             delivery = await topic.send(key=key.encode(), value=value)
         except BaseException:
             self._slots.release()
             raise
-        task = asyncio.create_task(self._settle(event, topic, key.encode(), value, delivery))
+        task = asyncio.create_task(self._settle(event, topic, key.encode(), value, delivery, sent_on))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _settle(self, event: EventT, topic: faust.TopicT, key: bytes, value: bytes,
-                      delivery: Awaitable[Any]) -> None:
+                      delivery: Awaitable[Any], sent_on: aiokafka.AIOKafkaProducer | None) -> None:
         delay = 0.5
         try:
             while True:
@@ -168,14 +192,25 @@ class Outbox:
                     await delivery
                     break
                 except KafkaError as exc:
+                    if isinstance(exc, BROKEN_SEQUENCE):
+                        # Retrying on this producer would fail forever: the input stayed
+                        # unacknowledged and its result never reached the client (8 jobs in
+                        # one `make k8s-test` Kafka pod deletion, before this).
+                        await cast(_Producer, topic.app.producer).renew(sent_on)
                     # aiokafka gave up (broker away past its timeout): send again, in order.
                     log.warning("publishing to %s failed, retrying in %.1fs: %s", topic.get_topic_name(), delay, exc)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
+                    sent_on = _aiokafka_producer(topic)
                     delivery = await topic.send(key=key, value=value)
         finally:
             self._slots.release()
         await self.stream.ack(event)
+
+
+def _aiokafka_producer(topic: faust.TopicT) -> aiokafka.AIOKafkaProducer | None:
+    """The aiokafka producer a send on `topic` goes through now (None before the app started)."""
+    return getattr(topic.app.producer, "_producer", None)
 
 
 async def decoded(kind: type[T], stream: faust.StreamT[bytes], outbox: Outbox, dead_letters: faust.TopicT,

@@ -1,6 +1,8 @@
 """faust's hard-coded 1.5 s fetch wait and its non-idempotent producer are overridden."""
 from __future__ import annotations
 
+import asyncio
+
 from services import kafka
 from services.faust_app import make_app
 from services.settings import Env, KafkaSettings
@@ -34,3 +36,31 @@ async def test_every_client_gives_up_a_dead_connection_within_15_seconds() -> No
         assert consumer._client._request_timeout_ms <= 15_000
     finally:
         await consumer.stop()
+
+
+class _StandInProducer:
+    started = stopped = False
+
+    async def start(self) -> None:
+        self.started = True
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+
+async def test_a_broken_sequence_gets_one_new_producer_however_many_sends_failed() -> None:
+    """A restarted broker refusing the notifier's sequence left results unsent for good; the
+    faust producer now swaps its aiokafka producer once, and later sends use the new one."""
+    app = make_app("renew", KafkaSettings.from_env(Env({"BARCODE_KAFKA_BOOTSTRAP": "127.0.0.1:1"})))
+    producer = app.producer
+    broken = _StandInProducer()
+    producer._producer = broken
+    made: list[_StandInProducer] = []
+    producer._new_producer = lambda: made.append(_StandInProducer()) or made[-1]  # type: ignore[method-assign]
+    await asyncio.gather(*(producer.renew(broken) for _ in range(10)))
+    assert len(made) == 1 and producer._producer is made[0] and made[0].started
+    assert producer.renewals == 1
+    await asyncio.sleep(0)
+    assert broken.stopped
+    await producer.renew(broken)  # a late failure of the old one changes nothing
+    assert len(made) == 1
