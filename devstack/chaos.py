@@ -287,6 +287,7 @@ async def drive(url: str, target: Any, jobs: int, rate: float, clients: int, fau
         "sent": len(ledger.sent), "accepted": len(ledger.accepted),
         "never_accepted": len(ledger.sent) - len(ledger.accepted),
         "lost": sum(1 for job_id in ledger.accepted.values() if job_id not in ledger.finals),
+        "lost_jobs": sorted(job_id for job_id in ledger.accepted.values() if job_id not in ledger.finals),
         "duplicated": sum(len(m) - 1 for m in ledger.finals.values()),
         "completed": len(completed), "bad_files": good.count(False), "bad_file_reasons": dict(bad_reasons),
         "failed": dict(failed_codes),

@@ -152,10 +152,27 @@ def faults_under_load(suite: Suite, gateway: PortForward, jobs: int, rate: float
     say(f"sent {result['sent']}, accepted {result['accepted']}, completed {result['completed']}, "
         f"failed {result['failed']}, lost {result['lost']}, duplicated {result['duplicated']}, "
         f"bad files {result['bad_files']}, reconnects {result['reconnects']}")
+    if result["lost_jobs"]:
+        say(f"what the gateway says of the lost jobs: {lost_job_states(gateway.url, result['lost_jobs'][:20])}")
     if result["lost"] or result["duplicated"] or result["bad_files"] or result["never_accepted"] or result["failed"]:
-        raise RuntimeError(f"jobs lost or duplicated under faults: {json.dumps({k: v for k, v in result.items() if k != 'faults'})}")
+        raise RuntimeError("jobs lost or duplicated under faults: " + json.dumps(
+            {k: v for k, v in result.items() if k not in ("faults", "lost_jobs")}))
     return (f"{result['accepted']} jobs at {rate:g}/s: completed {result['completed']}, lost {result['lost']}, "
             f"duplicated {result['duplicated']}, bad files {result['bad_files']}, client reconnects {result['reconnects']}")
+
+
+def lost_job_states(url: str, job_ids: list[str]) -> dict[str, str]:
+    """GET /v1/jobs/{id} for each: queued means the pipeline has not finished it; completed means
+    its result exists and did not reach the client's socket."""
+    import urllib.request  # noqa: PLC0415 - diagnostics only
+    states = {}
+    for job_id in job_ids:
+        try:
+            with urllib.request.urlopen(f"{url}/v1/jobs/{job_id}", timeout=10) as resp:
+                states[job_id] = json.loads(resp.read()).get("status", "?")
+        except OSError as exc:
+            states[job_id] = f"error: {exc}"
+    return states
 
 
 def load(gateway: PortForward, rate: float, seconds: float) -> str:
