@@ -78,6 +78,10 @@ class JobIndex:
         self.evicted = 0  # jobs forgotten early for max_jobs
         self.jobs: OrderedDict[str, Job] = OrderedDict()  # insertion order = age order
         self.pending: dict[str, OrderedDict[str, Notification]] = {}  # client -> undelivered
+        # client -> every final result of the TTL, in seq order: a receipt says a result was
+        # written to a socket, not that the client read it (the connection can die with it in
+        # flight), so a resume with last_seq must look past receipts.
+        self.finals: dict[str, OrderedDict[str, Notification]] = {}
         self.delivered: OrderedDict[str, float] = OrderedDict()  # job id -> when
         self.idempotency: dict[tuple[str, str], str] = {}  # (scope, key) -> job id
         self.duplicates_dropped = 0
@@ -127,8 +131,10 @@ class JobIndex:
         # ran as decides who may read it meanwhile.
         job.company = job.company or n.company
         job.request_id = job.request_id or n.request_id
-        if n.client_id and n.job_id not in self.delivered:
-            self.pending.setdefault(n.client_id, OrderedDict())[n.job_id] = n
+        if n.client_id:
+            self.finals.setdefault(n.client_id, OrderedDict())[n.job_id] = n
+            if n.job_id not in self.delivered:
+                self.pending.setdefault(n.client_id, OrderedDict())[n.job_id] = n
         return True
 
     def add_delivery(self, client_id: str, job_id: str) -> None:
@@ -140,17 +146,25 @@ class JobIndex:
                 del self.pending[client_id]
 
     def pending_for(self, client_id: str, after_seq: int = -1) -> list[Notification]:
-        """Undelivered results for a client, oldest first; only those after `after_seq`."""
-        return [n for n in self.pending.get(client_id, {}).values() if n.seq is None or n.seq > after_seq]
+        """What a resuming client is owed, oldest first. With `after_seq` (the last seq it read):
+        every result after it, whether or not a receipt says it was written to a socket (found
+        by `make k8s-test`: results written to connections that then died were never replayed).
+        Without: the results no receipt covers."""
+        if after_seq < 0:
+            return list(self.pending.get(client_id, {}).values())
+        undelivered = self.pending.get(client_id, {})
+        return [n for n in self.finals.get(client_id, {}).values()
+                if (n.seq is not None and n.seq > after_seq) or (n.seq is None and n.job_id in undelivered)]
 
     def _forget(self, job: Job) -> None:
         """Drop what refers to a job already removed from `jobs`."""
         if job.idempotency is not None and self.idempotency.get(job.idempotency) == job.job_id:
             del self.idempotency[job.idempotency]
-        if job.client_id and job.client_id in self.pending:
-            self.pending[job.client_id].pop(job.job_id, None)
-            if not self.pending[job.client_id]:
-                del self.pending[job.client_id]
+        for by_client in (self.pending, self.finals):
+            if job.client_id and job.client_id in by_client:
+                by_client[job.client_id].pop(job.job_id, None)
+                if not by_client[job.client_id]:
+                    del by_client[job.client_id]
         self.delivered.pop(job.job_id, None)
 
     def get(self, job_id: str) -> Job | None:

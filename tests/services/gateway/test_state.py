@@ -85,3 +85,29 @@ def test_beyond_max_jobs_the_oldest_are_forgotten_with_their_keys_and_pending_re
         index.add_notification(_done(f"j{n}"))
     assert list(index.jobs) == ["j2", "j3", "j4"] and index.evicted == 2
     assert index.idempotency == {} and [n.job_id for n in index.pending_for("c1")] == ["j2", "j3", "j4"]
+
+
+def test_a_resume_with_last_seq_gets_results_written_to_a_socket_that_died() -> None:
+    """A receipt means "written to a socket", not "read": in `make k8s-test` 8-10 results written
+    to connections that then dropped were never replayed to the resuming client."""
+    index = JobIndex(ttl_s=3600)
+    for seq, job_id in enumerate(["j1", "j2", "j3"], start=10):
+        n = _done(job_id)
+        n.seq = seq
+        index.add_notification(n)
+    index.add_delivery("c1", "j1")  # read by the client (its last_seq says so)
+    index.add_delivery("c1", "j2")  # written, then the connection died
+    index.add_delivery("c1", "j3")
+    assert [n.job_id for n in index.pending_for("c1", after_seq=10)] == ["j2", "j3"]
+    assert index.pending_for("c1", after_seq=12) == []
+    assert index.pending_for("c1") == []  # without last_seq, receipts decide (as documented)
+
+
+def test_results_kept_for_resumes_are_forgotten_with_their_jobs() -> None:
+    index = JobIndex(ttl_s=3600, max_jobs=2)
+    for n in range(4):
+        done = _done(f"j{n}")
+        done.seq = n
+        index.add_notification(done)
+    assert [n.job_id for n in index.pending_for("c1", after_seq=-1)] == ["j2", "j3"]
+    assert list(index.finals["c1"]) == ["j2", "j3"]
