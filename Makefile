@@ -153,9 +153,10 @@ kind-up: ## Create a local kind cluster named $(KIND_CLUSTER) (needs kind and Do
 	kind get clusters | grep -qx $(KIND_CLUSTER) || kind create cluster --name $(KIND_CLUSTER)
 
 .PHONY: kind-load
-kind-load: images ## Build the images and load them into the kind cluster
-	for image in $(KIND_IMAGES); do DOCKER_HOST=unix://$(abspath $(LOCAL)/k8s/docker/docker.sock) docker save $$image | \
-	  kind load image-archive /dev/stdin --name $(KIND_CLUSTER); done
+kind-load: images ## Build the images and load them into the kind cluster (one archive, from the engine `make images` uses)
+	DOCKER_HOST=unix://$(abspath $(LOCAL)/k8s/docker/docker.sock) docker save -o $(LOCAL)/kind-images.tar $(KIND_IMAGES)
+	kind load image-archive $(LOCAL)/kind-images.tar --name $(KIND_CLUSTER)
+	rm -f $(LOCAL)/kind-images.tar
 
 .PHONY: deploy
 deploy: ## helm upgrade --install with $(VALUES) into namespace $(NAMESPACE)
