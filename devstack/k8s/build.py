@@ -16,13 +16,10 @@ import time
 from pathlib import Path
 
 from devstack import paths
+from devstack.k8s import say
 from devstack.k8s.pins import BUILDS, KUBE, GoBuild
 
 _STAGING = re.compile(r"^\s*(k8s\.io/[\w.-]+)\s*=>\s*\./staging/", re.MULTILINE)
-
-
-def say(message: str) -> None:
-    print(f"[k8s] {message}", flush=True)
 
 
 def staging_replaces(kubernetes_go_mod: str, version: str) -> list[str]:

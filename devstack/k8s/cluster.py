@@ -19,11 +19,12 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from devstack.k8s import addons, build, components, host, layout, network, pki
+from devstack.k8s import addons, build, components, host, layout, network, pki, say
 from devstack.k8s.components import Component
+from devstack.k8s.mounts import mounts_under, unmount_under
+from devstack.k8s.pins import KUBE
 from devstack.process import pid_alive, spawn, tail, terminate
 
-say = host.say
 CGROUP_STATE = layout.ROOT / "cgroups.json"
 
 
@@ -215,23 +216,16 @@ def _our_processes() -> list[int]:
     return pids
 
 
-def _our_mounts() -> list[str]:
-    roots = (str(layout.ROOT) + "/", "/run/containerd/io.containerd.runtime.v2.task/k8s.io/")
-    points = []
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
-        point = line.split()[4].replace("\\040", " ")
-        if point.startswith(roots):
-            points.append(point)
-    return sorted(set(points), key=lambda p: -len(p))
+# Where the cluster's mounts live: its own folder, and the task bundles of containerd's CRI namespace.
+MOUNT_ROOTS = (layout.ROOT, Path("/run/containerd/io.containerd.runtime.v2.task/k8s.io"))
 
 
 def _unmount_all() -> None:
+    # Lazy unmounts of nested mounts can leave a parent busy for a moment: a few rounds.
     for _ in range(3):
-        points = _our_mounts()
-        if not points:
+        if not mounts_under(*MOUNT_ROOTS):
             return
-        for point in points:
-            subprocess.run(["umount", "-l", point], capture_output=True)
+        unmount_under(*MOUNT_ROOTS)
 
 
 # ---------- up / down ----------
@@ -280,8 +274,8 @@ def down() -> int:
     started = time.monotonic()
     say("stopping the local cluster ...")
     stop("kube-proxy")
-    if (components.KUBE.bin_dir / "kube-proxy").exists():
-        subprocess.run([str(components.KUBE.bin_dir / "kube-proxy"), "--cleanup"], capture_output=True)
+    if (KUBE.bin_dir / "kube-proxy").exists():
+        subprocess.run([str(KUBE.bin_dir / "kube-proxy"), "--cleanup"], capture_output=True)
     stop("kubelet")
     _kill_containers()
     stop("containerd")
@@ -301,7 +295,7 @@ def down() -> int:
     _unmount_all()
     network.down()
     left = _remove_cgroups()
-    left += network.leftovers() + [f"mount {m}" for m in _our_mounts()] + [f"process {p}" for p in _our_processes()]
+    left += network.leftovers() + [f"mount {m}" for m in mounts_under(*MOUNT_ROOTS)] + [f"process {p}" for p in _our_processes()]
     if left:
         say("down left behind:\n  " + "\n  ".join(left))
         return 1

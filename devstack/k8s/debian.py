@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devstack import paths
+from devstack.k8s import say
 from devstack.k8s.mounts import unmount_under
 
 SUITE = "bookworm"
@@ -120,10 +121,6 @@ def image_sources_list(sources: list[Source], suite: str = SUITE) -> str:
 
 def rootfs_dir(suite: str = SUITE) -> Path:
     return paths.LOCAL / "k8s" / f"rootfs-{suite}"
-
-
-def say(message: str) -> None:
-    print(f"[k8s] {message}", flush=True)
 
 
 def ensure_rootfs(suite: str = SUITE) -> Path:

@@ -18,24 +18,20 @@ import time
 from pathlib import Path
 from typing import IO
 
-from devstack import paths
+from devstack.k8s import layout, say
 from devstack.k8s.mounts import unmount_under
 from devstack.process import tail
 
 DOCKERD = "/usr/sbin/dockerd"
 DOCKER = "/usr/local/bin/docker"
 
-ROOT = paths.LOCAL / "k8s" / "docker"
+ROOT = layout.ROOT / "docker"  # beside the cluster it builds images for
 DATA_ROOT = ROOT / "data"
 EXEC_ROOT = ROOT / "exec"
 PIDFILE = ROOT / "docker.pid"
 SOCKET = ROOT / "docker.sock"
 LOG = ROOT / "dockerd.log"
 CGROUP_PARENT = "barcode-docker"
-
-
-def say(message: str) -> None:
-    print(f"[k8s] {message}", flush=True)
 
 
 def docker_host() -> str:

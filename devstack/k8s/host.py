@@ -10,6 +10,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from devstack.k8s import say
+
 # command that must exist -> the Debian package that brings it
 PACKAGES = {
     "/usr/sbin/dockerd": "docker.io",
@@ -26,10 +28,6 @@ PACKAGES = {
 
 class HostNotReady(RuntimeError):
     """The machine cannot run the local cluster; the message says why."""
-
-
-def say(message: str) -> None:
-    print(f"[k8s] {message}", flush=True)
 
 
 def missing_packages(exists=os.path.exists) -> list[str]:  # type: ignore[no-untyped-def]

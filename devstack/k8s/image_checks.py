@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from devstack.k8s import docker, images
+from devstack.k8s import docker, images, say
 
 LOCKED_DOWN = ("--network", "none", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
                "--security-opt", "no-new-privileges")
@@ -97,10 +97,6 @@ ident, flags, _, answers, _, extra = struct.unpack(">HHHHHH", reply[:12])
 assert ident == 0x1234 and flags & 0x8000 and flags & 0xF == 0, (ident, flags)
 print(f"answered a UDP query on :1053 (rcode 0, {answers} answer(s), {extra} additional: the whoami plugin)")
 """
-
-
-def say(message: str) -> None:
-    print(f"[k8s] {message}", flush=True)
 
 
 def _run(*args: str) -> str:

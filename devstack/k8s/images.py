@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from devstack import kafka, paths
-from devstack.k8s import debian, docker, pins
+from devstack.k8s import debian, docker, pins, say
 
 HERE = Path(__file__).resolve().parent / "images"
 CHART = paths.ROOT / "helm" / "barcode-pipeline" / "Chart.yaml"
@@ -42,10 +42,6 @@ LOGS = paths.LOCAL / "k8s" / "image-logs"
 # paths its Dockerfile copies, so they are what decides whether it is current.
 SERVICE_INPUTS = ("Dockerfile", ".dockerignore", "pyproject.toml", "requirements.lock", "services", "loadtest", "config")
 PAUSE_VERSION = "3.10"
-
-
-def say(message: str) -> None:
-    print(f"[k8s] {message}", flush=True)
 
 
 def containerd_name(ref: str) -> str:

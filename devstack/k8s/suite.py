@@ -22,7 +22,7 @@ from typing import Any
 
 from devstack import paths
 from devstack.chaos import Fault, drive
-from devstack.k8s import addons, cluster, host, layout
+from devstack.k8s import addons, cluster, layout, say
 from devstack.k8s.memory import worst_job_fits
 from devstack.k8s.portforward import PortForward
 from devstack.k8s.resume import resume_after_gateway_loss
@@ -33,7 +33,6 @@ RELEASE = "barcode-pipeline"
 INSTANCE = f"app.kubernetes.io/instance={RELEASE}"
 WORKLOADS = f"{INSTANCE},app.kubernetes.io/component!=test"  # not the `helm test` pod, which completes
 SUMMARY = layout.ROOT / "k8s-test-summary.json"
-say = host.say
 
 
 @dataclass
