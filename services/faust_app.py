@@ -138,8 +138,8 @@ def make_app(app_id: str, kafka: KafkaSettings, health: tuple[str, int] = ("127.
 
         @app.page("/readyz")
         async def readyz(web: Any, request: Any) -> Any:
-            ready, why = await readiness.check()
-            return web.json({"status": "ready" if ready else "not_ready", "kafka": why}, status=200 if ready else 503)
+            body, status = await readiness.answer()
+            return web.json(body, status=status)
     return app
 
 

@@ -42,6 +42,11 @@ class KafkaReadiness:
             self._last = (time.monotonic(), ready, why)
             return ready, why
 
+    async def answer(self) -> tuple[dict[str, str], int]:
+        """The /readyz body and status every worker serves: 200 ready, 503 not (with why)."""
+        ready, why = await self.check()
+        return {"status": "ready" if ready else "not_ready", "kafka": why}, 200 if ready else 503
+
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()

@@ -1,5 +1,6 @@
-"""The generator's HTTP side: /healthz (the process), /readyz (Kafka reachable) and Prometheus /metrics (jobs rendered, served from
-storage, failed, and failed verification: a verification failure is a bug worth alerting on)."""
+"""The generator's HTTP side: /healthz (the process), /readyz (Kafka reachable) and Prometheus
+/metrics (jobs rendered, served from storage, failed, and failed verification: a verification
+failure is a bug worth alerting on)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -22,9 +23,8 @@ def _metrics_app(runner: JobRunner, readiness: KafkaReadiness) -> web.Applicatio
         return web.json_response({"status": "ok"})
 
     async def readyz(request: web.Request) -> web.Response:
-        ready, why = await readiness.check()
-        return web.json_response({"status": "ready" if ready else "not_ready", "kafka": why},
-                                 status=200 if ready else 503)
+        body, status = await readiness.answer()
+        return web.json_response(body, status=status)
 
     app = web.Application()
     app.router.add_get("/metrics", metrics)
