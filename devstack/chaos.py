@@ -240,17 +240,10 @@ async def drive(url: str, target: Any, jobs: int, rate: float, clients: int, fau
             # One fault at a time, the next once the last has ended; the load keeps its schedule.
             if n >= fault_every * (len(fault_tasks) + 1) and len(fault_tasks) < len(faults) \
                     and all(t.done() for t in fault_tasks):
-                fault = faults[len(fault_tasks)]
-                fault.started, fault.in_flight_jobs = time.monotonic(), ledger.in_flight_jobs()
-                fault.in_flight = len(fault.in_flight_jobs)
-                print(f"[chaos] {fault.name} ({fault.in_flight} jobs in flight)", flush=True)
-                fault_tasks.append(asyncio.create_task(_run_fault(fault, target)))
+                fault_tasks.append(_start_fault(faults[len(fault_tasks)], ledger, target))
         for fault in faults[len(fault_tasks):]:  # the load ended before their turn: run them now
             await asyncio.gather(*fault_tasks)
-            fault.started, fault.in_flight_jobs = time.monotonic(), ledger.in_flight_jobs()
-            fault.in_flight = len(fault.in_flight_jobs)
-            print(f"[chaos] {fault.name} ({fault.in_flight} jobs in flight)", flush=True)
-            fault_tasks.append(asyncio.create_task(_run_fault(fault, target)))
+            fault_tasks.append(_start_fault(fault, ledger, target))
         await asyncio.gather(*fault_tasks)
         deadline = time.monotonic() + drain_s
         while time.monotonic() < deadline:
@@ -282,12 +275,12 @@ async def drive(url: str, target: Any, jobs: int, rate: float, clients: int, fau
             return True
 
         good = await asyncio.gather(*(check(m) for m in completed))
+    lost_jobs = sorted(job_id for job_id in ledger.accepted.values() if job_id not in ledger.finals)
     failed_codes = Counter(msgs[0]["error"]["code"] for msgs in ledger.finals.values() if msgs[0]["type"] == "failed")
     return {
         "sent": len(ledger.sent), "accepted": len(ledger.accepted),
         "never_accepted": len(ledger.sent) - len(ledger.accepted),
-        "lost": sum(1 for job_id in ledger.accepted.values() if job_id not in ledger.finals),
-        "lost_jobs": sorted(job_id for job_id in ledger.accepted.values() if job_id not in ledger.finals),
+        "lost": len(lost_jobs), "lost_jobs": lost_jobs,
         "duplicated": sum(len(m) - 1 for m in ledger.finals.values()),
         "completed": len(completed), "bad_files": good.count(False), "bad_file_reasons": dict(bad_reasons),
         "failed": dict(failed_codes),
@@ -298,6 +291,14 @@ async def drive(url: str, target: Any, jobs: int, rate: float, clients: int, fau
                     f.recovered) for f in faults],
         "sent_during": [f.sent_during for f in faults],
     }
+
+
+def _start_fault(fault: Fault, ledger: Ledger, target: Any) -> "asyncio.Task[None]":
+    """Note what is in flight as the fault begins, then inject it in the background."""
+    fault.started, fault.in_flight_jobs = time.monotonic(), ledger.in_flight_jobs()
+    fault.in_flight = len(fault.in_flight_jobs)
+    print(f"[chaos] {fault.name} ({fault.in_flight} jobs in flight)", flush=True)
+    return asyncio.create_task(_run_fault(fault, target))
 
 
 async def _run_fault(fault: Fault, target: Any) -> None:
