@@ -41,14 +41,18 @@ async def _one(url: str, job: dict[str, object]) -> dict[str, object]:
 
 def worst_job_fits(url: str, kubectl: Callable[..., str], pods: Callable[[str], list[str]]) -> str:
     [pod] = pods("generator")[:1]
+
+    def restart_count() -> str:
+        return kubectl("get", "pod", pod, "-o", "jsonpath={.status.containerStatuses[0].restartCount}").strip()
+
     uid = kubectl("get", "pod", pod, "-o", "jsonpath={.metadata.uid}").strip()
-    restarts = kubectl("get", "pod", pod, "-o", "jsonpath={.status.containerStatuses[0].restartCount}").strip()
+    restarts = restart_count()
     cgroup = pod_memory_cgroup(uid)
     (cgroup / "memory.max_usage_in_bytes").write_text("0")  # v1: resets the peak to the current usage
     message = asyncio.run(_one(url, WORST_JOB))
     peak = int((cgroup / "memory.max_usage_in_bytes").read_text())
     limit = int((cgroup / "memory.limit_in_bytes").read_text())
-    after = kubectl("get", "pod", pod, "-o", "jsonpath={.status.containerStatuses[0].restartCount}").strip()
+    after = restart_count()
     detail = (f"QR v40 at 2400 dpi ({message['type']}, {message.get('size_bytes', '?')} bytes): generator peak "
               f"{peak / 2**20:.0f} MiB of its {limit / 2**20:.0f} MiB limit, restarts {restarts} -> {after}")
     if message["type"] != "completed" or after != restarts or peak >= limit:

@@ -37,15 +37,13 @@ class _Client:
             await ws.send_json({"type": "generate", "request_id": rid, "idempotency_key": key,
                                 "symbology": "qrcode", "format": "pdf", "data": data})
 
-    def take(self, body: dict[str, Any]) -> bool:
-        """Record a message; True for a final result."""
+    def take(self, body: dict[str, Any]) -> None:
+        """Record an acknowledgement or a final result (anything else is not counted)."""
         if body["type"] == "accepted":
             self.accepted[body["request_id"]] = body["job_id"]
         elif body["type"] in ("completed", "failed"):
             self.finals.setdefault(body["job_id"], []).append(body)
             self.last_seq = max(self.last_seq, body.get("seq", -1))
-            return True
-        return False
 
 
 async def _session(url_a: str, url_b: str, kill_a: Callable[[], None]) -> dict[str, Any]:

@@ -17,7 +17,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from devstack import paths
@@ -262,7 +261,7 @@ def main(argv: list[str]) -> int:
     finally:
         if not args.keep:
             try:
-                suite.run("cluster down (nothing left behind)", lambda: None if cluster.down() == 0 else _raise("leftovers"))
+                suite.run("cluster down (nothing left behind)", _cluster_down)
             except RuntimeError:
                 failed = True
     total = time.monotonic() - started
@@ -272,8 +271,10 @@ def main(argv: list[str]) -> int:
     return 1 if failed or not all(s.ok for s in suite.steps) else 0
 
 
-def _raise(what: str) -> None:
-    raise RuntimeError(what)
+def _cluster_down() -> str:
+    if cluster.down() != 0:
+        raise RuntimeError("k8s-down left things behind (listed above)")
+    return ""
 
 
 if __name__ == "__main__":
