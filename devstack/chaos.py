@@ -68,10 +68,12 @@ class ChaosClient:
         self.labels_by_request: dict[str, str] = {}
 
     async def connect(self, session: aiohttp.ClientSession) -> None:
-        params = {}
-        if self.client_id:
-            params = {"client_id": self.client_id, "resume_token": self.token or "", "last_seq": str(self.last_seq)}
-        self.ws = await session.ws_connect(f"{self.url}/v1/ws", params=params, heartbeat=5)
+        headers = {}
+        if self.client_id:  # resume (docs/api.md): headers, never the URL
+            headers = {"X-Client-Id": self.client_id, "X-Resume-Token": self.token or ""}
+            if self.last_seq >= 0:
+                headers["X-Last-Seq"] = str(self.last_seq)
+        self.ws = await session.ws_connect(f"{self.url}/v1/ws", headers=headers, heartbeat=5)
         hello = await self.ws.receive_json(timeout=10)
         self.client_id, self.token = hello["client_id"], hello["resume_token"]
         for label, data in list(self.unacked.items()):  # the same key: never a second job

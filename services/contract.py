@@ -54,6 +54,10 @@ class ErrorCode:
     TOO_MANY_SOCKETS = "too_many_sockets"
     TOO_MANY_IN_FLIGHT = "too_many_in_flight"
     ORIGIN_NOT_ALLOWED = "origin_not_allowed"
+    HOST_NOT_ALLOWED = "host_not_allowed"  # a Host header outside GATEWAY_ALLOWED_HOSTS (DNS rebinding)
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"  # state-changing REST without application/json
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # the same key earlier came with other parameters
+    TOO_MANY_AUTH_FAILURES = "too_many_auth_failures"  # wrong API keys from one source, over its budget
     UNAVAILABLE = "unavailable"  # Kafka did not take the request
     # Decided later in the pipeline, delivered as a `failed` notification.
     SYMBOLOGY_NOT_ALLOWED = "symbology_not_allowed"
@@ -104,6 +108,10 @@ class GenerateRequest:
     trace: dict[str, float] = field(default_factory=dict)
     idempotency_key: str | None = None  # a repeat with the same key gets this job back
     progress: bool | None = None  # True: the services report each step on barcode.progress
+    # Who asked (services/gateway/auth.py Caller.owner): "company:<name>" for an API key, or
+    # "anonymous:<hash of the source address>". Scopes idempotency keys and who may read the job
+    # on every replica, whatever that replica's own key settings are.
+    owner: str | None = None
     v: int = SCHEMA_VERSION
 
 

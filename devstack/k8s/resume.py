@@ -3,7 +3,7 @@
 Two port-forwards, one per gateway pod (a Service forward would pick either). The client sends
 a burst of jobs on pod A and, at its first `accepted`, pod A is deleted at once (no grace: the
 socket dies mid-flight, as with a node loss). Jobs keep completing while the client is away; it then
-connects to pod B with client_id + resume_token + last_seq, re-sends what was never
+connects to pod B with X-Client-Id + X-Resume-Token + X-Last-Seq headers, re-sends what was never
 acknowledged with the same idempotency keys, and must get every job's final result exactly once.
 """
 from __future__ import annotations
@@ -65,8 +65,9 @@ async def _session(url_a: str, url_b: str, kill_a: Callable[[], None]) -> dict[s
         seen_on_a = {job for job in client.finals}
         accepted_on_a = dict(client.accepted)
         await asyncio.sleep(3)  # results complete while the client is away
-        ws_b = await http.ws_connect(f"{url_b}/v1/ws", params={
-            "client_id": hello["client_id"], "resume_token": hello["resume_token"], "last_seq": str(client.last_seq)})
+        ws_b = await http.ws_connect(f"{url_b}/v1/ws", headers={
+            "X-Client-Id": hello["client_id"], "X-Resume-Token": hello["resume_token"],
+            **({"X-Last-Seq": str(client.last_seq)} if client.last_seq >= 0 else {})})
         hello_b = await ws_b.receive_json(timeout=30)
         # As the docs tell clients: re-send, with the same key, what was never acknowledged.
         await client.send(ws_b, [rid for rid in client.requests if rid not in client.accepted])

@@ -2,19 +2,28 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from aiohttp import web
 
 from services import eventloop
 from services.gateway.app import init_app
 from services.gateway.settings import GatewaySettings
-from services.settings import log_level
+from services.settings import ConfigError, log_level
 
 if __name__ == "__main__":
     logging.basicConfig(level=log_level(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     eventloop.install()
-    settings = GatewaySettings.from_env()
+    try:
+        settings = GatewaySettings.from_env()
+    except ConfigError as exc:
+        sys.exit(f"gateway: configuration error: {exc}")
     web.run_app(init_app(settings), host=settings.host, port=settings.port,
                 shutdown_timeout=settings.shutdown_timeout_s, access_log=None,
+                # aiohttp closes a connection that has not sent a whole request this long after
+                # connecting (or after its last response): slow headers cannot hold a connection.
+                keepalive_timeout=settings.header_timeout_s,
+                handler_args={"max_headers": settings.max_headers, "max_field_size": settings.max_header_bytes,
+                              "max_line_size": settings.max_header_bytes},
                 print=lambda _: logging.getLogger("services.gateway").info(
                     "gateway listening on http://%s:%d", settings.host, settings.port))

@@ -14,7 +14,7 @@ from aiohttp import WSCloseCode, web
 from services import kafka
 from services.gateway.auth import KeyRing, Limits
 from services.gateway.context import GATEWAY, Gateway
-from services.gateway.errors import ApiError
+from services.gateway.guard import guard, json_errors, security_headers
 from services.gateway.feed import Feed
 from services.gateway.page import add_page_routes
 from services.gateway.files import FileFetcher
@@ -24,29 +24,11 @@ from services.gateway.settings import GatewaySettings
 from services.gateway.sockets import SocketRegistry
 from services.gateway.state import JobIndex
 from services.gateway.ws import websocket
+from services.sigv4 import Signer
 
 RECEIPT_LINGER_MS = 50  # how long a delivery receipt may wait for others to share its request
 
 log = logging.getLogger(__name__)
-
-
-@web.middleware
-async def json_errors(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    """Every error leaves as {"error": {"code", "message"}} with the right status."""
-    gw = request.app[GATEWAY]
-    try:
-        return await handler(request)
-    except ApiError as error:
-        gw.errors[error.code] += 1
-        return error.response()
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status, "http_error")
-        gw.errors[code] += 1
-        # aiohttp's own headers of the error (Allow on a 405: RFC 9110 requires it) go along.
-        kept = {name: value for name, value in exc.headers.items() if name.lower() == "allow"}
-        return web.json_response({"error": {"code": code, "message": exc.reason}}, status=exc.status, headers=kept)
 
 
 async def _kafka_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -88,12 +70,18 @@ async def _close_sockets(app: web.Application) -> None:
 
 
 def init_app(settings: GatewaySettings) -> web.Application:
-    app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
+    # json_errors outermost: the guard's refusals are ApiErrors too.
+    app = web.Application(middlewares=[json_errors, guard], client_max_size=settings.max_body_bytes)
+    s3 = settings.s3
     app[GATEWAY] = Gateway(
         settings=settings, index=JobIndex(settings.kafka.state_ttl_s, settings.max_jobs), registry=SocketRegistry(),
-        keys=KeyRing.load(settings.api_keys, settings.api_keys_file),
-        limits=Limits(settings.rate_limit, settings.rate_burst, settings.max_sockets_per_caller),
+        keys=KeyRing.load(settings.api_keys, settings.api_keys_file, settings.anonymous_companies,
+                          owner_salt=settings.resume_secret),
+        limits=Limits(settings.rate_limit, settings.rate_burst, settings.max_sockets_per_caller,
+                      settings.auth_failures_per_minute, settings.auth_failure_burst),
+        signer=Signer(s3.public_endpoint, s3.access_key, s3.secret_key, s3.region),
     )
+    app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(_http_client_ctx)
     app.cleanup_ctx.append(_kafka_ctx)
     app.on_shutdown.append(_close_sockets)

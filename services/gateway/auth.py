@@ -22,6 +22,7 @@ from services.gateway.errors import ApiError
 from services.settings import ConfigError
 
 ANONYMOUS = "anonymous"
+ANY_COMPANY = "*"
 
 
 def key_hash(key: str) -> str:
@@ -36,15 +37,24 @@ class Caller:
 
     identity: str  # rate-limit and socket-count bucket: the key hash, or "anonymous:<ip>"
     company: str | None
+    # Whose jobs and client ids these are, on every replica (it travels in each request): all
+    # keys of a company share "company:<name>"; an anonymous caller is its source address,
+    # hashed so no address is written to Kafka.
+    owner: str = ""
 
 
 class KeyRing:
-    def __init__(self, hashed: dict[str, str]) -> None:
+    def __init__(self, hashed: dict[str, str], anonymous_companies: frozenset[str] = frozenset({ANY_COMPANY}),
+                 owner_salt: bytes = b"") -> None:
         self._companies = dict(hashed)  # sha256 hex -> company
         self.protected = frozenset(hashed.values())  # companies only a key may use
+        # Companies a caller without a key may name ("*": any company that has no keys).
+        self.anonymous_companies = anonymous_companies
+        self._salt = owner_salt  # the replicas' shared secret: one address, one owner, everywhere
 
     @classmethod
-    def load(cls, inline: str, path: str) -> "KeyRing":
+    def load(cls, inline: str, path: str, anonymous_companies: frozenset[str] = frozenset({ANY_COMPANY}),
+             owner_salt: bytes = b"") -> "KeyRing":
         hashed: dict[str, str] = {}
         for item in filter(None, (part.strip() for part in inline.split(","))):
             digest, _, company = item.partition("=")
@@ -61,15 +71,16 @@ class KeyRing:
                     hashed[_checked(digest, f"{path}:{number}")] = company.strip()
         if any(not company for company in hashed.values()):
             raise ConfigError("every API key needs a company")
-        return cls(hashed)
+        return cls(hashed, anonymous_companies, owner_salt)
 
     def caller(self, key: str | None, remote: str) -> Caller:
         if not key:
-            return Caller(f"{ANONYMOUS}:{remote}", None)
+            address = hmac.new(self._salt, remote.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
+            return Caller(f"{ANONYMOUS}:{remote}", None, f"{ANONYMOUS}:{address[:24]}")
         digest = key_hash(key)
         for known, company in self._companies.items():
             if hmac.compare_digest(known, digest):
-                return Caller(digest, company)
+                return Caller(digest, company, f"company:{company}")
         raise ApiError(ErrorCode.INVALID_API_KEY, "unknown API key", status=401)
 
     def effective_company(self, caller: Caller, requested: str | None) -> str | None:
@@ -82,10 +93,20 @@ class KeyRing:
             return caller.company
         if requested in self.protected:
             raise ApiError(ErrorCode.COMPANY_NOT_ALLOWED, f"{requested} needs its API key", status=403)
+        if requested is not None and ANY_COMPANY not in self.anonymous_companies \
+                and requested not in self.anonymous_companies:
+            raise ApiError(ErrorCode.COMPANY_NOT_ALLOWED, f"{requested} is not open to callers without an API key "
+                                                          "(GATEWAY_ANONYMOUS_COMPANIES)", status=403)
         return requested
 
-    def may_read(self, caller: Caller, company: str | None) -> bool:
-        """Jobs of a company with keys are visible to that company's keys only."""
+    def may_read(self, caller: Caller, owner: str | None, company: str | None) -> bool:
+        """A keyed company's jobs are its own; an anonymous job is read by whoever holds its id
+        (an unguessable capability, as before keys existed). The owner comes from the request
+        on Kafka, so a replica with other key settings still keeps a company's jobs to it.
+        Before the request is read (only its result is), the company decides as this replica
+        knows it."""
+        if owner is not None:
+            return not owner.startswith("company:") or owner == caller.owner
         return company not in self.protected or caller.company == company
 
 
@@ -115,14 +136,41 @@ class TokenBucket:
             return 0.0
         return (1 - self.tokens) / self.rate
 
+    def wait(self) -> float:
+        """Seconds until a token is available (0: one is), without taking it."""
+        now = time.monotonic()
+        tokens = self.burst if self.tokens < 0 else min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
 
 class Limits:
-    """Per-caller request rate and open sockets."""
+    """Per-caller request rate and open sockets, and per-source wrong API keys."""
 
-    def __init__(self, rate: float, burst: float, max_sockets: int) -> None:
+    def __init__(self, rate: float, burst: float, max_sockets: int, auth_failures_per_minute: float = 10.0,
+                 auth_failure_burst: float = 10.0) -> None:
         self.rate, self.burst, self.max_sockets = rate, burst, max_sockets
         self._buckets: dict[str, TokenBucket] = {}
         self.sockets: dict[str, int] = {}
+        # Wrong keys cost a token from the source address's bucket; an empty bucket refuses every
+        # key from that address (right ones too) until it refills: guessing stays slow.
+        self.auth_rate = auth_failures_per_minute / 60.0
+        self.auth_burst = auth_failure_burst
+        self._auth_failures: dict[str, TokenBucket] = {}
+
+    def check_auth_budget(self, remote: str) -> None:
+        bucket = self._auth_failures.get(remote)
+        if bucket is not None:
+            wait = bucket.wait()
+            if wait > 0:
+                error = ApiError(ErrorCode.TOO_MANY_AUTH_FAILURES,
+                                 f"too many wrong API keys from this address; retry after {wait:.0f} s", status=429)
+                error.retry_after = wait  # type: ignore[attr-defined]
+                raise error
+
+    def auth_failed(self, remote: str) -> None:
+        if len(self._auth_failures) > 100_000:
+            self._auth_failures = {k: b for k, b in self._auth_failures.items() if b.wait() > 0}
+        self._auth_failures.setdefault(remote, TokenBucket(self.auth_rate, self.auth_burst)).take()
 
     def take(self, caller: Caller) -> None:
         if self.rate <= 0:

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from services.gateway.auth import Caller, KeyRing, Limits
+from services.gateway.errors import ApiError
 from services.gateway.feed import Feed
 from services.gateway.files import FileFetcher
 from services.gateway.publisher import Publisher
 from services.gateway.settings import GatewaySettings
 from services.gateway.sockets import SocketRegistry
 from services.gateway.state import JobIndex
+from services.sigv4 import Signer
 
 
 @dataclass
@@ -27,17 +29,38 @@ class Gateway:
     draining: bool = False
     keys: KeyRing = field(default_factory=lambda: KeyRing({}))
     limits: Limits = field(default_factory=lambda: Limits(0, 1, 1_000_000))
+    server_errors: int = 0  # 5xx answered (each one is a bug: the log has its traceback)
+    signer: Signer | None = None  # signs storage URLs for clients, anew on every read
+
+    def signed_url(self, bucket: str | None, key: str | None) -> str | None:
+        if self.signer is None or not bucket or not key:
+            return None
+        return self.signer.presign_get(bucket, key, self.settings.url_ttl_s)
 
 
 GATEWAY = web.AppKey("gateway", Gateway)
+CALLER = "barcode.caller"  # request key: the Caller the middleware authenticated
 
 
 def base_url(request: web.Request) -> str:
-    """The URL clients reached us by (works behind kubectl port-forward)."""
-    return f"{request.scheme}://{request.host}"
+    """GATEWAY_PUBLIC_URL, else the URL clients reached us by (works behind kubectl
+    port-forward). The Host header was checked against GATEWAY_ALLOWED_HOSTS first."""
+    public = request.app[GATEWAY].settings.public_url
+    return public or f"{request.scheme}://{request.host}"
 
 
 def caller_of(request: web.Request, key: str | None = None) -> Caller:
-    """The caller by its X-API-Key header (or a key given otherwise); raises 401 for a bad key."""
+    """The caller by its X-API-Key header (or a key given otherwise); 401 for a wrong key, and
+    429 for any key once this source address has sent too many wrong ones."""
+    if key is None and CALLER in request:
+        return request[CALLER]  # type: ignore[no-any-return]
     gw = request.app[GATEWAY]
-    return gw.keys.caller(key if key is not None else request.headers.get("X-API-Key"), request.remote or "?")
+    remote = request.remote or "?"
+    key = key if key is not None else request.headers.get("X-API-Key")
+    if key:
+        gw.limits.check_auth_budget(remote)
+    try:
+        return gw.keys.caller(key, remote)
+    except ApiError:
+        gw.limits.auth_failed(remote)
+        raise

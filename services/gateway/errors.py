@@ -26,6 +26,11 @@ STATUS = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.NOT_READY: 409,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.HOST_NOT_ALLOWED: 421,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: 409,
+    ErrorCode.TOO_MANY_AUTH_FAILURES: 429,
+    ErrorCode.INTERNAL: 500,
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.STORAGE_UNAVAILABLE: 503,
 }

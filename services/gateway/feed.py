@@ -23,7 +23,7 @@ from typing import Callable
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from services import contract, kafka
-from services.gateway.messages import final_message, progress_messages
+from services.gateway.messages import progress_messages
 from services.gateway.sockets import SocketRegistry
 from services.gateway.state import JobIndex
 from services.settings import KafkaSettings
@@ -164,11 +164,13 @@ class Feed:
     def _on_notification(self, record: ConsumerRecord[bytes, bytes]) -> None:
         notification = contract.decode(contract.Notification, record.value)
         notification.seq = record.offset
-        if not self.index.add_notification(notification) or not notification.client_id:
+        if not self.index.add_notification(notification):
             return
-        notification.trace["gateway_out"] = contract.now_ms()
-        for conn in self.registry.for_client(notification.client_id):
-            conn.send(final_message(notification, conn.base_url), final_job=notification.job_id)
+        recipients = self.registry.recipients(notification)
+        if recipients:
+            notification.trace["gateway_out"] = contract.now_ms()
+        for conn in recipients:
+            conn.send_final(notification)
 
     def _on_progress(self, record: ConsumerRecord[bytes, bytes]) -> None:
         step = contract.decode(contract.Progress, record.value)

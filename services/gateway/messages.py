@@ -11,7 +11,8 @@ def file_url(base_url: str, job_id: str) -> str:
     return f"{base_url}/v1/jobs/{job_id}/file"
 
 
-def final_message(n: Notification, base_url: str) -> dict[str, Any]:
+def final_message(n: Notification, base_url: str, url: str | None) -> dict[str, Any]:
+    """`url`: signed for this message (a replay long after the job gets a fresh one)."""
     out: dict[str, Any] = {"type": n.status, "job_id": n.job_id}
     if n.seq is not None:
         out["seq"] = n.seq
@@ -22,7 +23,8 @@ def final_message(n: Notification, base_url: str) -> dict[str, Any]:
     if n.trace:
         out["trace"] = n.trace  # per-hop timestamps, ms since the epoch: where the time went
     if n.status == "completed":
-        out.update(url=n.url, file_url=file_url(base_url, n.job_id), content_type=n.content_type, cached=n.cached)
+        # Not `cached`: whether someone else made the same barcode is none of this caller's business.
+        out.update(url=url, file_url=file_url(base_url, n.job_id), content_type=n.content_type)
         if n.size_bytes is not None:
             out["size_bytes"] = n.size_bytes
         if n.verified is not None:
@@ -42,8 +44,10 @@ def progress_messages(progress: Progress) -> list[dict[str, Any]]:
                                    "at_ms": step["at_ms"]}
         if progress.request_id is not None:
             message["request_id"] = progress.request_id
-        if step.get("detail"):
-            message["detail"] = step["detail"]
+        # Not `cached`: whether someone else made the same barcode is none of this caller's business.
+        detail = {k: v for k, v in (step.get("detail") or {}).items() if k != "cached"}
+        if detail:
+            message["detail"] = detail
         out.append(message)
     return out
 

@@ -2,20 +2,19 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import orjson
 from aiohttp import web
-from aiokafka.errors import KafkaError
 
-from services.contract import ErrorCode, GenerateRequest
+from services.contract import ErrorCode
 from services.gateway.context import GATEWAY, Gateway, base_url, caller_of
 from services.gateway.dryrun import dry_run
 from services.gateway.errors import ApiError
 from services.gateway.messages import file_url
 from services.gateway.openapi import openapi_document
 from services.gateway.state import Job
-from services.gateway.validation import parse_generate
+from services.gateway.submit import read_other_replicas, submit
+from services.gateway.tokens import token_valid
 from services.symbologies import CATALOGUE
 
 routes = web.RouteTableDef()
@@ -38,71 +37,59 @@ async def _json_body(request: web.Request, limit: int) -> object:
 
 
 async def _readable_job(request: web.Request, job_id: str) -> Job:
-    """The job, if it exists and the caller may see it (a company's jobs: its keys only)."""
+    """The job, if it exists and the caller may see it. "Not yours" and "not there" get the same
+    404, so a job id reveals nothing about other callers' jobs."""
     gw = _gw(request)
+    caller = caller_of(request)  # a wrong key is a 401 whether or not the job exists
     job = gw.index.get(job_id)
-    if job is None and gw.feed is not None:
+    if job is None or job.owner is None:
         # Submitted on another replica a moment ago? Its request reaches this one in the next
-        # batched fetch (GATEWAY_STATE_FETCH_WAIT_MS); catch up before saying "no such job".
-        await _read_other_replicas(gw)
+        # batched fetch (GATEWAY_STATE_FETCH_WAIT_MS); catch up before saying "no such job"
+        # (or deciding who owns a job only its result has told us about).
+        await read_other_replicas(gw)
         job = gw.index.get(job_id)
-    if job is None:
-        raise ApiError(ErrorCode.NOT_FOUND, f"no job {job_id} (unknown, or older than the retention)")
-    if not gw.keys.may_read(caller_of(request), job.company):
-        raise ApiError(ErrorCode.FORBIDDEN, "this job belongs to another company")
+    if job is None or not gw.keys.may_read(caller, job.owner, job.company):
+        raise ApiError(ErrorCode.NOT_FOUND, f"no job {job_id[:64]} (unknown, not yours, or older than the retention)")
     return job
+
+
+def _proven_client_id(request: web.Request, body: object) -> str | None:
+    """A REST job may send its result to a WebSocket client only with that client's resume
+    token (header X-Resume-Token, or `resume_token` in the body), issued to this same caller."""
+    if not isinstance(body, dict) or body.get("client_id") is None:
+        return None
+    client_id = body["client_id"]
+    if not isinstance(client_id, str):
+        raise ApiError(ErrorCode.INVALID_REQUEST, "client_id must be a string")
+    token = request.headers.get("X-Resume-Token", body.get("resume_token"))
+    gw = _gw(request)
+    if not token_valid(gw.settings.resume_secret, client_id, caller_of(request).owner, token):
+        raise ApiError(ErrorCode.INVALID_RESUME_TOKEN, "client_id needs that client's resume_token (header "
+                                                       "X-Resume-Token), issued to this caller and not expired")
+    return str(client_id)
 
 
 @routes.post("/v1/jobs")
 async def submit_job(request: web.Request) -> web.Response:
     gw = _gw(request)
-    if gw.publisher is None or gw.draining:
-        raise ApiError(ErrorCode.UNAVAILABLE, "gateway is not accepting jobs")
-    caller = caller_of(request)
-    gw.limits.take(caller)
     body = await _json_body(request, gw.settings.max_body_bytes)
-    client_id = body.get("client_id") if isinstance(body, dict) else None
-    if client_id is not None and not isinstance(client_id, str):
-        raise ApiError(ErrorCode.INVALID_REQUEST, "client_id must be a string")
-    job = parse_generate(body, uuid.uuid4().hex, client_id)
-    job.company = gw.keys.effective_company(caller, job.company)
-    earlier = gw.index.earlier_job(job)
-    if earlier is None and job.idempotency_key and gw.feed is not None:
-        # The key may have come in on another replica a moment ago (REST has no stickiness).
-        await _read_other_replicas(gw)
-        earlier = gw.index.earlier_job(job)
-    if earlier is not None:
+    done = await submit(gw, caller_of(request), body, _proven_client_id(request, body))
+    headers = {"Location": f"/v1/jobs/{done.job_id}"}
+    if done.replayed:
         # A repeat: the original job, not a new one (200, not 202: nothing was queued now).
-        return web.json_response({"job_id": earlier.job_id, "status": earlier.status, "replayed": True},
-                                 headers={"Location": f"/v1/jobs/{earlier.job_id}"})
-    await publish(gw, job)
-    return web.json_response({"job_id": job.job_id, "status": "queued"}, status=202,
-                             headers={"Location": f"/v1/jobs/{job.job_id}"})
-
-
-async def _read_other_replicas(gw: Gateway) -> None:
-    assert gw.feed is not None
-    try:
-        await gw.feed.read_other_replicas()
-    except (KafkaError, TimeoutError) as exc:
-        raise ApiError(ErrorCode.UNAVAILABLE, "the job queue is unavailable; try again") from exc
-
-
-async def publish(gw: Gateway, job: GenerateRequest) -> None:
-    """Index, then publish; a request Kafka did not take is forgotten again."""
-    assert gw.publisher is not None
-    gw.index.add_request(job)
-    try:
-        await gw.publisher.publish_request(job)
-    except ApiError:
-        gw.index.discard(job.job_id)
-        raise
+        return web.json_response({"job_id": done.job_id, "status": done.status, "replayed": True}, headers=headers)
+    return web.json_response({"job_id": done.job_id, "status": "queued"}, status=202, headers=headers)
 
 
 @routes.post("/v1/validate")
 async def validate(request: web.Request) -> web.Response:
     """Dry run: what the job would produce, computed here and now (no Kafka, no rendering)."""
-    body = await _json_body(request, _gw(request).settings.max_body_bytes)
+    gw = _gw(request)
+    body = await _json_body(request, gw.settings.max_body_bytes)
+    company = body.get("company") if isinstance(body, dict) else None
+    # The same company rule as a submission: a key's own company only, and no keyed company
+    # without its key.
+    gw.keys.effective_company(caller_of(request), company if isinstance(company, str) else None)
     return web.json_response(dry_run(body))
 
 
@@ -124,7 +111,10 @@ async def job_status(request: web.Request) -> web.Response:
                 await job.wait_final()
         except TimeoutError:
             pass
-    body = job.public(file_url(base_url(request), job_id) if job.status == "completed" else None)
+    n = job.notification
+    completed = n is not None and n.status == "completed"
+    body = job.public(gw.signed_url(n.bucket, n.key) if completed and n else None,
+                      file_url(base_url(request), job_id) if completed else None)
     if request.query.get("trace") in ("1", "true") and job.notification is not None:
         body["trace"] = job.notification.trace  # per-hop timestamps, ms since the epoch
     return web.json_response(body)
@@ -184,6 +174,8 @@ async def metrics(request: web.Request) -> web.Response:
         f"barcode_gateway_jobs_evicted_total {gw.index.evicted}",
         "# TYPE barcode_gateway_duplicate_results_dropped_total counter",
         f"barcode_gateway_duplicate_results_dropped_total {gw.index.duplicates_dropped}",
+        "# TYPE barcode_gateway_server_errors_total counter",
+        f"barcode_gateway_server_errors_total {gw.server_errors}",
         "# TYPE barcode_gateway_rejections_total counter",
     ]
     lines += [f'barcode_gateway_rejections_total{{code="{code}"}} {count}' for code, count in sorted(gw.errors.items())]

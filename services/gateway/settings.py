@@ -4,9 +4,10 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from services.router.settings import DEFAULT_COMPANIES
-from services.settings import Env, KafkaSettings, S3Settings
+from services.settings import ConfigError, Env, KafkaSettings, S3Settings
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,18 @@ class GatewaySettings:
     state_fetch_wait_ms: int
     companies_file: str  # the router's company profiles, offered by GET /v1/companies and the page
     max_jobs: int  # jobs held for status and resume; beyond it the oldest go before their TTL
+    public_url: str  # base of the links we hand out (file_url, OpenAPI servers); "" = as reached
+    allowed_hosts: frozenset[str]  # Host header names we answer to ("*": any); stops DNS rebinding
+    anonymous_companies: frozenset[str]  # companies callers without a key may name ("*": any without keys)
+    url_ttl_s: int  # lifetime of a signed storage URL, signed anew on every read
+    auth_failures_per_minute: float  # wrong API keys allowed per source address (after the burst)
+    auth_failure_burst: float
+    max_auth_failures_per_socket: int  # wrong `auth` messages before a socket is closed (1008)
+    slow_client_s: float  # a socket that cannot take a write for this long is closed (1013)
+    socket_send_buffer: int  # kernel send buffer per WebSocket (bytes): what a stalled client can pin there
+    header_timeout_s: float  # a connection must send its request headers within this time
+    max_headers: int  # request header count; more is a 400
+    max_header_bytes: int  # size of one request header line; more is a 400
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> "GatewaySettings":
@@ -49,6 +62,9 @@ class GatewaySettings:
             log.warning("GATEWAY_RESUME_SECRET unset: using a random one (resume works on this replica only)")
             secret = secrets.token_hex(32)
         max_message = env.int("GATEWAY_MAX_MESSAGE_BYTES", 64 * 1024, minimum=1024)
+        public_url = env.str("GATEWAY_PUBLIC_URL", "").rstrip("/")
+        if public_url and urlsplit(public_url).scheme not in ("http", "https"):
+            raise ConfigError(f"GATEWAY_PUBLIC_URL must be an http(s) URL, got {public_url!r}")
         return cls(
             kafka=KafkaSettings.from_env(env),
             s3=S3Settings.from_env(env),
@@ -75,4 +91,33 @@ class GatewaySettings:
             state_fetch_wait_ms=env.int("GATEWAY_STATE_FETCH_WAIT_MS", 100, minimum=1),
             companies_file=env.str("ROUTER_COMPANIES_FILE", str(DEFAULT_COMPANIES)),
             max_jobs=env.int("GATEWAY_MAX_JOBS", 100_000, minimum=1000),
+            public_url=public_url,
+            allowed_hosts=_allowed_hosts(env.str("GATEWAY_ALLOWED_HOSTS", ""), public_url),
+            anonymous_companies=_names(env.str("GATEWAY_ANONYMOUS_COMPANIES", "*")),
+            url_ttl_s=env.int("GATEWAY_URL_TTL_SECONDS", 900, minimum=1),
+            auth_failures_per_minute=env.float("GATEWAY_AUTH_FAILURES_PER_MINUTE", 10.0, minimum=0.1),
+            auth_failure_burst=env.float("GATEWAY_AUTH_FAILURE_BURST", 10.0, minimum=1.0),
+            max_auth_failures_per_socket=env.int("GATEWAY_MAX_AUTH_FAILURES_PER_SOCKET", 3, minimum=1),
+            slow_client_s=env.float("GATEWAY_SLOW_CLIENT_SECONDS", 10.0, minimum=0.1),
+            socket_send_buffer=env.int("GATEWAY_SOCKET_SEND_BUFFER_BYTES", 256 * 1024, minimum=4096),
+            header_timeout_s=env.float("GATEWAY_HEADER_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+            max_headers=env.int("GATEWAY_MAX_HEADERS", 48, minimum=8),
+            max_header_bytes=env.int("GATEWAY_MAX_HEADER_BYTES", 8190, minimum=1024),
         )
+
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in text.split(",") if part.strip())
+
+
+def _allowed_hosts(text: str, public_url: str) -> frozenset[str]:
+    """The configured names, else loopback (what `make run` and kubectl port-forward reach us
+    by); the public URL's host is always one of them."""
+    hosts = {name.lower() for name in _names(text)} or set(LOOPBACK_NAMES)
+    public_host = urlsplit(public_url).hostname if public_url else None
+    if public_host:
+        hosts.add(public_host.lower())
+    return frozenset(hosts)

@@ -9,9 +9,12 @@ repeats are dropped here, before any client sees them.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from services.contract import ErrorInfo, GenerateRequest, Notification, now_ms
 
@@ -24,8 +27,10 @@ class Job:
     client_id: str | None = None
     request_id: str | None = None
     company: str | None = None  # as submitted; an API key's company for keyed callers
+    owner: str | None = None  # auth.Caller.owner of the request; None until the request is read
     notification: Notification | None = None
-    idempotency: tuple[str, str] | None = None
+    idempotency: tuple[str, str] | None = None  # (owner, key)
+    fingerprint: str | None = None  # of what the request asked for, to refuse a reused key
     # Made only when a GET ?wait= waits: an Event per job was a third of each job's memory,
     # and every replica holds every job of the last hour.
     _final: asyncio.Event | None = None
@@ -42,8 +47,10 @@ class Job:
         if self._final is not None:
             self._final.set()
 
-    def public(self, file_url: str | None = None) -> dict[str, Any]:
-        """The job as GET /v1/jobs/{id} shows it."""
+    def public(self, url: str | None = None, file_url: str | None = None) -> dict[str, Any]:
+        """The job as GET /v1/jobs/{id} shows it; `url` signed for this read (never a stored,
+        possibly expired one). Whether the file was already stored (`cached`) is not shown: it
+        would tell a caller that someone else made the same barcode."""
         out: dict[str, Any] = {"job_id": self.job_id, "status": self.status}
         if self.request_id is not None:
             out["request_id"] = self.request_id
@@ -51,7 +58,7 @@ class Job:
         if n is not None:
             out["company"] = n.company
             if n.status == "completed":
-                out.update(url=n.url, content_type=n.content_type, cached=n.cached)
+                out.update(url=url, content_type=n.content_type)
                 if file_url:
                     out["file_url"] = file_url
             elif n.error is not None:
@@ -59,9 +66,12 @@ class Job:
         return out
 
 
-def idempotency_scope(client_id: str | None, company: str | None) -> str:
-    """Keys are per client (WebSocket, or REST with client_id), else per company."""
-    return f"client:{client_id}" if client_id else f"company:{company or ''}"
+def fingerprint(request: GenerateRequest) -> str:
+    """What the request asks to be drawn, as a digest: the same idempotency key with another
+    fingerprint is a reused key (refused), not a retry."""
+    asked = {"data": request.data, "symbology": request.symbology, "format": request.format,
+             "company": request.company, "options": request.options, "progress": bool(request.progress)}
+    return hashlib.sha256(orjson.dumps(asked, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
 
 
 def error_body(error: ErrorInfo) -> dict[str, Any]:
@@ -83,7 +93,7 @@ class JobIndex:
         # flight), so a resume with last_seq must look past receipts.
         self.finals: dict[str, OrderedDict[str, Notification]] = {}
         self.delivered: OrderedDict[str, float] = OrderedDict()  # job id -> when
-        self.idempotency: dict[tuple[str, str], str] = {}  # (scope, key) -> job id
+        self.idempotency: dict[tuple[str, str], str] = {}  # (owner, key) -> job id
         self.duplicates_dropped = 0
 
     def _job(self, job_id: str, created_ms: float) -> Job:
@@ -100,8 +110,10 @@ class JobIndex:
         job.client_id = request.client_id
         job.request_id = request.request_id
         job.company = request.company
+        job.owner = request.owner
         if request.idempotency_key:
-            job.idempotency = (idempotency_scope(request.client_id, request.company), request.idempotency_key)
+            job.idempotency = (request.owner or "", request.idempotency_key)
+            job.fingerprint = fingerprint(request)
             self.idempotency.setdefault(job.idempotency, job.job_id)  # the first job with a key wins
         return job
 
@@ -112,11 +124,10 @@ class JobIndex:
             del self.idempotency[job.idempotency]
 
     def earlier_job(self, request: GenerateRequest) -> Job | None:
-        """The job an earlier request with the same idempotency key (and scope) made, if any."""
+        """The job an earlier request of the same owner with the same idempotency key made."""
         if not request.idempotency_key:
             return None
-        job_id = self.idempotency.get((idempotency_scope(request.client_id, request.company),
-                                       request.idempotency_key))
+        job_id = self.idempotency.get((request.owner or "", request.idempotency_key))
         return self.jobs.get(job_id) if job_id else None
 
     def add_notification(self, n: Notification) -> bool:

@@ -28,7 +28,7 @@ async def test_progress_steps_arrive_in_order_before_the_result(gateway_a: str) 
     assert times == sorted(times)
     assert steps[0]["detail"]["company"] == "Default"
     assert steps[1]["detail"] == {"verified": True, "size_bytes": final["size_bytes"]}
-    assert steps[2]["detail"] == {"cached": False}
+    assert "detail" not in steps[2]  # nothing about whether it was stored before (issue 14 item 10)
     assert final["type"] == "completed" and final["verified"] is True and final["size_bytes"] > 100
 
 
@@ -47,7 +47,8 @@ async def test_progress_must_be_a_boolean(gateway_a: str) -> None:
     assert error["error"] == {"code": "invalid_request", "message": "progress must be true or false"}
 
 
-async def test_a_repeat_served_from_storage_reports_routed_then_stored_as_cached(gateway_a: str) -> None:
+async def test_a_repeat_served_from_storage_does_not_tell_the_caller_so(gateway_a: str) -> None:
+    """Issue 14 item 10: `cached: true` told a caller that someone else had made the same barcode."""
     data = f"AGAIN-{uuid.uuid4().hex[:8]}"
     async with aiohttp.ClientSession() as session, session.ws_connect(f"{gateway_a}/v1/ws") as ws:
         await next_message(ws)
@@ -56,7 +57,10 @@ async def test_a_repeat_served_from_storage_reports_routed_then_stored_as_cached
                                 "request_id": attempt})
             accepted, *steps, final = await _until_final(ws)
     # The generator that gets the repeat either knows the key (no render) or finds the object
-    # already stored by its conditional PUT; either way the job is stored as cached.
-    assert final["type"] == "completed" and final["cached"] is True
-    assert steps[0]["step"] == "routed" and steps[-1] == {**steps[-1], "step": "stored", "detail": {"cached": True}}
-    assert [s["step"] for s in steps] in (["routed", "stored"], ["routed", "rendered", "stored"])
+    # already stored by its conditional PUT; the caller sees a stored job either way.
+    assert final["type"] == "completed" and "cached" not in final
+    # Steps are best effort: on a busy machine the result can overtake them, and a step after the
+    # result is dropped. Those that came must say nothing about an earlier copy.
+    assert [s["step"] for s in steps] in ([], ["routed"], ["routed", "stored"], ["routed", "rendered"],
+                                          ["routed", "rendered", "stored"])
+    assert all("cached" not in s.get("detail", {}) for s in steps)

@@ -7,13 +7,13 @@ import uuid
 import aiohttp
 
 from devstack.stack import Stack
-from tests.support.client import next_message
+from tests.support.client import next_message, proof, resume_headers
 
 
 async def test_rest_job_on_a_is_pushed_to_the_socket_on_b(gateway_a: str, gateway_b: str) -> None:
     async with aiohttp.ClientSession() as session, session.ws_connect(f"{gateway_b}/v1/ws") as ws:
         hello = await next_message(ws)
-        async with session.post(f"{gateway_a}/v1/jobs", json={
+        async with session.post(f"{gateway_a}/v1/jobs", headers=proof(hello), json={
                 "data": "CROSS-REPLICA", "symbology": "code128", "client_id": hello["client_id"],
                 "request_id": "via-a"}) as resp:
             job_id = (await resp.json())["job_id"]
@@ -44,15 +44,14 @@ async def test_resume_on_b_receives_what_completed_while_away(gateway_a: str, ga
     async with aiohttp.ClientSession() as session:
         async with session.ws_connect(f"{gateway_a}/v1/ws") as ws:
             hello = await next_message(ws)
-            client_id, token = hello["client_id"], hello["resume_token"]
+            client_id = hello["client_id"]
         # The client is gone; a job for it completes meanwhile.
-        async with session.post(f"{gateway_a}/v1/jobs", json={
+        async with session.post(f"{gateway_a}/v1/jobs", headers=proof(hello), json={
                 "data": "WHILE-AWAY", "symbology": "code39", "client_id": client_id}) as resp:
             job_id = (await resp.json())["job_id"]
         async with session.get(f"{gateway_a}/v1/jobs/{job_id}", params={"wait": "20"}) as resp:
             assert (await resp.json())["status"] == "completed"
-        async with session.ws_connect(f"{gateway_b}/v1/ws",
-                                      params={"client_id": client_id, "resume_token": token}) as ws:
+        async with session.ws_connect(f"{gateway_b}/v1/ws", headers=resume_headers(hello)) as ws:
             hello = await next_message(ws)
             assert hello["type"] == "hello" and hello["client_id"] == client_id and hello["resumed"] is True
             missed = await next_message(ws)
@@ -65,21 +64,45 @@ async def test_resume_on_b_receives_what_completed_while_away(gateway_a: str, ga
 async def test_wrong_resume_token_is_refused(gateway_a: str, gateway_b: str) -> None:
     async with aiohttp.ClientSession() as session:
         async with session.ws_connect(f"{gateway_a}/v1/ws") as ws:
-            client_id = (await next_message(ws))["client_id"]
-        async with session.post(f"{gateway_a}/v1/jobs", json={
+            hello = await next_message(ws)
+        client_id = hello["client_id"]
+        async with session.post(f"{gateway_a}/v1/jobs", headers=proof(hello), json={
                 "data": "NOT-FOR-YOU", "symbology": "code128", "client_id": client_id}) as resp:
             job_id = (await resp.json())["job_id"]
         async with session.get(f"{gateway_a}/v1/jobs/{job_id}", params={"wait": "20"}) as resp:
             assert (await resp.json())["status"] == "completed"
         for token in ("forged-token", ""):
             async with session.ws_connect(f"{gateway_b}/v1/ws",
-                                          params={"client_id": client_id, "resume_token": token}) as ws:
-                refusal = await next_message(ws)
-                assert refusal["type"] == "error"
-                assert refusal["error"]["code"] == "invalid_resume_token"
-                closing = await ws.receive(timeout=10)
-                assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
-                assert ws.close_code == 1008
+                                          headers={"X-Client-Id": client_id, "X-Resume-Token": token}) as ws:
+                await _assert_refused(ws)
+            # The same through a resume message (what browsers send).
+            async with session.ws_connect(f"{gateway_b}/v1/ws") as ws:
+                await next_message(ws)  # hello
+                await ws.send_json({"type": "resume", "client_id": client_id, "resume_token": token})
+                await _assert_refused(ws)
+
+
+async def test_a_resume_token_in_the_url_is_refused(gateway_a: str) -> None:
+    """Issue 14 item 14: query strings end up in logs and proxies; tokens moved to a header or a
+    resume message, and a token in the URL is refused rather than honoured."""
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(f"{gateway_a}/v1/ws") as ws:
+            hello = await next_message(ws)
+        async with session.ws_connect(f"{gateway_a}/v1/ws", params={
+                "client_id": hello["client_id"], "resume_token": hello["resume_token"]}) as ws:
+            refusal = await next_message(ws)
+            assert refusal["error"]["code"] == "invalid_request" and "URL" in refusal["error"]["message"]
+            await ws.receive(timeout=10)
+            assert ws.close_code == 1008
+
+
+async def _assert_refused(ws: aiohttp.ClientWebSocketResponse) -> None:
+    refusal = await next_message(ws)
+    assert refusal["type"] == "error"
+    assert refusal["error"]["code"] == "invalid_resume_token"
+    closing = await ws.receive(timeout=10)
+    assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+    assert ws.close_code == 1008
 
 
 async def test_job_status_survives_a_gateway_restart(stack: Stack, gateway_a: str) -> None:
@@ -114,8 +137,7 @@ async def test_sigterm_closes_sockets_with_going_away_and_a_resume_elsewhere_wor
             # The server's close frame says 1001; the process may exit before our reply.
             assert (closing.type, closing.data) == (aiohttp.WSMsgType.CLOSE, 1001)
             assert asyncio.get_running_loop().time() - started < 10  # drained, not killed
-        async with session.ws_connect(f"{gateway_b}/v1/ws", params={
-                "client_id": hello["client_id"], "resume_token": hello["resume_token"]}) as ws:
+        async with session.ws_connect(f"{gateway_b}/v1/ws", headers=resume_headers(hello)) as ws:
             assert (await next_message(ws))["resumed"] is True
 
 
@@ -125,10 +147,11 @@ async def test_malformed_resume_tokens_are_answered_and_closed_1008(gateway_a: s
     async with aiohttp.ClientSession() as session:
         async with session.ws_connect(f"{gateway_a}/v1/ws") as ws:
             client_id = (await next_message(ws))["client_id"]
-        for token in ("١٢٣٤.abc", "9" * 5000 + "." + "A" * 43, "4102444800.é" + "A" * 42):
-            async with session.ws_connect(f"{gateway_a}/v1/ws",
-                                          params={"client_id": client_id, "resume_token": token}) as ws:
+        for token in ("١٢٣٤.abc", "9" * 5000 + "." + "A" * 43, "4102444800.é" + "A" * 42, 12, None, ["x"]):
+            async with session.ws_connect(f"{gateway_a}/v1/ws") as ws:
+                await next_message(ws)  # hello
+                await ws.send_json({"type": "resume", "client_id": client_id, "resume_token": token})
                 refusal = await next_message(ws)
-                assert refusal["error"]["code"] == "invalid_resume_token", token[:20]
+                assert refusal["error"]["code"] == "invalid_resume_token", str(token)[:20]
                 await ws.receive(timeout=10)
-                assert ws.close_code == 1008, token[:20]
+                assert ws.close_code == 1008, str(token)[:20]

@@ -85,7 +85,8 @@ async def test_malformed_json_and_oversized_body(gateway_a: str) -> None:
                                 headers={"Content-Type": "application/json"}) as resp:
             assert resp.status == 400
             assert (await resp.json())["error"]["code"] == "invalid_json"
-        async with session.post(f"{gateway_a}/v1/jobs", data=b"{" + b" " * 100_000 + b"}") as resp:
+        async with session.post(f"{gateway_a}/v1/jobs", data=b"{" + b" " * 100_000 + b"}",
+                                headers={"Content-Type": "application/json"}) as resp:
             assert resp.status == 413
             assert (await resp.json())["error"]["code"] == "payload_too_large"
 

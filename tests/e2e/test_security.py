@@ -10,7 +10,8 @@ import pytest
 
 from devstack.minio import ACCESS_KEY, SECRET_KEY
 from devstack.stack import Stack
-from services.gateway.tokens import resume_token
+from services.gateway.auth import KeyRing
+from services.gateway.tokens import new_client_id, resume_token, token_valid
 from tests.support.client import generate, next_message
 from tests.support.keys import KEY_A, KEY_B
 
@@ -25,10 +26,16 @@ async def test_keys_bind_callers_to_their_company(gateway_a: str) -> None:
             job = await resp.json()
         assert job["status"] == "completed" and job["company"] == "CompanyA"
         for headers in ({"X-API-Key": KEY_B}, {}):  # another company, or nobody
+            # "Not yours" is answered like "not there" (issue 14 item 20: 403 vs 404 told
+            # whether a job existed).
             async with session.get(f"{gateway_a}/v1/jobs/{job_id}", headers=headers) as resp:
-                assert resp.status == 403 and (await resp.json())["error"]["code"] == "forbidden"
+                assert resp.status == 404 and (await resp.json())["error"]["code"] == "not_found"
             async with session.get(f"{gateway_a}/v1/jobs/{job_id}/file", headers=headers) as resp:
-                assert resp.status == 403
+                assert resp.status == 404
+        # A wrong key is a 401 whether or not the job exists.
+        for some_job in (job_id, "0" * 32):
+            async with session.get(f"{gateway_a}/v1/jobs/{some_job}", headers={"X-API-Key": "wrong"}) as resp:
+                assert resp.status == 401
         cases = [({"data": "X", "company": "CompanyB"}, {"X-API-Key": KEY_A}, 403, "company_not_allowed"),
                  ({"data": "X", "company": "CompanyA"}, {}, 403, "company_not_allowed"),
                  ({"data": "X"}, {"X-API-Key": "not-a-key"}, 401, "invalid_api_key")]
@@ -44,21 +51,25 @@ async def test_websocket_auth_message_and_company_check(gateway_a: str) -> None:
         await ws.send_json({"type": "generate", "data": "X", "company": "CompanyB"})
         assert (await next_message(ws))["error"]["code"] == "company_not_allowed"
         await ws.send_json({"type": "auth", "api_key": KEY_B})
-        assert await next_message(ws) == {"type": "authenticated", "company": "CompanyB"}
+        authenticated = await next_message(ws)
+        assert authenticated["type"] == "authenticated" and authenticated["company"] == "CompanyB"
         _, final = await generate(ws, symbology="code39", data="AS-B")
         assert final["company"] == "CompanyB"
 
 
 async def test_expired_or_foreign_resume_tokens_are_refused(stack: Stack, gateway_a: str) -> None:
     secret = stack.extra_env["GATEWAY_RESUME_SECRET"].encode()
+    me = KeyRing({}, owner_salt=secret).caller(None, "127.0.0.1").owner  # how the gateway sees this test
     async with aiohttp.ClientSession() as session:
         async with session.ws_connect(f"{gateway_a}/v1/ws") as ws:
             hello = await next_message(ws)
-        expired = resume_token(secret, hello["client_id"], ttl_s=60, now=time.time() - 120)
-        other = resume_token(secret, "someone-else", ttl_s=600)
-        for token in (expired, other):
-            async with session.ws_connect(f"{gateway_a}/v1/ws", params={
-                    "client_id": hello["client_id"], "resume_token": token}) as ws:
+        expired = resume_token(secret, hello["client_id"], me, ttl_s=60, now=time.time() - 120)
+        other = resume_token(secret, new_client_id(), me, ttl_s=600)
+        foreign = resume_token(secret, hello["client_id"], "company:CompanyB", ttl_s=600)
+        assert token_valid(secret, hello["client_id"], me, hello["resume_token"])  # `me` is right
+        for token in (expired, other, foreign):
+            async with session.ws_connect(f"{gateway_a}/v1/ws", headers={
+                    "X-Client-Id": hello["client_id"], "X-Resume-Token": token}) as ws:
                 assert (await next_message(ws))["error"]["code"] == "invalid_resume_token"
 
 
@@ -101,11 +112,15 @@ async def test_rate_limit_answers_429_with_retry_after(strict_gateway: str) -> N
 
 
 async def test_socket_limits_origin_in_flight_and_idle_timeout(strict_gateway: str) -> None:
+    # Every request takes a token from the caller's budget (burst 3, 2/s), handshakes included:
+    # pauses below let it refill so each refusal is the one under test.
+    await asyncio.sleep(1.5)
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{strict_gateway}/v1/ws", headers={"Origin": "https://evil.example"}) as resp:
             assert resp.status == 403 and (await resp.json())["error"]["code"] == "origin_not_allowed"
         first = await session.ws_connect(f"{strict_gateway}/v1/ws", headers={"Origin": "https://app.example"})
         second = await session.ws_connect(f"{strict_gateway}/v1/ws")
+        await asyncio.sleep(1.0)
         async with session.get(f"{strict_gateway}/v1/ws") as resp:
             assert resp.status == 429 and (await resp.json())["error"]["code"] == "too_many_sockets"
         await next_message(first)
@@ -117,6 +132,7 @@ async def test_socket_limits_origin_in_flight_and_idle_timeout(strict_gateway: s
         assert {"accepted", "too_many_in_flight"} <= codes
         await second.close()
         # Nothing sent for longer than the idle timeout: the server closes the socket.
+        await asyncio.sleep(1.0)
         idle = await session.ws_connect(f"{strict_gateway}/v1/ws")
         await next_message(idle)
         closing = await idle.receive(timeout=10)

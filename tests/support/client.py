@@ -27,3 +27,16 @@ async def generate(ws: aiohttp.ClientWebSocketResponse, **fields: Any) -> tuple[
 async def fetch(session: aiohttp.ClientSession, url: str) -> tuple[int, str, bytes]:
     async with session.get(url) as resp:
         return resp.status, resp.headers.get("Content-Type", ""), await resp.read()
+
+
+def resume_headers(hello: dict[str, Any], last_seq: int | None = None) -> dict[str, str]:
+    """Handshake headers that resume the client a `hello` (or `authenticated`) named."""
+    headers = {"X-Client-Id": hello["client_id"], "X-Resume-Token": hello["resume_token"]}
+    if last_seq is not None:
+        headers["X-Last-Seq"] = str(last_seq)
+    return headers
+
+
+def proof(hello: dict[str, Any]) -> dict[str, str]:
+    """The header a REST request needs to send its result to that socket's client id."""
+    return {"X-Resume-Token": hello["resume_token"]}

@@ -35,8 +35,55 @@ def test_company_rules() -> None:
     for caller, company in ((a, "CompanyB"), (anonymous, "CompanyA")):
         with pytest.raises(ApiError):
             ring.effective_company(caller, company)
-    assert ring.may_read(a, "CompanyA") and not ring.may_read(anonymous, "CompanyA")
-    assert ring.may_read(anonymous, None)
+    # Before the request is read, the company decides (as this replica knows it).
+    assert ring.may_read(a, None, "CompanyA") and not ring.may_read(anonymous, None, "CompanyA")
+    assert ring.may_read(anonymous, None, None)
+
+
+def test_a_keyed_job_is_its_companys_even_on_a_replica_without_keys() -> None:
+    """Issue 14 item 20: replicas with different key settings on the same topics exposed keyed
+    jobs through the keyless one. The owner travels with the request."""
+    keyed = KeyRing({key_hash("a"): "CompanyA"}, owner_salt=b"s")
+    keyless = KeyRing({}, owner_salt=b"s")
+    owner = keyed.caller("a", "x").owner
+    assert owner == "company:CompanyA"
+    assert not keyless.may_read(keyless.caller(None, "x"), owner, "CompanyA")
+    assert keyed.may_read(keyed.caller("a", "y"), owner, "CompanyA")
+    anonymous_job = keyless.caller(None, "10.0.0.1").owner
+    assert keyless.may_read(keyless.caller(None, "10.0.0.2"), anonymous_job, None)  # the id is the capability
+
+
+def test_anonymous_owners_are_per_address_and_hide_the_address() -> None:
+    ring = KeyRing({}, owner_salt=b"secret")
+    one, again, other = (ring.caller(None, ip).owner for ip in ("10.0.0.1", "10.0.0.1", "10.0.0.2"))
+    assert one == again != other
+    assert "10.0.0.1" not in one and one.startswith("anonymous:")
+    assert KeyRing({}, owner_salt=b"other").caller(None, "10.0.0.1").owner != one
+
+
+def test_the_anonymous_set_of_companies_is_a_setting() -> None:
+    """Issue 14 item 11: with no keys configured, anonymous callers could pick any company."""
+    ring = KeyRing({}, anonymous_companies=frozenset({"Default"}))
+    anonymous = ring.caller(None, "x")
+    assert ring.effective_company(anonymous, None) is None
+    assert ring.effective_company(anonymous, "Default") == "Default"
+    with pytest.raises(ApiError) as refused:
+        ring.effective_company(anonymous, "CompanyA")
+    assert refused.value.code == "company_not_allowed"
+    assert KeyRing({}).effective_company(anonymous, "CompanyA") == "CompanyA"  # "*" (the default)
+
+
+def test_wrong_keys_from_one_address_run_out_of_budget_right_keys_included() -> None:
+    """Issue 14 item 15: 60 wrong keys in 0.76 s were all answered 401."""
+    limits = Limits(rate=0, burst=1, max_sockets=1, auth_failures_per_minute=6, auth_failure_burst=3)
+    for _ in range(3):
+        limits.check_auth_budget("10.0.0.1")
+        limits.auth_failed("10.0.0.1")
+    with pytest.raises(ApiError) as refused:
+        limits.check_auth_budget("10.0.0.1")
+    assert (refused.value.status, refused.value.code) == (429, "too_many_auth_failures")
+    assert 0 < refused.value.retry_after <= 10  # type: ignore[attr-defined]
+    limits.check_auth_budget("10.0.0.2")  # another address is not affected
 
 
 def test_token_bucket_allows_the_burst_then_says_how_long_to_wait() -> None:
