@@ -61,9 +61,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory, partner_port: int) -> Iterat
     companies = root / "companies.yaml"
     companies.write_text(paths.ROOT.joinpath("config", "companies.yaml").read_text()
                          + PARTNER_COMPANY.format(port=partner_port))
-    # Rate limits off for the shared gateways: the suite (fuzzers included) is one caller.
-    # tests/e2e/test_security.py starts a gateway of its own to test the limits.
+    # Rate limits off for the shared gateways: the suite (fuzzers included) is one caller, whose
+    # wrong-key tests would otherwise spend the budget of wrong keys for 127.0.0.1.
+    # tests/e2e/test_security.py and test_abuse.py start gateways of their own to test the limits.
     stack = Stack.create(root, extra_env={"GATEWAY_API_KEYS": GATEWAY_API_KEYS, "GATEWAY_RATE_LIMIT": "0",
+                                          "GATEWAY_AUTH_FAILURE_BURST": "1000000",
                                           "ROUTER_COMPANIES_FILE": str(companies)})
     try:
         stack.start_infra()

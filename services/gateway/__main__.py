@@ -1,13 +1,13 @@
 """`python -m services.gateway`: serve the API until SIGTERM/SIGINT."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 
-from aiohttp import web
-
 from services import eventloop
 from services.gateway.app import init_app
+from services.gateway.server import serve
 from services.gateway.settings import GatewaySettings
 from services.settings import ConfigError, log_level
 
@@ -18,12 +18,10 @@ if __name__ == "__main__":
         settings = GatewaySettings.from_env()
     except ConfigError as exc:
         sys.exit(f"gateway: configuration error: {exc}")
-    web.run_app(init_app(settings), host=settings.host, port=settings.port,
-                shutdown_timeout=settings.shutdown_timeout_s, access_log=None,
-                # aiohttp closes a connection that has not sent a whole request this long after
-                # connecting (or after its last response): slow headers cannot hold a connection.
-                keepalive_timeout=settings.header_timeout_s,
-                handler_args={"max_headers": settings.max_headers, "max_field_size": settings.max_header_bytes,
-                              "max_line_size": settings.max_header_bytes},
-                print=lambda _: logging.getLogger("services.gateway").info(
-                    "gateway listening on http://%s:%d", settings.host, settings.port))
+    asyncio.run(serve(
+        init_app(settings), settings.host, settings.port, settings.shutdown_timeout_s,
+        # A connection that has not sent a whole request this long after connecting (or after
+        # its last response) is closed: slow headers cannot hold a connection.
+        keepalive_timeout=settings.header_timeout_s,
+        max_headers=settings.max_headers, max_field_size=settings.max_header_bytes,
+        max_line_size=settings.max_header_bytes))

@@ -14,6 +14,9 @@ from services.gateway.errors import ApiError
 from services.settings import S3Settings
 
 
+FILE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+
+
 class FileFetcher:
     def __init__(self, s3: S3Settings, session: aiohttp.ClientSession) -> None:
         self.session = session
@@ -38,6 +41,9 @@ class FileFetcher:
                     "Content-Type": content_type,
                     "Content-Disposition": f'inline; filename="{job_id}.{ext}"',
                     "Cache-Control": "private, max-age=3600",
+                    # An SVG opened from this origin could run script as us: no script, no
+                    # requests, a sandboxed document (its own inline styles only).
+                    "Content-Security-Policy": FILE_CSP,
                 })
                 if upstream.content_length is not None:
                     response.content_length = upstream.content_length

@@ -14,7 +14,7 @@ from services.gateway.messages import file_url
 from services.gateway.openapi import openapi_document
 from services.gateway.state import Job
 from services.gateway.submit import read_other_replicas, submit
-from services.gateway.tokens import token_valid
+from services.gateway.tokens import CLIENT_ID, token_valid
 from services.symbologies import CATALOGUE
 
 routes = web.RouteTableDef()
@@ -59,8 +59,9 @@ def _proven_client_id(request: web.Request, body: object) -> str | None:
     if not isinstance(body, dict) or body.get("client_id") is None:
         return None
     client_id = body["client_id"]
-    if not isinstance(client_id, str):
-        raise ApiError(ErrorCode.INVALID_REQUEST, "client_id must be a string")
+    if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
+        raise ApiError(ErrorCode.INVALID_REQUEST, "client_id must be a client id this gateway issued "
+                                                  "(32 hex digits, from a WebSocket hello)")
     token = request.headers.get("X-Resume-Token", body.get("resume_token"))
     gw = _gw(request)
     if not token_valid(gw.settings.resume_secret, client_id, caller_of(request).owner, token):

@@ -111,6 +111,20 @@ async def test_rate_limit_answers_429_with_retry_after(strict_gateway: str) -> N
         assert statuses[:3] == [202, 202, 202] and 429 in statuses
 
 
+async def test_reads_count_against_the_budget_too(strict_gateway: str) -> None:
+    """Issue 14 item 8: 900 concurrent status reads from one caller got no 429."""
+    await asyncio.sleep(1.5)  # the budget of the test before refills
+    async with aiohttp.ClientSession() as session:
+        async def status(path: str) -> int:
+            async with session.get(f"{strict_gateway}{path}") as resp:
+                return resp.status
+        paths = ["/v1/jobs/" + "0" * 32, "/v1/symbologies", "/openapi.json", "/v1/jobs/x/file"] * 5
+        statuses = await asyncio.gather(*(status(p) for p in paths))
+        assert statuses.count(429) >= len(paths) - 4  # the burst is 3 (plus what refills meanwhile)
+        async with session.get(f"{strict_gateway}/healthz") as resp:
+            assert resp.status == 200  # probes are not limited
+
+
 async def test_socket_limits_origin_in_flight_and_idle_timeout(strict_gateway: str) -> None:
     # Every request takes a token from the caller's budget (burst 3, 2/s), handshakes included:
     # pauses below let it refill so each refusal is the one under test.
