@@ -1,50 +1,79 @@
 """`python -m devstack up|down|status`: the local stack behind `make run` and `make stop`.
 
-State lives in .local/run: data folders, one log per process, and state.json with the pids
-and ports, so a second `up` reuses a running stack and `down` stops exactly what `up` started.
+`up` starts a supervisor in the background (`python -m devstack supervise`, its log in
+logs/supervisor.log) and waits until it reports the stack ready. The supervisor starts Kafka,
+MinIO and the services, then stays: a process that exits on its own is started again with
+back-off, as a kubelet would, and the restart is logged and counted. `down` stops the
+supervisor, which stops everything in order. State lives in .local/run (or `--run-dir`): data
+folders, one log per process, and state.json with the pids, ports and restarts, so a second
+`up` reuses a running stack, `status` shows restarts, and `down` stops exactly what `up` started.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import signal
 import sys
 import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from devstack import paths
 from devstack.install import install_all
 from devstack.ports import is_listening
-from devstack.process import ProcessFailed, pid_alive, terminate
+from devstack.process import ProcessFailed, Supervisor, pid_alive, spawn, terminate
 from devstack.stack import Stack
 
-STATE = paths.RUN / "state.json"
+START_TIMEOUT_S = 600.0  # first Kafka start formats storage; on a busy 2-core machine it is slow
 
 
 def _say(message: str) -> None:
     print(f"[devstack] {message}", flush=True)
 
 
-def _load() -> dict[str, object] | None:
-    try:
-        return dict(json.loads(STATE.read_text()))
-    except (FileNotFoundError, ValueError):
-        return None
+class RunDir:
+    """Where one local stack keeps its state."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.state = root / "state.json"
+        self.supervisor_log = root / "logs" / "supervisor.log"
+
+    def load(self) -> dict[str, Any] | None:
+        try:
+            return dict(json.loads(self.state.read_text()))
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def save(self, state: dict[str, Any]) -> None:
+        # Written whole, then renamed: `status` may read it at any moment.
+        self.state.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.state.with_suffix(".tmp")
+        partial.write_text(json.dumps(state, indent=2))
+        partial.replace(self.state)
 
 
-def _alive(state: dict[str, object]) -> bool:
+def _pids(state: dict[str, Any]) -> dict[str, int]:
+    pids = state.get("pids", {})
+    return {str(k): int(v) for k, v in pids.items()} if isinstance(pids, dict) else {}
+
+
+def _alive(state: dict[str, Any]) -> bool:
     pids = _pids(state)
     return bool(pids) and all(pid_alive(p) for p in pids.values())
 
 
-def up(kafka_port: int, minio_port: int, gateway_port: int, generators: int = 2) -> int:
-    state = _load()
-    if state is not None and _alive(state):
-        _say(f"already running (logs in {paths.RUN / 'logs'})")
+def up(run: RunDir, kafka_port: int, minio_port: int, gateway_port: int, generators: int = 2) -> int:
+    state = run.load()
+    if state is not None and state.get("phase") == "ready" and _alive(state):
+        _say(f"already running (logs in {run.root / 'logs'})")
         _say(f"try it: open {state['gateway_url']}/ in a browser")
         return 0
     if state is not None:
         _say("a previous stack is partly running; stopping it first")
-        down()
+        down(run)
     partitions = int(os.environ.get("BARCODE_PARTITIONS", "2"))
     if not 1 <= generators <= partitions:
         # A generator without a partition of barcode.render would only sit idle.
@@ -55,86 +84,163 @@ def up(kafka_port: int, minio_port: int, gateway_port: int, generators: int = 2)
             _say(f"port {port} for {name} is taken; free it or pass another, e.g. make run {name.upper()}_PORT=...")
             return 1
     install_all()
-    stack = Stack.create(paths.RUN, kafka_port=kafka_port, minio_port=minio_port,
-                         extra_env=_persistent_secret())
-    started = time.monotonic()
-    try:
-        _say(f"starting MinIO on {stack.minio.endpoint} ...")
-        stack.minio.start()
-        _say(f"starting Kafka {paths.kafka_version()} on {stack.kafka.bootstrap} ...")
-        stack.kafka.start()
-        _say(f"starting router, {generators} generator(s), notifier, gateway ...")
-        stack.start_pipeline(gateway_port=gateway_port, generators=generators)
-    except ProcessFailed as exc:
-        _say(str(exc))
-        _save(stack, gateway_port)
-        down()
+    offset = run.supervisor_log.stat().st_size if run.supervisor_log.exists() else 0
+    proc = spawn([sys.executable, "-m", "devstack", "supervise", "--run-dir", str(run.root),
+                  "--kafka-port", str(kafka_port), "--minio-port", str(minio_port),
+                  "--gateway-port", str(gateway_port), "--generators", str(generators)],
+                 run.supervisor_log, cwd=paths.ROOT)
+    # Relay the supervisor's progress until it says ready or failed.
+    deadline = time.monotonic() + START_TIMEOUT_S
+    phase = "starting"
+    while time.monotonic() < deadline:
+        offset = _relay(run.supervisor_log, offset)
+        state = run.load() or {}
+        phase = str(state.get("phase", "starting")) if state.get("supervisor") == proc.pid else "starting"
+        if phase in ("ready", "failed") or proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    _relay(run.supervisor_log, offset)
+    if phase != "ready":
+        _say(f"the stack did not start ({phase}); see {run.supervisor_log}")
+        down(run)
         return 1
-    _save(stack, gateway_port)
-    _say(f"ready in {time.monotonic() - started:.1f}s; logs in {paths.RUN / 'logs'}; `make stop` stops it")
-    _say(f"try it: open http://127.0.0.1:{gateway_port}/ in a browser "
-         "(API: /openapi.json, WebSocket: /v1/ws; README's tour for curl)")
     return 0
 
 
-def _persistent_secret() -> dict[str, str]:
+def _relay(log: Path, offset: int) -> int:
+    """Print the supervisor's own lines written since `offset`; return the new offset."""
+    try:
+        with open(log, "rb") as f:
+            f.seek(offset)
+            chunk = f.read()
+    except FileNotFoundError:
+        return offset
+    complete = chunk[: chunk.rfind(b"\n") + 1]
+    for line in complete.decode(errors="replace").splitlines():
+        if line.startswith("[devstack]"):
+            print(line, flush=True)
+    return offset + len(complete)
+
+
+class _Stopping(Exception):
+    """SIGTERM reached the supervisor (`make stop`)."""
+
+
+def _raise_stopping(signum: int, frame: FrameType | None) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the stop below must not be interrupted
+    raise _Stopping()
+
+
+def supervise(run: RunDir, kafka_port: int, minio_port: int, gateway_port: int, generators: int) -> int:
+    """Start the stack, then keep it running until SIGTERM; stop it all on the way out."""
+    signal.signal(signal.SIGTERM, _raise_stopping)
+    stack = Stack.create(run.root, kafka_port=kafka_port, minio_port=minio_port, extra_env=_persistent_secret(run))
+    state: dict[str, Any] = {"phase": "starting", "supervisor": os.getpid(), "pids": {"supervisor": os.getpid()},
+                             "gateway_url": f"http://127.0.0.1:{gateway_port}", "kafka": stack.kafka.bootstrap,
+                             "s3": stack.minio.endpoint, "restarts": {}}
+    run.save(state)
+    started = time.monotonic()
+    try:
+        try:
+            _say(f"starting MinIO on {stack.minio.endpoint} ...")
+            stack.minio.start()
+            _say(f"starting Kafka {paths.kafka_version()} on {stack.kafka.bootstrap} ...")
+            stack.kafka.start()
+            _say(f"starting router, {generators} generator(s), notifier, gateway ...")
+            stack.start_pipeline(gateway_port=gateway_port, generators=generators)
+        except ProcessFailed as exc:
+            _say(str(exc))
+            state["phase"] = "failed"
+            _save(run, state, stack, None)
+            return 1
+        supervisor = stack.supervisor(_say, infra=True)
+        state["phase"] = "ready"
+        _save(run, state, stack, supervisor)
+        _say(f"ready in {time.monotonic() - started:.1f}s; logs in {run.root / 'logs'}; `make stop` stops it")
+        _say(f"try it: open http://127.0.0.1:{gateway_port}/ in a browser "
+             "(API: /openapi.json, WebSocket: /v1/ws; README's tour for curl)")
+        _say("supervising: a process that exits is started again (`make status` shows restarts)")
+        while True:
+            if supervisor.check():
+                _save(run, state, stack, supervisor)
+            time.sleep(0.5)
+    except _Stopping:
+        _say("stopping (SIGTERM)")
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second `make stop` must not cut this short
+        # Services first (they drain into Kafka), then the broker, then storage.
+        stack.stop()
+        _say("stopped")
+
+
+def _save(run: RunDir, state: dict[str, Any], stack: Stack, supervisor: Supervisor | None) -> None:
+    pids = {"supervisor": os.getpid()}
+    pids.update({name: svc.proc.pid for name, svc in stack.services.items() if svc.proc is not None})
+    for name, server in (("kafka", stack.kafka), ("minio", stack.minio)):
+        if server.proc is not None:
+            pids[name] = server.proc.pid
+    state["pids"] = pids
+    if supervisor is not None:
+        state["restarts"] = {name: {"count": r.count, "last": r.last} for name, r in supervisor.restarts.items()}
+    run.save(state)
+
+
+def _persistent_secret(run: RunDir) -> dict[str, str]:
     """One resume secret per local stack, kept across restarts so resume tokens stay valid."""
-    secret_file = paths.RUN / "resume-secret"
+    secret_file = run.root / "resume-secret"
     if not secret_file.exists():
         secret_file.parent.mkdir(parents=True, exist_ok=True)
         secret_file.write_text(os.urandom(24).hex())
     return {"GATEWAY_RESUME_SECRET": secret_file.read_text().strip()}
 
 
-def _save(stack: Stack, gateway_port: int) -> None:
-    pids = {name: svc.proc.pid for name, svc in stack.services.items() if svc.proc is not None}
-    if stack.kafka.proc is not None:
-        pids["kafka"] = stack.kafka.proc.pid
-    if stack.minio.proc is not None:
-        pids["minio"] = stack.minio.proc.pid
-    STATE.parent.mkdir(parents=True, exist_ok=True)
-    STATE.write_text(json.dumps({
-        "pids": pids, "gateway_url": f"http://127.0.0.1:{gateway_port}",
-        "kafka": stack.kafka.bootstrap, "s3": stack.minio.endpoint,
-    }, indent=2))
-
-
-def _pids(state: dict[str, object]) -> dict[str, int]:
-    pids = state.get("pids", {})
-    return {str(k): int(v) for k, v in pids.items()} if isinstance(pids, dict) else {}
-
-
-def down() -> int:
-    state = _load()
+def down(run: RunDir) -> int:
+    state = run.load()
     if state is None:
         _say("nothing running")
         return 0
     pids = _pids(state)
-    # Services first (they drain into Kafka), then the broker, then storage.
+    supervisor = pids.pop("supervisor", None)
+    if supervisor is not None and pid_alive(supervisor):
+        # It stops everything it started, in order (each service drains for up to 20 s).
+        _say(f"stopping the supervisor (pid {supervisor}) and what it started")
+        terminate(supervisor, timeout=180)
+    # Whatever is left (a supervisor that was killed leaves its children): services first (they
+    # drain into Kafka), then the broker, then storage.
     order = [n for n in pids if n not in ("kafka", "minio")] + ["kafka", "minio"]
     for name in order:
         if name in pids and pid_alive(pids[name]):
             _say(f"stopping {name} (pid {pids[name]})")
             terminate(pids[name])
-    STATE.unlink(missing_ok=True)
+    run.state.unlink(missing_ok=True)
     _say("stopped")
     return 0
 
 
-def status() -> int:
-    state = _load()
+def status(run: RunDir) -> int:
+    state = run.load()
     if state is None:
         _say("not running")
         return 1
+    restarts = state.get("restarts", {})
     for name, pid in _pids(state).items():
-        _say(f"{name:10} pid {pid:>7}  {'running' if pid_alive(pid) else 'STOPPED'}")
-    _say(f"gateway: {state['gateway_url']}")
+        record = restarts.get(name, {})
+        if name == "supervisor":
+            extra = ""
+        elif record:
+            extra = f"  restarts {int(record.get('count', 0))} (last: {record.get('last')})"
+        else:
+            extra = "  restarts 0"
+        _say(f"{name:10} pid {pid:>7}  {'running' if pid_alive(pid) else 'STOPPED'}{extra}")
+    _say(f"gateway: {state['gateway_url']}  ({state.get('phase', '?')})")
     return 0 if _alive(state) else 1
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status", "install"])
+    parser.add_argument("command", choices=["up", "down", "status", "install", "supervise"])
+    parser.add_argument("--run-dir", type=Path, default=paths.RUN, help="state, logs and data (default .local/run)")
     parser.add_argument("--kafka-port", type=int, default=int(os.environ.get("KAFKA_PORT", 9092)))
     parser.add_argument("--minio-port", type=int, default=int(os.environ.get("MINIO_PORT", 9000)))
     parser.add_argument("--gateway-port", type=int, default=int(os.environ.get("GATEWAY_PORT", 8080)))
@@ -142,14 +248,17 @@ def main(argv: list[str]) -> int:
     # jobs/s (docs/benchmarks.md, make bench).
     parser.add_argument("--generators", type=int, default=int(os.environ.get("GENERATORS", 2)))
     args = parser.parse_args(argv)
+    run = RunDir(args.run_dir.resolve())
     if args.command == "up":
-        return up(args.kafka_port, args.minio_port, args.gateway_port, args.generators)
+        return up(run, args.kafka_port, args.minio_port, args.gateway_port, args.generators)
+    if args.command == "supervise":
+        return supervise(run, args.kafka_port, args.minio_port, args.gateway_port, args.generators)
     if args.command == "down":
-        return down()
+        return down(run)
     if args.command == "install":
         install_all()
         return 0
-    return status()
+    return status(run)
 
 
 if __name__ == "__main__":

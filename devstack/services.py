@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -36,6 +38,9 @@ class ServiceProcess:
     log_path: Path
     port: int | None = None  # gateways only
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    # Held by start, stop, kill and the supervisor's check-and-restart (devstack.process.Supervisor):
+    # a fault's kill in one thread and a restart in another must not make two processes.
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     @property
     def url(self) -> str:
@@ -45,7 +50,8 @@ class ServiceProcess:
         env = dict(self.env)
         if self.port is not None:
             env.update(GATEWAY_PORT=str(self.port), GATEWAY_HOST="127.0.0.1")
-        self.proc = spawn([sys.executable, "-m", f"services.{self.name}"], self.log_path, env=env, cwd=paths.ROOT)
+        with self.lock:
+            self.proc = spawn([sys.executable, "-m", f"services.{self.name}"], self.log_path, env=env, cwd=paths.ROOT)
         if wait:
             self.wait_ready(timeout)
 
@@ -75,15 +81,15 @@ class ServiceProcess:
         self._ready_seen = text.count(marker)
 
     def stop(self, timeout: float = 20.0) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            stop_child(self.proc, timeout)
-        self.proc = None
+        with self.lock:
+            if self.proc is not None and self.proc.poll() is None:
+                stop_child(self.proc, timeout)
+            self.proc = None
 
     def kill(self) -> None:
-        import signal
-
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        if self.proc is not None:
-            self.proc.wait()
-        self.proc = None
+        with self.lock:
+            if self.proc is not None and self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            if self.proc is not None:
+                self.proc.wait()
+            self.proc = None

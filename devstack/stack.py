@@ -7,12 +7,15 @@ check, faust workers report partitions assigned, gateways answer /readyz.
 from __future__ import annotations
 
 import secrets
+import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from devstack.kafka import KafkaBroker
 from devstack.minio import MinioServer
 from devstack.ports import free_port
+from devstack.process import Supervised, Supervisor
 from devstack.services import ServiceProcess, service_env
 
 
@@ -78,8 +81,32 @@ class Stack:
             svc.wait_ready(timeout=120)
         return [svc.url for svc in gateway_procs]
 
+    def supervisor(self, say: Callable[[str], None], infra: bool = False) -> Supervisor:
+        """A Supervisor over the services (and Kafka and MinIO with `infra`); call its check()
+        every half second or so."""
+        units: dict[str, Supervised] = {}
+        if infra:
+            units["kafka"] = _Server("kafka", self.kafka)
+            units["minio"] = _Server("minio", self.minio)
+        units.update(self.services)
+        return Supervisor(units, say)
+
     def stop(self) -> None:
         for svc in reversed(list(self.services.values())):
             svc.stop()
         self.kafka.stop()
         self.minio.stop()
+
+
+class _Server:
+    """Kafka or MinIO as a supervised unit; its start waits until it answers."""
+
+    def __init__(self, name: str, server: KafkaBroker | MinioServer) -> None:
+        self.name, self.server = name, server
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes] | None:
+        return self.server.proc
+
+    def start(self, wait: bool = True) -> None:
+        self.server.start()

@@ -8,13 +8,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import (InvalidProducerEpoch, KafkaConnectionError, OutOfOrderSequenceNumber, TopicAlreadyExistsError,
-                             UnknownProducerId)
+from aiokafka.errors import (InvalidProducerEpoch, KafkaError, KafkaTimeoutError, OutOfOrderSequenceNumber,
+                             TopicAlreadyExistsError, UnknownProducerId, for_code)
 
 from services import contract
 from services.settings import KafkaSettings
@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 # under load, short enough that a dead connection is given up quickly. At least the consumers'
 # session timeout (10 s), as the group protocol requires.
 REQUEST_TIMEOUT_MS = 15_000
+MAX_BACKOFF_S = 5.0  # longest pause between two tries to reach the broker
+T = TypeVar("T")
 
 
 def producer(settings: KafkaSettings, client_id: str, linger_ms: int | None = None) -> AIOKafkaProducer:
@@ -76,40 +78,66 @@ def topic_specs(settings: KafkaSettings) -> list[NewTopic]:
     ]
 
 
-async def _admin_when_reachable(settings: KafkaSettings) -> AIOKafkaAdminClient:
-    """A started admin client, once the broker answers: up to `start_wait_s`, then the error."""
-    deadline = time.monotonic() + settings.start_wait_s
+def broker_unreachable(exc: BaseException) -> bool:
+    """True for what a client raises while the broker is away, restarting or electing: worth
+    waiting for. Errors that no wait can cure (a replication factor the cluster cannot meet)
+    are not, so they still end the start with their reason."""
+    if isinstance(exc, (KafkaTimeoutError, OSError, asyncio.TimeoutError)):
+        return True
+    return isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False))
+
+
+async def until_connected(settings: KafkaSettings, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
+    """Run `attempt` until the broker lets it succeed, retrying with bounded backoff (0.5 s
+    doubling to 5 s). No time limit by default: a worker that waits (readiness false) heals
+    by itself when Kafka returns, one that exits needs somebody to start it again (the notifier
+    that died this way left 1,041 jobs waiting under `make run`). `start_wait_s` > 0 gives up
+    after that long with the last error."""
+    deadline = time.monotonic() + settings.start_wait_s if settings.start_wait_s > 0 else None
     delay = 0.5
     while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, client_id="barcode-admin")
         try:
-            await admin.start()
-            return admin
-        except KafkaConnectionError as exc:
-            await admin.close()
-            if time.monotonic() + delay > deadline:
+            return await attempt()
+        except Exception as exc:  # noqa: BLE001 - sorted by broker_unreachable, the rest re-raised
+            if not broker_unreachable(exc) or (deadline is not None and time.monotonic() + delay > deadline):
                 raise
-            log.warning("Kafka at %s does not answer yet (%s); waiting up to %.0f s more", settings.bootstrap,
-                        exc, deadline - time.monotonic())
+            log.warning("%s: Kafka at %s does not answer (%s: %s); retrying in %.1f s", what, settings.bootstrap,
+                        type(exc).__name__, exc, delay)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            delay = min(delay * 2, MAX_BACKOFF_S)
 
 
 async def ensure_topics(settings: KafkaSettings, specs: Iterable[NewTopic] | None = None) -> None:
     """Create missing topics; existing ones are left as they are. Every service calls this at
-    start, waiting for the broker (`start_wait_s`), so no start order is required."""
-    admin = await _admin_when_reachable(settings)
+    start, waiting for the broker (`until_connected`), so no start order is required."""
+    wanted = list(specs or topic_specs(settings))
+
+    async def attempt() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, client_id="barcode-admin",
+                                    request_timeout_ms=REQUEST_TIMEOUT_MS)
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            missing = [t for t in wanted if t.name not in existing]
+            if missing:
+                await _create(admin, missing)
+        finally:
+            await admin.close()
+
+    await until_connected(settings, "creating topics", attempt)
+
+
+async def _create(admin: AIOKafkaAdminClient, missing: list[NewTopic]) -> None:
     try:
-        existing = set(await admin.list_topics())
-        missing = [t for t in (specs or topic_specs(settings)) if t.name not in existing]
-        if missing:
-            try:
-                await admin.create_topics(missing)
-                log.info("created topics %s", ", ".join(t.name for t in missing))
-            except TopicAlreadyExistsError:
-                pass  # another service won the race
-    finally:
-        await admin.close()
+        response = await admin.create_topics(missing)
+    except TopicAlreadyExistsError:
+        return  # another service won the race
+    # Per-topic errors come back in the answer, not as exceptions: a broker still electing its
+    # controller refuses with a retriable code, which must be retried, not taken for success.
+    for topic, code, *_ in getattr(response, "topic_errors", ()):
+        if code not in (0, TopicAlreadyExistsError.errno):
+            raise for_code(code)(f"creating {topic}")
+    log.info("created topics %s", ", ".join(t.name for t in missing))
 
 
 async def partitions_of(settings: KafkaSettings, topics: Iterable[str], timeout_s: float = 30.0) -> dict[str, list[int]]:
@@ -155,7 +183,14 @@ class RenewingProducer:
         self._retired: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        await self.producer.start()
+        try:
+            await self.producer.start()
+        except BaseException:
+            # A producer whose start failed (broker away) is not tried again: the next start,
+            # in services.kafka.until_connected, gets a fresh one.
+            failed, self.producer = self.producer, self._make()
+            await failed.stop()
+            raise
 
     async def partitions_for(self, topic: str) -> Any:
         return await self.producer.partitions_for(topic)

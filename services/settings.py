@@ -6,12 +6,26 @@ faust's BROKER_URL cannot rewire a service. Bad values fail at start, naming the
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, TypeVar
 
 
 class ConfigError(ValueError):
     pass
+
+
+T = TypeVar("T")
+
+
+def read_config(read: Callable[[], T]) -> T:
+    """`read()`, or exit with one line on stderr naming the variable: a bad setting is the
+    operator's to fix, and a traceback would bury the one line that says which."""
+    try:
+        return read()
+    except ConfigError as exc:
+        sys.exit(f"configuration error: {exc}")
 
 
 class Env:
@@ -72,9 +86,11 @@ class KafkaSettings:
     # acks=all then means "on two brokers at least" before any service calls a message sent.
     replication_factor: int = 1
     min_insync_replicas: int = 1
-    # How long a starting service waits for the broker to answer before it gives up. In a
-    # cluster every pod may start before Kafka does; waiting beats a crash loop's back-off.
-    start_wait_s: float = 120.0
+    # How long a service waits for the broker to answer (at start, or when a faust worker
+    # lost it while starting) before it gives up and exits; 0, the default, waits as long as it
+    # takes, readiness false meanwhile. In a cluster every pod may start before Kafka does;
+    # waiting beats a crash loop's back-off, and locally nothing may be there to restart it.
+    start_wait_s: float = 0.0
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> "KafkaSettings":
@@ -92,7 +108,7 @@ class KafkaSettings:
             state_ttl_s=env.int("BARCODE_STATE_TTL_SECONDS", 3600, minimum=60),
             replication_factor=env.int("BARCODE_REPLICATION_FACTOR", 1, minimum=1),
             min_insync_replicas=env.int("BARCODE_MIN_INSYNC_REPLICAS", 1, minimum=1),
-            start_wait_s=env.int("BARCODE_KAFKA_START_WAIT_SECONDS", 120, minimum=0),
+            start_wait_s=env.int("BARCODE_KAFKA_START_WAIT_SECONDS", 0, minimum=0),
         )
 
     def topic(self, base: str) -> str:

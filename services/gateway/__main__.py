@@ -3,21 +3,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 
 from services import eventloop
 from services.gateway.app import init_app
 from services.gateway.server import serve
 from services.gateway.settings import GatewaySettings
-from services.settings import ConfigError, log_level
+from services.settings import log_level, read_config
 
 if __name__ == "__main__":
     logging.basicConfig(level=log_level(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     eventloop.install()
-    try:
-        settings = GatewaySettings.from_env()
-    except ConfigError as exc:
-        sys.exit(f"gateway: configuration error: {exc}")
+    settings = read_config(GatewaySettings.from_env)
     asyncio.run(serve(
         init_app(settings), settings.host, settings.port, settings.shutdown_timeout_s,
         # A connection that has not sent a whole request this long after connecting (or after

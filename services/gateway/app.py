@@ -5,7 +5,10 @@ order; on shutdown sockets are closed with 1001 (going away) before Kafka client
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -31,26 +34,58 @@ RECEIPT_LINGER_MS = 50  # how long a delivery receipt may wait for others to sha
 log = logging.getLogger(__name__)
 
 
-async def _kafka_ctx(app: web.Application) -> AsyncIterator[None]:
-    gw = app[GATEWAY]
+async def _connect(gw: Gateway, started: list[kafka.RenewingProducer]) -> None:
+    """Topics, producers, then the job-state feed, each waiting for the broker as long as it
+    takes (services/kafka.py until_connected): the gateway serves meanwhile, /readyz says 503
+    and submissions get `unavailable`, and it heals by itself when Kafka comes."""
     settings = gw.settings
     await kafka.ensure_topics(settings.kafka)
     producer = kafka.RenewingProducer(lambda: kafka.producer(settings.kafka, f"gateway-{settings.replica}"))
     # Receipts wait for nobody: lingering lets one request carry the receipts of many results
     # under load, instead of one broker round trip (and one feed fetch per replica) per result.
     receipts = kafka.RenewingProducer(lambda: kafka.producer(settings.kafka, f"gateway-{settings.replica}-receipts",
-                                                       linger_ms=RECEIPT_LINGER_MS))
-    await producer.start()
-    await receipts.start()
+                                                             linger_ms=RECEIPT_LINGER_MS))
+    for name, one in (("requests", producer), ("delivery receipts", receipts)):
+        await kafka.until_connected(settings.kafka, f"starting the {name} producer", one.start)
+        started.append(one)
     gw.publisher = Publisher(settings.kafka, producer, receipts)
-    feed = Feed(settings.kafka, gw.index, gw.registry, f"gateway-feed-{settings.replica}",
-                state_fetch_wait_ms=settings.state_fetch_wait_ms)
-    await feed.start()
-    gw.feed = feed
+
+    async def start_feed() -> Feed:
+        feed = Feed(settings.kafka, gw.index, gw.registry, f"gateway-feed-{settings.replica}",
+                    state_fetch_wait_ms=settings.state_fetch_wait_ms, known_companies=gw.keys.protected)
+        try:
+            await feed.start()
+        except BaseException:
+            await feed.stop()  # a fresh feed (fresh consumers) for the next try
+            raise
+        return feed
+
+    gw.feed = await kafka.until_connected(settings.kafka, "starting the job-state feed", start_feed)
+
+
+def _exit_if_failed(task: "asyncio.Task[None]") -> None:
+    """An error waiting cannot fix (e.g. a replication factor the cluster cannot meet): exit,
+    so the supervisor or Kubernetes shows a failed gateway instead of one forever not ready."""
+    if not task.cancelled() and task.exception() is not None:
+        log.critical("cannot start on Kafka: %s", task.exception(), exc_info=task.exception())
+        logging.shutdown()
+        os._exit(3)
+
+
+async def _kafka_ctx(app: web.Application) -> AsyncIterator[None]:
+    gw = app[GATEWAY]
+    started: list[kafka.RenewingProducer] = []
+    connecting = asyncio.create_task(_connect(gw, started), name="gateway-kafka-start")
+    connecting.add_done_callback(_exit_if_failed)
     yield
-    await feed.stop()
-    await producer.stop()
-    await receipts.stop()  # flushes delivery receipts
+    connecting.remove_done_callback(_exit_if_failed)
+    connecting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await connecting
+    if gw.feed is not None:
+        await gw.feed.stop()
+    for producer in started:
+        await producer.stop()  # the receipts producer flushes delivery receipts
 
 
 async def _http_client_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -97,8 +97,13 @@ class _Follower:
 
 class Feed:
     def __init__(self, kafka: KafkaSettings, index: JobIndex, registry: SocketRegistry, client_id: str,
-                 state_fetch_wait_ms: int = 100, state_fetch_min_bytes: int = 64 * 1024) -> None:
+                 state_fetch_wait_ms: int = 100, state_fetch_min_bytes: int = 64 * 1024,
+                 known_companies: frozenset[str] = frozenset()) -> None:
         self.kafka = kafka
+        # Companies this replica has API keys for; a request owned by another keyed company
+        # means replicas on these topics disagree on GATEWAY_API_KEYS (said once per company).
+        self.known_companies = known_companies
+        self.foreign_companies: set[str] = set()
         self.index = index
         self.registry = registry
         self.followers = [
@@ -159,7 +164,16 @@ class Feed:
             self.index.prune()
 
     def _on_request(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        self.index.add_request(contract.decode(contract.GenerateRequest, record.value))
+        request = contract.decode(contract.GenerateRequest, record.value)
+        self.index.add_request(request)
+        owner = request.owner or ""
+        if owner.startswith("company:") and owner[8:] not in self.known_companies \
+                and owner[8:] not in self.foreign_companies:
+            self.foreign_companies.add(owner[8:])
+            # Its jobs stay its own here too (the owner travels with each request), but keyed
+            # callers of that company cannot use this replica: the key settings must match.
+            log.warning("a replica with an API key for %s publishes on these topics, and this one has no key "
+                        "for it: replicas must share GATEWAY_API_KEYS", owner[8:])
 
     def _on_notification(self, record: ConsumerRecord[bytes, bytes]) -> None:
         notification = contract.decode(contract.Notification, record.value)

@@ -2,6 +2,7 @@
 from services.faust_main import run_worker
 from services.notifier.app import build_app
 from services.notifier.settings import NotifierSettings
+from services.settings import read_config
 
-settings = NotifierSettings.from_env()
+settings = read_config(NotifierSettings.from_env)
 run_worker(lambda: build_app(settings), settings.kafka)

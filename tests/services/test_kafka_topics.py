@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import time
 
-from aiokafka.errors import KafkaConnectionError
+from aiokafka.errors import (InvalidReplicationFactorError, KafkaConnectionError, KafkaTimeoutError,
+                             NodeNotReadyError)
 
 from devstack.ports import free_port
 from services import contract, kafka
@@ -39,3 +40,37 @@ async def test_a_service_waits_for_a_broker_that_is_not_there_yet_then_says_why(
     else:
         raise AssertionError("ensure_topics returned without a broker")
     assert 1.0 <= time.monotonic() - started < 10.0
+
+
+def _settings(start_wait_s: float = 0.0) -> KafkaSettings:
+    return KafkaSettings(bootstrap="127.0.0.1:1", topic_prefix="", partitions=1, fetch_max_wait_ms=100,
+                         fetch_min_bytes=1, linger_ms=0, state_ttl_s=60, start_wait_s=start_wait_s)
+
+
+async def test_a_step_is_retried_while_the_broker_is_away_then_returns_its_result() -> None:
+    """No time limit by default: a worker waits for the broker instead of exiting."""
+    assert KafkaSettings.from_env(Env({})).start_wait_s == 0
+    failures = [KafkaConnectionError("refused"), NodeNotReadyError("electing"), KafkaTimeoutError()]
+
+    async def step() -> str:
+        if failures:
+            raise failures.pop(0)
+        return "started"
+
+    started = time.monotonic()
+    assert await kafka.until_connected(_settings(), "test", step) == "started"
+    assert 3.0 <= time.monotonic() - started < 6.0  # 0.5 + 1 + 2 s of back-off
+
+
+async def test_an_error_no_wait_can_cure_is_raised_at_once() -> None:
+    async def step() -> None:
+        raise InvalidReplicationFactorError("3 replicas on 1 broker")
+
+    started = time.monotonic()
+    try:
+        await kafka.until_connected(_settings(), "test", step)
+    except InvalidReplicationFactorError:
+        pass
+    else:
+        raise AssertionError("until_connected returned")
+    assert time.monotonic() - started < 0.5

@@ -197,6 +197,15 @@ spec:
       {{- end }}
 {{- end -}}
 
+{{/* The Host names a component answers to: loopback (kubectl port-forward), its Service's
+names in the cluster (the test hook, other pods), and its `allowedHosts` (an Ingress's name). */}}
+{{- define "bp.serviceHosts" -}}
+{{- $svc := include "bp.name" . -}}
+{{- $ns := .root.Release.Namespace -}}
+{{- $names := list "localhost" "127.0.0.1" "::1" $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns) -}}
+{{- join "," (concat $names (.c.allowedHosts | default list)) -}}
+{{- end -}}
+
 {{/* A component's own environment, declared in its values: where its HTTP endpoint binds
 (`listenEnv`; all interfaces in a pod, since the kubelet probes the pod IP, while the services
 default to loopback locally), its pod name, a second drain setting, keys of the gateway Secret. */}}
@@ -215,6 +224,10 @@ default to loopback locally), its pod name, a second drain setting, keys of the 
 {{- with $c.drainEnv }}
 - name: {{ . }}
   value: {{ $c.drainSeconds | quote }}
+{{- end }}
+{{- with $c.serviceHostsEnv }}
+- name: {{ . }}
+  value: {{ include "bp.serviceHosts" $ | quote }}
 {{- end }}
 {{- range $env, $key := $c.gatewaySecretEnv }}
 - name: {{ $env }}
