@@ -15,6 +15,10 @@ from services.router.profiles import Profile, load_profiles
 from services.symbologies import CATALOGUE
 
 STATIC = Path(__file__).resolve().parent / "static"
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+# no-cache: revalidated on every load, so a deployment's new page and script arrive together.
+PAGE_HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-cache"}
 
 
 def describe_companies(profiles: dict[str, Profile]) -> list[dict[str, Any]]:
@@ -33,12 +37,21 @@ def describe_companies(profiles: dict[str, Profile]) -> list[dict[str, Any]]:
 def add_page_routes(app: web.Application, companies_file: str) -> None:
     companies = describe_companies(load_profiles(Path(companies_file)))
 
+    # The files there at start, by name: nothing else (no subfolders, no "..") can be asked for.
+    files = {path.name: path for path in STATIC.iterdir() if path.is_file()}
+
     async def index(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+        return web.FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
+
+    async def static_file(request: web.Request) -> web.FileResponse:
+        path = files.get(request.match_info["name"])
+        if path is None:
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers=PAGE_HEADERS)
 
     async def company_list(request: web.Request) -> web.Response:
         return web.json_response({"companies": companies})
 
     app.router.add_get("/", index)
     app.router.add_get("/v1/companies", company_list)
-    app.router.add_static("/static", STATIC, append_version=False)
+    app.router.add_get("/static/{name}", static_file)

@@ -1,25 +1,35 @@
 """The try-it page in a real browser (Debian's Chromium driven by Playwright) against the real
 stack: generate and decode what the page shows, a validation error next to its field, a socket
-that drops and comes back with a result that completed meanwhile, a batch of five."""
+that drops and comes back with a result that completed meanwhile, a batch of five, an API key
+pasted and forgotten, and the page under its Content-Security-Policy."""
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright, expect
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, Page, Response, WebSocketRoute, async_playwright, expect
 
 from devstack.install import CHROMIUM
-from tests.support.client import fetch
+from tests.e2e.page_helpers import Sockets, Violations, shown_image
 from tests.support.decode import decode
+from tests.support.keys import KEY_A
 
 # `make screenshots` points this at docs/screenshots (the README's picture); plain runs keep
 # theirs in .local so a test run leaves the work tree clean.
 SCREENSHOTS = Path(os.environ.get("BARCODE_SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / ".local" / "screenshots"))
+# Scripts, styles and connections from the gateway only; images also from what the page made
+# itself (blob: URLs of files it fetched with the key); never framed.
+STRICT_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+              "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 # Without the background-networking flags Chromium keeps calling Google's hosts, which this
 # machine's closed network refuses.
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -53,29 +63,27 @@ async def _generate(page: Page, data: str, symbology: str = "code128") -> None:
 async def test_generate_shows_the_barcode_and_its_timeline(page: Page, gateway_a: str) -> None:
     data = f"PAGE-{uuid.uuid4().hex[:8]}"
     await _generate(page, data)
-    image = page.locator("#result-image")
-    await expect(image).to_be_visible(timeout=20_000)
+    await expect(page.locator("#result-image")).to_be_visible(timeout=20_000)
     await expect(page.locator("#result-verified")).to_have_text("scan-verified ✓")
     await expect(page.locator("#result-pixels")).to_contain_text(" px")
     steps = await page.locator("#timeline li").all_inner_texts()
     assert [s.split(" ")[0] for s in steps] == ["accepted", "routed", "rendered", "stored", "delivered"]
     assert all(s.endswith(" ms") for s in steps), steps
-    async with aiohttp.ClientSession() as session:
-        status, content_type, body = await fetch(session, await image.get_attribute("src"))
-    assert status == 200 and decode(body, content_type) == [data]
+    assert decode(await shown_image(page), "image/png") == [data]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / "page.png"), full_page=True)
 
 
-async def test_the_same_barcode_again_says_it_was_already_stored(page: Page) -> None:
+async def test_the_same_barcode_again_shows_the_skipped_render_and_no_cache_claim(page: Page) -> None:
     data = f"TWICE-{uuid.uuid4().hex[:8]}"
     for _ in range(2):
         await _generate(page, data)
         await expect(page.locator("#result-image")).to_be_visible(timeout=20_000)
     # The test stack runs one generator, which remembers the key it stored: no second render.
-    await expect(page.locator("#timeline li").nth(2)).to_have_text("rendered: skipped, already stored")
+    await expect(page.locator("#timeline li").nth(2)).to_have_text("rendered: skipped")
     await expect(page.locator("#timeline li").nth(3)).to_contain_text("stored ")
-    await expect(page.locator("#result")).to_contain_text("cached")
+    # Whether someone made the same barcode before is not the caller's business (issue 14 item 10).
+    await expect(page.locator("#result")).not_to_contain_text("cached")
 
 
 async def test_steps_whose_progress_messages_were_lost_are_filled_in_from_the_trace(browser: Browser,
@@ -107,12 +115,18 @@ async def test_bad_ean13_shows_the_error_next_to_the_data(page: Page) -> None:
 
 
 async def test_dropped_socket_reconnects_and_gets_what_completed_meanwhile(page: Page, gateway_a: str) -> None:
+    sockets = Sockets.watch(page)
+    await _generate(page, f"BEFORE-{uuid.uuid4().hex[:8]}")  # a result read before the drop: a last_seq
+    await expect(page.locator("#result-image")).to_be_visible(timeout=20_000)
     client_id = await page.evaluate("barcodePage.clientId()")
+    token = await page.evaluate("sessionStorage.getItem('barcode.resume_token')")
     await page.evaluate("barcodePage.dropSocket(3000)")
     await expect(page.get_by_role("status")).to_have_text("reconnecting…")
     data = f"AWAY-{uuid.uuid4().hex[:8]}"
     async with aiohttp.ClientSession() as session:
-        async with session.post(f"{gateway_a}/v1/jobs", json={"data": data, "client_id": client_id}) as resp:
+        # Pushing to a client's socket over REST takes that client's token (same caller: this host).
+        async with session.post(f"{gateway_a}/v1/jobs", json={"data": data, "client_id": client_id},
+                                headers={"X-Resume-Token": token}) as resp:
             job_id = (await resp.json())["job_id"]
         async with session.get(f"{gateway_a}/v1/jobs/{job_id}", params={"wait": "20"}) as resp:
             assert (await resp.json())["status"] == "completed"
@@ -121,6 +135,142 @@ async def test_dropped_socket_reconnects_and_gets_what_completed_meanwhile(page:
     await expect(page.locator("#history button", has_text=job_id[:8])).to_contain_text("completed", timeout=20_000)
     jobs = await page.evaluate("barcodePage.jobs()")
     assert [j["status"] for j in jobs if j["jobId"] == job_id] == ["completed"]
+    # The resume went in the socket's first message, not in its URL (query strings get logged).
+    [(url, sent)] = sockets.opened
+    assert "?" not in url
+    resume = sent[0]
+    assert (resume["type"], resume["client_id"], resume["resume_token"]) == ("resume", client_id, token)
+    assert isinstance(resume["last_seq"], int) and resume["last_seq"] >= 0
+    assert await page.evaluate("localStorage.length") == 0
+
+
+async def test_a_refused_resume_token_starts_a_fresh_client_once(browser: Browser, gateway_a: str) -> None:
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(gateway_a)
+    await expect(page.get_by_role("status")).to_have_text("connected", timeout=20_000)
+    client_id = await page.evaluate("barcodePage.clientId()")
+    # Stands in for a token that expired or was issued to another identity.
+    await page.evaluate("sessionStorage.setItem('barcode.resume_token', '1.' + 'A'.repeat(43))")
+    sockets = Sockets.watch(page)
+    await page.reload()
+    await expect(page.get_by_role("status")).to_have_text("connected", timeout=20_000)
+    await _generate(page, f"FRESH-{uuid.uuid4().hex[:8]}")  # the fresh client works
+    await expect(page.locator("#result-image")).to_be_visible(timeout=20_000)
+    # The refused token was offered once, then dropped: one fresh socket, no reconnect loop.
+    assert [first and first["type"] for first in sockets.first_messages()] == ["resume", "generate"]
+    assert await page.evaluate("barcodePage.clientId()") != client_id
+    await context.close()
+
+
+async def test_a_pasted_key_makes_its_company_s_jobs_and_forgetting_it_refuses_them(browser: Browser,
+                                                                                     gateway_a: str) -> None:
+    context = await browser.new_context()
+    page = await context.new_page()
+    sockets = Sockets.watch(page)
+    await page.goto(gateway_a)
+    await expect(page.get_by_role("status")).to_have_text("connected", timeout=20_000)
+    await page.get_by_label("Paste a key").fill(KEY_A)
+    await page.get_by_role("button", name="Use key").click()
+    await expect(page.locator("#key-status")).to_contain_text("CompanyA", timeout=20_000)
+    await expect(page.get_by_label("Company", exact=True)).to_have_value("CompanyA")
+    await expect(page.get_by_role("status")).to_have_text("connected")
+    # The key: first on the socket, kept in this tab's session storage only, in no URL.
+    assert sockets.first_messages()[-1] == {"type": "auth", "api_key": KEY_A}
+    assert all("?" not in url for url, _ in sockets.opened)
+    assert await page.evaluate("sessionStorage.getItem('barcode.api_key')") == KEY_A
+    assert await page.evaluate("localStorage.length") == 0
+    assert await page.get_by_label("Paste a key").input_value() == ""
+
+    data = f"KEYED-{uuid.uuid4().hex[:8]}"
+    await _generate(page, data)
+    await expect(page.locator("#result-company")).to_have_text("CompanyA", timeout=20_000)
+    # CompanyA's file is readable with its key only: the page fetched it with X-API-Key.
+    await expect(page.locator("#result-pixels")).to_contain_text(" px", timeout=20_000)
+    assert decode(await shown_image(page), "image/png") == [data]
+
+    # A reconnect authenticates before it resumes: the token is bound to the key.
+    client_id = await page.evaluate("barcodePage.clientId()")
+    await page.evaluate("barcodePage.dropSocket()")
+    await expect(page.get_by_role("status")).to_have_text("connected (resumed)", timeout=20_000)
+    sent = sockets.opened[-1][1]
+    assert [m["type"] for m in sent[:2]] == ["auth", "resume"] and sent[1]["client_id"] == client_id
+
+    await page.get_by_role("button", name="Forget key").click()
+    await expect(page.locator("#key-status")).to_have_text("No key: anonymous.")
+    await expect(page.get_by_role("status")).to_have_text("connected", timeout=20_000)
+    assert await page.evaluate("sessionStorage.getItem('barcode.api_key')") is None
+    await page.get_by_label("Company", exact=True).select_option("CompanyA")
+    await _generate(page, f"NOKEY-{uuid.uuid4().hex[:8]}")
+    await expect(page.locator("#company-error")).to_contain_text("company_not_allowed", timeout=20_000)
+    await context.close()
+
+
+async def test_a_refused_key_is_shown_and_not_offered_again(page: Page) -> None:
+    sockets = Sockets.watch(page)
+    await page.get_by_label("Paste a key").fill("not-a-key")
+    await page.get_by_role("button", name="Use key").click()
+    await expect(page.locator("#key-error")).to_contain_text("invalid_api_key", timeout=20_000)
+    await expect(page.locator("#key-status")).to_have_text("No key: anonymous.")
+    await expect(page.get_by_role("status")).to_have_text("connected")
+    assert await page.evaluate("sessionStorage.getItem('barcode.api_key')") is None
+    # The next socket goes on anonymously: a refused key sent on every reconnect would only
+    # count failed attempts against this address.
+    await page.evaluate("barcodePage.dropSocket()")
+    await expect(page.get_by_role("status")).to_have_text("connected (resumed)", timeout=20_000)
+    assert [first and first["type"] for first in sockets.first_messages()] == ["auth", "resume"]
+
+
+async def test_the_page_works_under_a_strict_content_security_policy(browser: Browser, gateway_a: str) -> None:
+    context = await browser.new_context()
+    page = await context.new_page()
+    violations = await Violations.watch(page)
+    headers: dict[str, str | None] = {}
+
+    async def keep_csp(response: Response) -> None:
+        headers[urlsplit(response.url).path] = await response.header_value("Content-Security-Policy")
+
+    page.on("response", keep_csp)
+    await page.goto(gateway_a)
+    await expect(page.get_by_role("status")).to_have_text("connected", timeout=20_000)
+    for path in ("/", "/static/app.js", "/static/style.css"):
+        assert headers.get(path) == STRICT_CSP, path
+    data = f"CSP-{uuid.uuid4().hex[:8]}"
+    await _generate(page, data)
+    await expect(page.locator("#result-pixels")).to_contain_text(" px", timeout=20_000)
+    assert decode(await shown_image(page), "image/png") == [data]
+    assert await violations.all() == []
+    # The policy is enforced, and a violation would be seen: an injected inline script is refused.
+    ran = await page.evaluate("""() => { const script = document.createElement("script");
+        script.textContent = "window.injected = true"; document.body.append(script); return window.injected === true; }""")
+    assert ran is False
+    for _ in range(50):
+        if await violations.all():
+            break
+        await asyncio.sleep(0.1)
+    assert any("script-src" in v for v in await violations.all())
+    await context.close()
+
+
+async def test_another_site_cannot_show_the_page_in_a_frame(browser: Browser, gateway_a: str) -> None:
+    context = await browser.new_context()
+    page = await context.new_page()
+    sockets = Sockets.watch(page)
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    # A real server on another loopback port: Chromium refuses a loopback frame in a page whose
+    # address it does not know (one a Playwright route made up) anyway, which would prove nothing.
+    async def embedding(request: web.Request) -> web.Response:
+        return web.Response(content_type="text/html", text=f'<iframe title="framed" src="{gateway_a}/"></iframe>')
+
+    app = web.Application()
+    app.router.add_get("/", embedding)
+    async with TestServer(app, host="127.0.0.1") as embedder:
+        await page.goto(str(embedder.make_url("/")))  # returns once the frame has loaded, or failed to
+    [framed] = page.main_frame.child_frames
+    assert await framed.locator("#connection").count() == 0
+    assert f"{gateway_a}/static/app.js" not in requested and sockets.opened == []
+    await context.close()
 
 
 async def test_a_batch_of_five_shows_each_job(page: Page) -> None:

@@ -13,17 +13,46 @@ const FIELD_OF = {
 };
 const RASTER_OR_SVG = new Set(["png", "svg"]);
 
+const STORED = { key: "barcode.api_key", client: "barcode.client_id", token: "barcode.resume_token" };
+
 const page = {
   symbologies: [], companies: [], byName: new Map(),
   jobs: new Map(),          // request_id -> job (every job this page submitted or was told about)
   byJobId: new Map(),       // job_id -> job
   current: null, socket: null, nextId: 1, lastSeq: -1, holdUntil: 0, backoffMs: 500,
-  clientId: sessionStorage.getItem("barcode.client_id"),
-  token: sessionStorage.getItem("barcode.resume_token"),
+  // Session storage only: the key and the resume token die with the tab, and neither ever goes
+  // in a URL (query strings end up in logs and proxies).
+  apiKey: sessionStorage.getItem(STORED.key),
+  clientId: sessionStorage.getItem(STORED.client),
+  token: sessionStorage.getItem(STORED.token),
+  company: null,            // the company the server authenticated the key as
+  handshake: null,          // while connecting: "hello" | "auth" | "resume"; null once ready
+  issued: null,             // the new client the server offered on this socket, used unless we resume
   outbox: [],               // generate messages not yet accepted: (re)sent on every (re)connect
 };
 
+// ---- REST ---------------------------------------------------------------------------------
+
+// Every REST call carries the key, so a keyed company's files and lists are readable.
+function api(path) {
+  return fetch(path, { headers: page.apiKey ? { "X-API-Key": page.apiKey } : {} });
+}
+
+async function getJson(path) {
+  let response = await api(path);
+  if (response.status === 401 && page.apiKey) {  // a key kept from earlier, revoked since
+    const body = await response.json().catch(() => ({}));
+    forgetKey(body.error || { code: "invalid_api_key", message: `HTTP ${response.status}` });
+    response = await api(path);
+  }
+  return response.json();
+}
+
 // ---- connection ---------------------------------------------------------------------------
+//
+// Handshake, in the order the server requires (a token issued before auth does not work after
+// it, and the other way round): the server's hello (a fresh client) -> auth, when a key is set ->
+// resume, when this tab had a client -> ready: the outbox is sent.
 
 function setConnection(state, text) {
   const el = $("connection");
@@ -31,16 +60,25 @@ function setConnection(state, text) {
   el.textContent = text;
 }
 
+function remember(clientId, token) {
+  page.clientId = clientId;
+  page.token = token;
+  if (clientId) {
+    sessionStorage.setItem(STORED.client, clientId);
+    sessionStorage.setItem(STORED.token, token);
+  } else {
+    sessionStorage.removeItem(STORED.client);
+    sessionStorage.removeItem(STORED.token);
+    page.lastSeq = -1;
+  }
+}
+
 function connect() {
   const url = new URL("/v1/ws", location.href);
   url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-  if (page.clientId && page.token) {
-    url.searchParams.set("client_id", page.clientId);
-    url.searchParams.set("resume_token", page.token);
-    if (page.lastSeq >= 0) url.searchParams.set("last_seq", String(page.lastSeq));
-  }
-  const ws = new WebSocket(url);
+  const ws = new WebSocket(url);  // no query: what identifies this tab goes in messages
   page.socket = ws;
+  page.handshake = "hello";
   ws.onmessage = (event) => onMessage(JSON.parse(event.data));
   ws.onclose = () => {
     if (page.socket !== ws) return;
@@ -52,24 +90,88 @@ function connect() {
   };
 }
 
+// A new identity (a key set or forgotten) is a new client: the old resume token would be refused.
+function reconnectAs(apiKey) {
+  page.apiKey = apiKey;
+  if (apiKey) sessionStorage.setItem(STORED.key, apiKey);
+  else sessionStorage.removeItem(STORED.key);
+  page.company = null;
+  remember(null, null);
+  const old = page.socket;
+  page.socket = null;  // its close must not schedule a reconnect of its own
+  if (old) old.close(1000, "identity changed");
+  showKey();
+  setConnection("connecting", "connecting…");
+  connect();
+}
+
 function send(message) {
-  if (page.socket && page.socket.readyState === WebSocket.OPEN && page.clientId) {
+  if (page.socket && page.socket.readyState === WebSocket.OPEN && !page.handshake) {
     page.socket.send(JSON.stringify(message));
+  }
+}
+
+function handshakeSend(message) {
+  page.socket.send(JSON.stringify(message));
+}
+
+function afterAuth() {
+  if (page.clientId && page.token && page.clientId !== page.issued.client_id) {
+    page.handshake = "resume";
+    const resume = { type: "resume", client_id: page.clientId, resume_token: page.token };
+    if (page.lastSeq >= 0) resume.last_seq = page.lastSeq;
+    handshakeSend(resume);
+  } else {
+    ready(page.issued.client_id, page.issued.resume_token, false);
+  }
+}
+
+function ready(clientId, token, resumed) {
+  if (page.clientId !== clientId) page.lastSeq = -1;
+  remember(clientId, token);
+  page.handshake = null;
+  page.backoffMs = 500;
+  setConnection("connected", resumed ? "connected (resumed)" : "connected");
+  for (const message of page.outbox) send(message);  // idempotency keys make resends safe
+}
+
+function onHandshakeError(error) {
+  if (page.handshake === "auth") {
+    forgetKey(error);
+    afterAuth();
+  } else if (page.handshake === "resume") {
+    // Expired, or issued to another identity: the next socket starts a fresh client instead
+    // of offering the same token again. The server closes this one on invalid_resume_token.
+    remember(null, null);
+    if (error.code !== "invalid_resume_token") ready(page.issued.client_id, page.issued.resume_token, false);
   }
 }
 
 function onMessage(m) {
   switch (m.type) {
     case "hello":
-      if (page.clientId !== m.client_id) page.lastSeq = -1;
-      page.clientId = m.client_id;
-      page.token = m.resume_token;
-      sessionStorage.setItem("barcode.client_id", m.client_id);
-      sessionStorage.setItem("barcode.resume_token", m.resume_token);
-      page.backoffMs = 500;
-      setConnection("connected", m.resumed ? "connected (resumed)" : "connected");
-      for (const message of page.outbox) send(message);  // idempotency keys make resends safe
+      if (m.resumed) {
+        ready(m.client_id, m.resume_token, true);
+        break;
+      }
+      page.issued = { client_id: m.client_id, resume_token: m.resume_token };
+      if (page.apiKey) {
+        page.handshake = "auth";
+        handshakeSend({ type: "auth", api_key: page.apiKey });
+      } else {
+        afterAuth();
+      }
       break;
+    case "authenticated": {
+      const changed = page.company !== m.company;  // on a reconnect, keep what the person picked
+      page.company = m.company;
+      // The token of the hello before auth was anonymous; this one is bound to the key.
+      if (m.resume_token) page.issued = { client_id: m.client_id, resume_token: m.resume_token };
+      showKey();
+      if (changed) useCompany(m.company);
+      afterAuth();
+      break;
+    }
     case "accepted": {
       const job = page.jobs.get(m.request_id);
       if (!job) break;
@@ -81,7 +183,7 @@ function onMessage(m) {
     }
     case "progress": {
       const job = page.byJobId.get(m.job_id);
-      if (job) step(job, m.step, m.detail);
+      if (job) step(job, m.step);
       break;
     }
     case "completed":
@@ -90,6 +192,10 @@ function onMessage(m) {
       finish(m);
       break;
     case "error": {
+      if (page.handshake) {
+        onHandshakeError(m.error);
+        break;
+      }
       const job = page.jobs.get(m.request_id);
       page.outbox = page.outbox.filter((o) => o.request_id !== m.request_id);
       if (job) fail(job, m.error);
@@ -100,11 +206,41 @@ function onMessage(m) {
   }
 }
 
+// ---- the key ------------------------------------------------------------------------------
+
+function showKey(refused) {
+  $("forget-key").hidden = !page.apiKey;
+  $("key-error").textContent = refused ? `Key refused: ${refused}` : "";
+  $("key-status").textContent = !page.apiKey ? "No key: anonymous."
+    : page.company ? `Key of ${page.company}: its jobs and files are yours to see.` : "Checking the key…";
+}
+
+// A refused key is not sent again on every reconnect: the page goes on without it until one is
+// pasted (three refusals on one socket close it; failures count against this address).
+function forgetKey(error) {
+  page.apiKey = null;
+  sessionStorage.removeItem(STORED.key);
+  showKey(`${error.code}: ${error.message}`);
+}
+
+function useCompany(name) {
+  if ([...$("company").options].some((o) => o.value === name)) {
+    $("company").value = name;
+    onCompany();
+  }
+}
+
+function onKeySubmit(event) {
+  event.preventDefault();
+  const key = $("api-key").value.trim();
+  $("api-key").value = "";  // not left in the DOM once used
+  if (key) reconnectAs(key);
+}
+
 // ---- jobs ---------------------------------------------------------------------------------
 
-function step(job, name, detail) {
+function step(job, name) {
   if (job.steps[name] === undefined) job.steps[name] = performance.now() - job.started;
-  if (detail) Object.assign(job.detail, detail);
   show(job);
 }
 
@@ -118,7 +254,10 @@ function finish(m) {
   if (job.status === "completed" || job.status === "failed") return;
   job.status = m.type;
   job.result = m;
-  if (m.type === "completed") fillFromTrace(job, m);
+  if (m.type === "completed") {
+    fillFromTrace(job, m);
+    loadFile(job);
+  }
   step(job, "delivered");
   if (m.type === "failed") job.error = m.error;
   show(job);
@@ -138,7 +277,24 @@ function fillFromTrace(job, m) {
       job.steps[name] = Math.max(0, now - (trace.gateway_out - trace[stamp]));
     }
   }
-  if (job.detail.cached === undefined) job.detail.cached = m.cached;
+}
+
+// The file comes through this gateway, by the path of `file_url` (so from this page's origin
+// even when links name a public base URL: the CSP allows no other), with the key, which a keyed
+// company's files need and an <img src> cannot send. The page shows, and offers for download, a
+// blob: URL of what it fetched.
+async function loadFile(job) {
+  try {
+    const response = await api(new URL(job.result.file_url, location.href).pathname);
+    if (!response.ok) {
+      const body = await response.json().catch(() => ({}));
+      throw new Error(body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${response.status}`);
+    }
+    job.fileSrc = URL.createObjectURL(await response.blob());
+  } catch (err) {
+    job.fileError = `The file could not be loaded: ${err.message}`;
+  }
+  show(job);
 }
 
 function fail(job, error) {
@@ -148,8 +304,9 @@ function fail(job, error) {
 }
 
 function newJob(requestId, data, request) {
-  const job = { requestId, data, request, jobId: null, status: "running", steps: {}, detail: {},
-                started: performance.now(), result: null, error: null, item: null };
+  const job = { requestId, data, request, jobId: null, status: "running", steps: {},
+                started: performance.now(), result: null, error: null, item: null,
+                fileSrc: null, fileError: null };
   page.jobs.set(requestId, job);
   return job;
 }
@@ -197,9 +354,10 @@ function show(job) {
   timeline.replaceChildren(...STEPS.map((name) => {
     const li = document.createElement("li");
     const at = job.steps[name];
-    // A job whose barcode was already stored skips rendering; say so rather than leave a gap.
-    const skipped = at === undefined && name === "rendered" && job.detail.cached;
-    li.textContent = at !== undefined ? `${name} ${ms(at)}` : skipped ? "rendered: skipped, already stored" : name;
+    // Lost progress is filled in from the trace, so a step still missing from a completed job
+    // did not happen (a barcode the generator had stored is not drawn again): say so, not a gap.
+    const skipped = at === undefined && job.status === "completed" && job.steps.accepted !== undefined;
+    li.textContent = at !== undefined ? `${name} ${ms(at)}` : skipped ? `${name}: skipped` : name;
     if (at !== undefined) li.dataset.done = "";
     if (job.status === "failed" && at === undefined) li.dataset.failed = "";
     return li;
@@ -219,28 +377,40 @@ function show(job) {
   const m = job.result;
   if (!m) return;
   const format = (job.request.format || "").toLowerCase() || m.content_type;
-  if (RASTER_OR_SVG.has(format) || m.content_type === "image/png" || m.content_type === "image/svg+xml") {
+  if (job.fileError) {
+    const p = document.createElement("p");
+    p.className = "error";
+    p.textContent = job.fileError;
+    result.append(p);
+  }
+  if (job.fileSrc && (RASTER_OR_SVG.has(format) || m.content_type === "image/png" || m.content_type === "image/svg+xml")) {
     const img = document.createElement("img");
     img.id = "result-image";
     img.alt = `${job.request.symbology || "barcode"} encoding ${job.data}`;
-    img.src = m.file_url;
-    img.onload = () => { $("result-pixels").textContent = `${img.naturalWidth} × ${img.naturalHeight} px`; };
+    img.src = job.fileSrc;
+    img.onload = () => { $("result-pixels").textContent = ` · ${img.naturalWidth} × ${img.naturalHeight} px`; };
     result.append(img);
   }
   const facts = document.createElement("p");
+  const company = document.createElement("span");
+  company.id = "result-company";
+  company.textContent = m.company || "Default";
   const pixels = document.createElement("span");
   pixels.id = "result-pixels";
   const bytes = document.createElement("span");
-  bytes.textContent = m.size_bytes !== undefined ? ` · ${m.size_bytes.toLocaleString()} bytes` : " · cached";
+  bytes.textContent = m.size_bytes !== undefined ? ` · ${m.size_bytes.toLocaleString()} bytes` : "";
   const badge = document.createElement("span");
   badge.id = "result-verified";
   badge.className = m.verified ? "badge ok" : "badge none";
   badge.textContent = m.verified ? "scan-verified ✓" : "not scan-verified";
-  const link = document.createElement("a");
-  link.href = m.file_url;
-  link.download = `${m.job_id}.${format || "bin"}`;
-  link.textContent = "Download";
-  facts.append(pixels, bytes, " · ", badge, " · ", link);
+  facts.append(company, pixels, bytes, " · ", badge);
+  if (job.fileSrc) {
+    const link = document.createElement("a");
+    link.href = job.fileSrc;
+    link.download = `${m.job_id}.${format || "bin"}`;
+    link.textContent = "Download";
+    facts.append(" · ", link);
+  }
   result.append(facts);
 }
 
@@ -257,9 +427,9 @@ function renderHistoryItem(job) {
   const button = job.item;
   button.replaceChildren();
   const m = job.result;
-  if (m && m.type === "completed" && (m.content_type === "image/png" || m.content_type === "image/svg+xml")) {
+  if (job.fileSrc && (m.content_type === "image/png" || m.content_type === "image/svg+xml")) {
     const img = document.createElement("img");
-    img.src = m.file_url;
+    img.src = job.fileSrc;
     img.alt = "";
     button.append(img);
   }
@@ -392,7 +562,7 @@ function onCompany() {
 
 async function start() {
   const [catalogue, companies] = await Promise.all([
-    fetch("/v1/symbologies").then((r) => r.json()), fetch("/v1/companies").then((r) => r.json())]);
+    getJson("/v1/symbologies"), getJson("/v1/companies")]);
   page.symbologies = catalogue.symbologies;
   page.byName = new Map(page.symbologies.map((s) => [s.name, s]));
   page.companies = companies.companies;
@@ -401,6 +571,9 @@ async function start() {
   $("symbology-search").addEventListener("input", fillSymbologies);
   $("symbology").addEventListener("change", onSymbology);
   $("job-form").addEventListener("submit", submit);
+  $("key-form").addEventListener("submit", onKeySubmit);
+  $("forget-key").addEventListener("click", () => reconnectAs(null));
+  showKey();
   $("data").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) {
       event.preventDefault();
