@@ -87,6 +87,10 @@ redrive: ## Re-queue dead letters on the running stack (DRY=1 lists them; CODE=s
 chaos: install ## Fault injection: kill every service, the broker and MinIO under load; check nothing is lost
 	$(PY) -m devstack.chaos --jobs 3000 --rate 40 --clients 8 --drain 300 $(CHAOS_ARGS)
 
+.PHONY: fuzz
+fuzz: install ## Fuzz REST (schemathesis, stateful, >= 10,000 cases) and WebSocket frames on a stack of its own (~10 min; FUZZ_ARGS="--max-minutes 5 --frames 20000")
+	$(PY) -m devstack.fuzz $(FUZZ_ARGS)
+
 # The benchmark tools (py-spy) are installed on first use, not by `make test`.
 $(VENV)/.bench-installed: $(VENV)/.installed
 	$(PY) -m pip install --progress-bar on --disable-pip-version-check -c requirements.lock -e '.[test,bench]'

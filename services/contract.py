@@ -49,7 +49,6 @@ class ErrorCode:
     NOT_READY = "not_ready"
     INVALID_API_KEY = "invalid_api_key"
     COMPANY_NOT_ALLOWED = "company_not_allowed"
-    FORBIDDEN = "forbidden"
     RATE_LIMITED = "rate_limited"
     TOO_MANY_SOCKETS = "too_many_sockets"
     TOO_MANY_IN_FLIGHT = "too_many_in_flight"

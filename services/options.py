@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from services.symbologies import OptionSpec, Symbology
+from services.render.geometry import MAX_DOTS_PER_MODULE, geometry
+from services.symbologies import CATALOGUE, OptionSpec, Symbology
 
 
 class OptionError(ValueError):
@@ -34,10 +35,44 @@ def _check(name: str, spec: OptionSpec, value: Any) -> None:
     elif spec.type == "string":
         if not isinstance(value, str):
             raise OptionError(name, "must be a string")
-        if spec.pattern is not None and not re.match(spec.pattern, value):
+        # fullmatch: with re.match, "$" also matches before a final newline ("#ffffff\n").
+        if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
             raise OptionError(name, f"{value!r} does not match {spec.pattern}")
     if spec.choices is not None and value not in spec.choices:
         raise OptionError(name, f"{value!r} is not one of {', '.join(map(str, spec.choices))}")
+
+
+def _check_geometry(options: dict[str, Any]) -> None:
+    """Options valid one by one but not together: a module wider than any engine draws."""
+    if "module_width" not in options and "dpi" not in options:
+        return
+    geo = geometry(options)
+    if geo.dots_per_module > MAX_DOTS_PER_MODULE:
+        raise OptionError("module_width", f"{geo.requested_x_mm:g} mm at {geo.dpi} dpi is {geo.dots_per_module} "
+                                          f"printer dots per module; at most {MAX_DOTS_PER_MODULE}")
+
+
+# Symbol contrast (ISO/IEC 15416): the reflectance difference between bars and background,
+# here the luminance difference of the two colours. 40% is the standard's lowest passing
+# grade; below it, or with bars lighter than the background, scanners (and our decode-back
+# verification) cannot be relied on to read the symbol.
+MIN_CONTRAST = 0.4
+
+
+def _luminance(colour: str) -> float:
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return (0.299 * r + 0.587 * g + 0.114 * b) / 255
+
+
+def _check_colours(options: dict[str, Any]) -> None:
+    if "foreground" not in options and "background" not in options:
+        return
+    foreground, background = options.get("foreground", "#000000"), options.get("background", "#ffffff")
+    contrast = _luminance(background) - _luminance(foreground)
+    if contrast < MIN_CONTRAST:
+        raise OptionError("foreground" if "foreground" in options else "background",
+                          f"{foreground} bars on {background} have {max(contrast, 0):.0%} symbol contrast; at least "
+                          f"{MIN_CONTRAST:.0%}, with bars darker than the background")
 
 
 ANY_ENGINE = "*"
@@ -63,4 +98,43 @@ def validate_options(symbology: Symbology, options: Any, engine: str | None = No
         if spec is None:
             raise OptionError(name, f"does not apply to {where}; it takes: {', '.join(sorted(specs))}")
         _check(name, spec, value)
+    _check_geometry(options)
+    _check_colours(options)
+    return options
+
+
+def _all_specs() -> dict[str, tuple[OptionSpec, ...]]:
+    out: dict[str, list[OptionSpec]] = {}
+    for symbology in CATALOGUE.values():
+        for engine in symbology.engines:
+            for name, spec in symbology.options_for(engine).items():
+                if spec not in out.setdefault(name, []):
+                    out[name].append(spec)
+    return {name: tuple(specs) for name, specs in out.items()}
+
+
+_ALL_SPECS = _all_specs()
+
+
+def validate_unscoped(options: Any) -> dict[str, Any]:
+    """Options of a request that names no symbology (the company profile will pick one): every
+    option must be one some symbology takes, with a value that symbology accepts. Values are
+    scalars, so nothing a client nests in them travels on."""
+    if not isinstance(options, dict):
+        raise OptionError("options", "must be a JSON object")
+    for name, value in options.items():
+        specs = _ALL_SPECS.get(name)
+        if specs is None:
+            raise OptionError(name, f"is not an option of any symbology; they take: {', '.join(sorted(_ALL_SPECS))}")
+        errors: list[OptionError] = []
+        for spec in specs:
+            try:
+                _check(name, spec, value)
+                break
+            except OptionError as exc:
+                errors.append(exc)
+        else:
+            raise errors[0]
+    _check_geometry(options)
+    _check_colours(options)
     return options

@@ -5,9 +5,10 @@ Two engines: python-barcode (+ Pillow) for the 1D symbologies it covers, libzint
 zint-bindings) for everything else. Where both can draw a symbology, python-barcode is the
 default and a company profile may choose zint (`engines:` in config/companies.yaml).
 
-`max_length` is what the gateway checks before anything touches Kafka; the exact rules per
-symbology (check digits, character sets) are applied when rendering, and a violation comes back
-as a `failed` result naming the rule.
+`max_length` is the longest data the symbology takes (for the data that packs best, e.g.
+digits; tests/services/test_symbologies.py proves each one), checked first. The exact rules
+(check digits, character sets, capacity for this data) are the renderer's `check()`, which the
+gateway runs too: a violation is a 400 naming the rule.
 """
 from __future__ import annotations
 
@@ -199,7 +200,8 @@ _PYBARCODE = [
      "03178471", (), ("EAN13",)),
     ("pzn", "PZN7 (Pharmazentralnummer)", PHARMA, "6 digits, or 7 with a valid check digit", 7, "1234562", (),
      ("PZN", "Code39")),
-    ("gs1_128", "GS1-128", GS1, "GS1 element string, e.g. (01)09501101530003(10)AB12", 80, "(01)09501101530003",
+    # GS1-128 carries at most 48 data characters (FNC1 separators included): 62 with brackets.
+    ("gs1_128", "GS1-128", GS1, "GS1 element string, e.g. (01)09501101530003(10)AB12", 62, "(01)09501101530003",
      (), ("Code128",)),
 ]
 

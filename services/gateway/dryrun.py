@@ -27,12 +27,16 @@ def dry_run(body: Any) -> dict[str, Any]:
     engine = body.get("engine") if isinstance(body, dict) else None
     if engine is not None and not isinstance(engine, str):
         raise ApiError(ErrorCode.INVALID_REQUEST, "engine must be a string")
-    request = parse_generate(body, "dry-run", None)
+    request = parse_generate(body, "dry-run", None, render_check=False)
     symbology = lookup(request.symbology or "code128")
     assert symbology is not None  # parse_generate resolved it
+    if engine is not None and engine not in symbology.engines:
+        raise ApiError(ErrorCode.INVALID_REQUEST, f"engine {engine[:40]!r} cannot draw {symbology.name}; it has "
+                                                  f"{', '.join(symbology.engines)}")
     try:
         validate_options(symbology, request.options, engine)
-        info = api.check(symbology, request.data, request.options, engine)
+        # The same check (and pixel budget) as a job: width_px/height_px are the PNG's final size.
+        info = api.check(symbology, request.data, request.options, engine, request.format)
     except OptionError as exc:
         raise ApiError(ErrorCode.INVALID_OPTION, str(exc)) from None
     except JobError as exc:

@@ -18,7 +18,6 @@ STATUS = {
     ErrorCode.INVALID_RESUME_TOKEN: 403,
     ErrorCode.INVALID_API_KEY: 401,
     ErrorCode.COMPANY_NOT_ALLOWED: 403,
-    ErrorCode.FORBIDDEN: 403,
     ErrorCode.ORIGIN_NOT_ALLOWED: 403,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.TOO_MANY_SOCKETS: 429,

@@ -1,102 +1,199 @@
-"""The OpenAPI 3.1 document served at /openapi.json (REST part of docs/api.md)."""
+"""The OpenAPI 3.1 document served at /openapi.json (REST part of docs/api.md).
+
+It is also the fuzzer's contract (`make fuzz`, schemathesis): every status and body the gateway
+can answer is declared, request schemas are as strict as the gateway is, and links tell a
+stateful run that POST /v1/jobs gives the job_id the job's status and file take.
+"""
 from __future__ import annotations
 
 from typing import Any
 
-from services.contract import FORMATS
+from services.contract import FORMATS, ErrorCode
 from services.gateway.errors import STATUS
 from services.symbologies import CATALOGUE, OPTIONS
 
+# Every code an error body or a failed job can carry: the gateway's own (STATUS), the
+# pipeline's (ErrorCode), and the two the middleware makes from aiohttp's own 404/405.
+# undecodable_message only ever names a dead letter, never an answer.
+ERROR_CODES = sorted(({v for k, v in vars(ErrorCode).items() if k.isupper()} | set(STATUS)
+                      | {"not_found", "method_not_allowed"}) - {ErrorCode.UNDECODABLE})
+ENGINES = sorted({e for s in CATALOGUE.values() for e in s.engines})
+JSON = "application/json"
 
-def _error_response(description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _json(description: str, schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}, **extra}
+
+
+# Answers any operation can give: a wrong key, a Host outside the allowed hosts, the rate limit.
+_COMMON = {
+    "401": _error("invalid_api_key: unknown API key"),
+    "421": _error("host_not_allowed: the Host header is not one of the gateway's hosts"),
+    "429": {**_error("rate_limited (or too_many_auth_failures): retry after Retry-After seconds"),
+            "headers": {"Retry-After": {"schema": {"type": "string"}}}},
+}
+# A state-changing request with a JSON body.
+_BODY = {
+    "400": _error("invalid_json, invalid_request, unknown_symbology, unknown_format, data_too_long, invalid_option"),
+    "403": _error("company_not_allowed (or, with client_id, invalid_resume_token)"),
+    "413": _error("payload_too_large"),
+    "415": _error("unsupported_media_type: the body must be sent as application/json"),
+}
+_LOCATION = {"Location": {"description": "the job's status URL", "schema": {"type": "string"}}}
+_JOB_LINKS = {
+    "GetJob": {"operationId": "getJob", "parameters": {"job_id": "$response.body#/job_id"}},
+    "GetJobFile": {"operationId": "getJobFile", "parameters": {"job_id": "$response.body#/job_id"}},
+}
+_SUBMITTED = {"type": "object", "required": ["job_id", "status"], "properties": {
+    "job_id": {"type": "string"}, "status": {"enum": ["queued", "completed", "failed"]},
+    "replayed": {"const": True}}}
+
+
+def _optional(schema: dict[str, Any]) -> dict[str, Any]:
+    """The gateway reads a null optional field as absent."""
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _generate_request() -> dict[str, Any]:
+    names = sorted(set(CATALOGUE) | {a for s in CATALOGUE.values() for a in s.aliases})
+    gs1 = {"type": "object", "required": ["gs1"], "additionalProperties": False, "properties": {"gs1": {
+        "type": "object", "minProperties": 1, "propertyNames": {"pattern": r"^\d{2,4}$"},
+        "additionalProperties": {"type": "string", "minLength": 1, "pattern": r"^[^()]*$"}}}}
+    return {
+        # Fields the gateway does not know are ignored (the page and older clients send extras).
+        "type": "object", "required": ["data"], "additionalProperties": True,
+        "properties": {
+            "data": {"oneOf": [
+                {"type": "string", "minLength": 1, "maxLength": max(s.max_length for s in CATALOGUE.values()),
+                 "description": "at most the symbology's max_length (GET /v1/symbologies)"}, gs1]},
+            "symbology": _optional({"type": "string", "enum": names,
+                                    "description": "case-insensitive; default: the company profile's symbology"}),
+            "format": _optional({"type": "string", "enum": list(FORMATS), "description": "case-insensitive"}),
+            "company": _optional({"type": "string", "maxLength": 64,
+                                  "description": "routing profile; unknown or missing -> Default"}),
+            "request_id": _optional({"type": "string", "maxLength": 128}),
+            "client_id": _optional({"type": "string", "maxLength": 64,
+                                    "description": "also push the result to this client's WebSocket"}),
+            "resume_token": _optional({"type": "string",
+                                       "description": "with client_id: that client's resume token (or header X-Resume-Token)"}),
+            "idempotency_key": _optional({"type": "string", "maxLength": 128}),
+            "progress": _optional({"type": "boolean",
+                                   "description": "push each step (routed, rendered, stored) to client_id's WebSocket"}),
+            # Which options a symbology takes is per symbology (GET /v1/symbologies); one it does
+            # not take is invalid_option, never ignored.
+            "options": _optional({"type": "object", "additionalProperties": False,
+                                  "properties": {k: v.describe() for k, v in OPTIONS.items()}}),
+        }}
+
+
+def _validate_request() -> dict[str, Any]:
+    """The generate body less client_id and resume_token (a dry run ignores them), plus `engine`."""
+    schema = _generate_request()
+    for routing in ("client_id", "resume_token"):
+        del schema["properties"][routing]
+    schema["properties"]["engine"] = _optional({"type": "string", "enum": ENGINES,
+                                                "description": "one of the symbology's engines"})
+    return schema
+
+
+def _paths() -> dict[str, Any]:
+    job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    body = {"required": True, "content": {JSON: {"schema": {"$ref": "#/components/schemas/GenerateRequest"}}}}
+    return {
+        "/v1/jobs": {"post": {
+            "operationId": "submitJob", "summary": "Submit a barcode job", "requestBody": body,
+            "responses": {
+                "202": _json("queued", _SUBMITTED, headers=_LOCATION, links=_JOB_LINKS),
+                "200": _json("a repeat of an idempotency_key: the original job", _SUBMITTED,
+                             headers=_LOCATION, links=_JOB_LINKS),
+                **_COMMON, **_BODY,
+                "409": _error("idempotency_key_reused: the key came earlier with other parameters"),
+                "503": _error("unavailable: the queue did not take it; nothing was accepted, retry"),
+            }}},
+        "/v1/validate": {"post": {
+            "operationId": "validate",
+            "summary": "Dry run: normalised data, check digit, text, symbol size; no Kafka, no drawing",
+            "requestBody": {"required": True, "content": {JSON: {"schema": {
+                "$ref": "#/components/schemas/ValidateRequest"}}}},
+            "responses": {
+                "200": _json("what the job would produce", {
+                    "type": "object", "required": ["valid", "symbology", "engine", "data", "warnings"],
+                    "properties": {"valid": {"const": True}, "symbology": {"type": "string"},
+                                   "engine": {"type": "string"}, "verified": {"type": "boolean"},
+                                   "data": {"type": "string"}, "warnings": {"type": "array"}}}),
+                **_COMMON, **_BODY,
+                "422": _error("data the symbology rejects: the error a job would fail with"),
+            }}},
+        "/v1/jobs/{job_id}": {"get": {
+            "operationId": "getJob",
+            "summary": "Job status; ?wait=N holds the request up to N seconds for a final status",
+            "parameters": [job_id,
+                           {"name": "wait", "in": "query", "required": False,
+                            "schema": {"type": "number", "minimum": 0, "maximum": 60}},
+                           {"name": "trace", "in": "query", "required": False,
+                            "schema": {"type": "string"}, "description": "1 or true: add per-hop timestamps"}],
+            "responses": {
+                "200": _json("status", {"$ref": "#/components/schemas/Job"}, links={"GetJobFile": _JOB_LINKS["GetJobFile"]}),
+                **_COMMON, "400": _error("invalid_request: bad wait value"),
+                "404": _error("not_found: unknown job, another caller's, or older than the retention"),
+                "503": _error("unavailable: the job state is still being read from Kafka")}}},
+        "/v1/jobs/{job_id}/file": {"get": {
+            "operationId": "getJobFile", "summary": "The stored file", "parameters": [job_id],
+            "responses": {
+                "200": {"description": "the barcode", "content": {
+                    ct: {"schema": {"type": "string", "format": "binary"}} for ct in FORMATS.values()}},
+                **_COMMON,
+                "404": _error("not_found: unknown job, or another caller's"), "409": _error("not_ready: queued or failed"),
+                "410": _error("storage_unavailable: expired from storage"),
+                "503": _error("storage_unavailable: the object store did not answer")}}},
+        "/v1/symbologies": {"get": {
+            "operationId": "listSymbologies", "summary": "What can be rendered",
+            "responses": {"200": _json("catalogue", {"type": "object", "required": ["symbologies"],
+                                                     "properties": {"symbologies": {"type": "array"}}}),
+                          **_COMMON}}},
+        "/v1/companies": {"get": {
+            "operationId": "listCompanies", "summary": "The routing profiles the page offers",
+            "responses": {"200": _json("profiles", {"type": "object", "required": ["companies"],
+                                                    "properties": {"companies": {"type": "array"}}}),
+                          **_COMMON}}},
+        "/healthz": {"get": {"operationId": "healthz", "summary": "The process is alive",
+                             "responses": {"200": _json("ok", {"type": "object"})}}},
+        "/readyz": {"get": {"operationId": "readyz", "summary": "Kafka connected and job state caught up",
+                            "responses": {"200": _json("ready", {"type": "object"}),
+                                          "503": _json("not ready: the failing checks", {"type": "object"})}}},
+        "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus metrics", "responses": {
+            "200": {"description": "Prometheus text", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+    }
 
 
 def openapi_document(server_url: str) -> dict[str, Any]:
-    names = sorted(set(CATALOGUE) | {a for s in CATALOGUE.values() for a in s.aliases})
-    job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "barcode-pipeline gateway", "version": "1",
                  "description": "Barcode jobs over REST; the WebSocket protocol at /v1/ws is described in docs/api.md."},
         "servers": [{"url": server_url}],
-        "paths": {
-            "/v1/jobs": {"post": {
-                "summary": "Submit a barcode job",
-                "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/GenerateRequest"}}}},
-                "responses": {
-                    "202": {"description": "queued", "content": {"application/json": {"schema": {
-                        "type": "object", "required": ["job_id", "status"],
-                        "properties": {"job_id": {"type": "string"}, "status": {"const": "queued"}}}}}},
-                    "400": _error_response("invalid request"),
-                    "413": _error_response("body too large"),
-                    "503": _error_response("queue unavailable"),
-                }}},
-            "/v1/validate": {"post": {
-                "summary": "Dry run: normalised data, check digit, text, symbol size; no Kafka, no drawing",
-                "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/GenerateRequest"}}}},
-                "responses": {
-                    "200": {"description": "what the job would produce", "content": {"application/json": {
-                        "schema": {"type": "object", "required": ["valid", "symbology", "data"]}}}},
-                    "400": _error_response("invalid request"),
-                    "422": _error_response("data the symbology rejects"),
-                }}},
-            "/v1/jobs/{job_id}": {"get": {
-                "summary": "Job status; ?wait=N holds the request up to N seconds for a final status",
-                "parameters": [job_id, {"name": "wait", "in": "query", "required": False,
-                                        "schema": {"type": "number", "minimum": 0, "maximum": 60}}],
-                "responses": {"200": {"description": "status", "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/Job"}}}},
-                    "400": _error_response("bad wait value"), "404": _error_response("unknown job")}}},
-            "/v1/jobs/{job_id}/file": {"get": {
-                "summary": "The stored file",
-                "parameters": [job_id],
-                "responses": {"200": {"description": "the barcode", "content": {
-                    ct: {"schema": {"type": "string", "format": "binary"}} for ct in FORMATS.values()}},
-                    "404": _error_response("unknown job"), "409": _error_response("queued or failed"),
-                    "410": _error_response("expired from storage"), "503": _error_response("storage unavailable")}}},
-            "/v1/symbologies": {"get": {"summary": "What can be rendered", "responses": {"200": {
-                "description": "catalogue", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
-            "/healthz": {"get": {"summary": "The process is alive", "responses": {"200": {"description": "ok"}}}},
-            "/readyz": {"get": {"summary": "Kafka connected and job state caught up",
-                                "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
-            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text"}}}},
-        },
-        "components": {"schemas": {
-            "GenerateRequest": {
-                "type": "object", "required": ["data"], "additionalProperties": True,
-                "properties": {
-                    "data": {"oneOf": [
-                        {"type": "string", "minLength": 1, "maxLength": max(s.max_length for s in CATALOGUE.values())},
-                        {"type": "object", "required": ["gs1"], "properties": {"gs1": {
-                            "type": "object", "additionalProperties": {"type": "string"}}}}]},
-                    "symbology": {"type": "string", "enum": names,
-                                  "description": "default: the company profile's symbology"},
-                    "format": {"type": "string", "enum": list(FORMATS)},
-                    "company": {"type": "string", "maxLength": 64,
-                                "description": "routing profile; unknown or missing -> Default"},
-                    "request_id": {"type": "string", "maxLength": 128},
-                    "client_id": {"type": "string", "maxLength": 64,
-                                  "description": "also push the result to this client's WebSocket"},
-                    "idempotency_key": {"type": "string", "maxLength": 128},
-                    "progress": {"type": "boolean",
-                                 "description": "push each step (routed, rendered, stored) to client_id's WebSocket"},
-                    "options": {"type": "object", "properties": {k: v.describe() for k, v in OPTIONS.items()}},
-                }},
-            "Job": {"type": "object", "required": ["job_id", "status"], "properties": {
-                "job_id": {"type": "string"}, "status": {"enum": ["queued", "completed", "failed"]},
-                "request_id": {"type": "string"}, "company": {"type": "string"},
-                "url": {"type": "string"}, "file_url": {"type": "string"}, "content_type": {"type": "string"},
-                "cached": {"type": "boolean"}, "error": {"$ref": "#/components/schemas/ErrorDetail"}}},
-            "ErrorDetail": {"type": "object", "required": ["code", "message"], "properties": {
-                "code": {"type": "string", "enum": sorted(STATUS) + ["symbology_not_allowed", "format_not_allowed",
-                         "invalid_check_digit", "invalid_characters", "invalid_length", "invalid_data",
-                         "render_failed", "verification_failed", "internal_error"]},
-                "message": {"type": "string"}, "retryable": {"type": "boolean"}}},
-            "Error": {"type": "object", "required": ["error"],
-                      "properties": {"error": {"$ref": "#/components/schemas/ErrorDetail"}}},
-        }},
+        # A key is optional: without one the caller is anonymous (by client address).
+        "security": [{}, {"apiKey": []}],
+        "paths": _paths(),
+        "components": {
+            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+            "schemas": {
+                "GenerateRequest": _generate_request(),
+                "ValidateRequest": _validate_request(),
+                "Job": {"type": "object", "required": ["job_id", "status"], "properties": {
+                    "job_id": {"type": "string"}, "status": {"enum": ["queued", "completed", "failed"]},
+                    "request_id": {"type": "string"}, "company": {"type": "string"},
+                    "url": {"type": "string"}, "file_url": {"type": "string"}, "content_type": {"type": "string"},
+                    "cached": {"type": "boolean"}, "error": {"$ref": "#/components/schemas/ErrorDetail"},
+                    "trace": {"type": "object", "additionalProperties": {"type": "number"}}}},
+                "ErrorDetail": {"type": "object", "required": ["code", "message"], "properties": {
+                    "code": {"type": "string", "enum": ERROR_CODES},
+                    "message": {"type": "string"}, "retryable": {"type": "boolean"}}},
+                "Error": {"type": "object", "required": ["error"],
+                          "properties": {"error": {"$ref": "#/components/schemas/ErrorDetail"}}},
+            }},
     }

@@ -13,7 +13,7 @@ from services.gateway.errors import ApiError
 from services.gateway.messages import file_url
 from services.gateway.openapi import openapi_document
 from services.gateway.state import Job
-from services.gateway.submit import read_other_replicas, submit
+from services.gateway.submit import off_loop_if_long, read_other_replicas, submit
 from services.gateway.tokens import CLIENT_ID, token_valid
 from services.symbologies import CATALOGUE
 
@@ -93,7 +93,7 @@ async def validate(request: web.Request) -> web.Response:
     # The same company rule as a submission: a key's own company only, and no keyed company
     # without its key.
     gw.keys.effective_company(caller_of(request), company if isinstance(company, str) else None)
-    return web.json_response(dry_run(body))
+    return web.json_response(await off_loop_if_long(body, dry_run, body))
 
 
 @routes.get("/v1/jobs/{job_id}")

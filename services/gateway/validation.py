@@ -1,8 +1,10 @@
 """Checks a generate request before anything touches Kafka.
 
 The gateway checks shape and catalogue facts (types, known symbology and format, length,
-option ranges). Per-symbology data rules (check digits, charsets) belong to the generator and
-come back as a `failed` notification.
+option ranges) and, when the request names its symbology, runs the renderer's exact `check()`
+(character set, length, check digits, option combinations, the final bitmap against the pixel
+budget): what the renderer would refuse is a 400 here, never a `failed` job or, worse, a
+`verification_failed`. The generator checks again with the company profile's engine and options.
 """
 from __future__ import annotations
 
@@ -11,7 +13,10 @@ from typing import Any
 
 from services.contract import FORMATS, ErrorCode, GenerateRequest, now_ms
 from services.gateway.errors import ApiError
-from services.options import ANY_ENGINE, OptionError, validate_options
+from services.gateway.tokens import CLIENT_ID
+from services.options import ANY_ENGINE, OptionError, validate_options, validate_unscoped
+from services.render import api
+from services.render.errors import JobError
 from services.symbologies import CATALOGUE, Symbology, lookup
 
 MAX_DATA = max(s.max_length for s in CATALOGUE.values())
@@ -65,7 +70,47 @@ def validate_gs1_capable(symbology: Symbology) -> set[str]:
     return {name for engine in symbology.engines for name in symbology.options_for(engine)}
 
 
-def parse_generate(body: Any, job_id: str, client_id: str | None) -> GenerateRequest:
+def check_renderable(symbology: Symbology, data: str, options: dict[str, Any], fmt: str | None,
+                     engine: str | None = None) -> None:
+    """Accept the request if an engine of the symbology (or the named `engine`) takes these
+    options and data and fits the pixel budget: the company profile picks the engine later, so
+    what one of them can draw is accepted (Code 128 "é": libzint's Latin-1, not python-barcode's
+    ASCII). Otherwise raise the default engine's reason, as a 400 with the renderer's code."""
+    try:
+        # First against every engine's options: the message lists all it could take.
+        validate_options(symbology, options, engine or ANY_ENGINE)
+    except OptionError as exc:
+        raise ApiError(ErrorCode.INVALID_OPTION, str(exc)) from None
+    refusals: list[JobError] = []
+    for name in (engine,) if engine else symbology.engines:
+        try:
+            validate_options(symbology, options, name)
+        except OptionError:
+            continue  # another engine's option: that engine is asked next
+        try:
+            # fmt None: the profile picks it; budgeted as PNG, the largest bitmap.
+            api.check(symbology, data, options, name, fmt)
+            return
+        except JobError as exc:
+            refusals.append(exc)
+    if not refusals:  # e.g. small_text (libzint's) with font_size (python-barcode's)
+        raise ApiError(ErrorCode.INVALID_OPTION, f"no engine of {symbology.name} takes all of "
+                                                 f"{', '.join(sorted(options))} together; see GET /v1/symbologies")
+    raise ApiError(refusals[0].code, refusals[0].message)
+
+
+def _client_id(client_id: Any) -> str | None:
+    """A client id as the gateway issues them (tokens.CLIENT_ID), wherever it comes from."""
+    if client_id is not None and (not isinstance(client_id, str) or CLIENT_ID.fullmatch(client_id) is None):
+        raise ApiError(ErrorCode.INVALID_REQUEST, "client_id must be a client id this service issued "
+                                                  "(32 lowercase hex digits)")
+    return client_id
+
+
+def parse_generate(body: Any, job_id: str, client_id: str | None, render_check: bool = True) -> GenerateRequest:
+    """The request as it goes to Kafka, or ApiError. `render_check`: run the renderer's check
+    (POST /v1/validate runs it itself, with the engine it was asked for)."""
+    client_id = _client_id(client_id)
     if not isinstance(body, dict):
         raise ApiError(ErrorCode.INVALID_REQUEST, "request must be a JSON object")
     data = body.get("data")
@@ -104,11 +149,15 @@ def parse_generate(body: Any, job_id: str, client_id: str | None) -> GenerateReq
             raise ApiError(ErrorCode.INVALID_REQUEST, f"structured GS1 data needs a GS1 symbology; "
                                                       f"{symbology.name} is not one")
         options = {**options, "gs1": True}
-    if symbology is not None:
+    if symbology is None:
+        # The profile picks the symbology: the options must still be ones some symbology takes
+        # (flat, scalar values), so nothing nested or unknown travels on.
         try:
-            validate_options(symbology, options, ANY_ENGINE)
+            validate_unscoped(options)
         except OptionError as exc:
             raise ApiError(ErrorCode.INVALID_OPTION, str(exc)) from None
+    elif render_check:
+        check_renderable(symbology, data, options, fmt.lower() if fmt else None)
     return GenerateRequest(
         job_id=job_id,
         data=data,

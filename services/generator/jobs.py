@@ -11,7 +11,7 @@ import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from services.contract import FORMATS, ErrorCode, ErrorInfo, RenderJob, Result, now_ms
 from services.generator.errors import JobError, TransientError
@@ -19,23 +19,11 @@ from services.generator.keys import object_key
 from services.generator.storage import ObjectStore
 from services.options import OptionError, validate_options
 from services.render import api
-from services.render.geometry import geometry
-from services.render.types import SymbolInfo
+from services.render.budget import MAX_PIXELS
 from services.symbologies import lookup
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def estimated_pixels(info: SymbolInfo, options: dict[str, Any]) -> int:
-    """Raster size before drawing: modules x dots per module (bar height for linear symbols)."""
-    geo = geometry(options)
-    width = (info.width_modules or 0) * geo.dots_per_module
-    if info.rows and info.rows > 1:
-        height = info.rows * geo.dots_per_module
-    else:
-        height = round(float(options.get("module_height", 15.0)) * geo.dpi / 25.4)
-    return width * height
 
 
 class KnownKeys:
@@ -61,7 +49,7 @@ def _no_progress(job: RenderJob, step: str, **detail: object) -> None:
 
 class JobRunner:
     def __init__(self, store: ObjectStore, executor: Executor, attempts: int, backoff_s: float,
-                 max_pixels: int = 40_000_000, render_timeout_s: float = 10.0,
+                 max_pixels: int = MAX_PIXELS, render_timeout_s: float = 10.0,
                  report: Callable[..., None] | None = None) -> None:
         # report(job, step, with_routed=..., **detail): steps of jobs that asked for progress;
         # a job's first report carries the router's step (contract.Progress says why).
@@ -132,12 +120,10 @@ class JobRunner:
             raise JobError(ErrorCode.INVALID_OPTION, str(exc)) from None
         engine = api.engine_for(symbology, job.engine)
         # Microseconds (zint) to well under a millisecond (python-barcode): cheaper inline than a thread hop.
-        info = api.check(symbology, job.data, job.options, job.engine)
-        pixels = estimated_pixels(info, job.options)
-        if pixels > self.max_pixels:
-            raise JobError(ErrorCode.OUTPUT_TOO_LARGE, f"the image would have about {pixels / 1e6:.0f} million pixels; "
-                                                       f"at most {self.max_pixels / 1e6:.0f} million (lower dpi or "
-                                                       "module_width)")
+        # It also refuses, output_too_large, a bitmap (the PNG with its quiet zones, text and
+        # rotation, or a vector's verification raster) over the budget, before anything is drawn:
+        # the gateway checked the request's own options, this checks them merged with the profile's.
+        info = api.check(symbology, job.data, job.options, job.engine, job.format, self.max_pixels)
         key = object_key(symbology.name, info.data, job.format, job.options, f"{engine.NAME}-{engine.VERSION}")
         content_type = FORMATS[job.format]
         if key in self.known:
@@ -148,7 +134,7 @@ class JobRunner:
         trace["checked"] = now_ms()
         try:
             rendered = await asyncio.wait_for(self._in_thread(api.render, symbology, job.data, job.format,
-                                                              job.options, job.engine, job.verify),
+                                                              job.options, job.engine, job.verify, self.max_pixels),
                                               self.render_timeout_s)
         except TimeoutError:
             # The thread cannot be stopped; its result is dropped when it ends.

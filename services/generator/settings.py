@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.render.budget import MAX_PIXELS
 from services.settings import Env, KafkaSettings, S3Settings
 
 
@@ -33,7 +34,7 @@ class GeneratorSettings:
             max_in_flight=env.int("GENERATOR_MAX_IN_FLIGHT", 64, minimum=1),
             upload_attempts=env.int("GENERATOR_UPLOAD_ATTEMPTS", 5, minimum=1),
             upload_backoff_s=env.float("GENERATOR_UPLOAD_BACKOFF_SECONDS", 0.2, minimum=0.0),
-            max_pixels=env.int("GENERATOR_MAX_PIXELS", 40_000_000, minimum=10_000),
+            max_pixels=env.int("GENERATOR_MAX_PIXELS", MAX_PIXELS, minimum=10_000),
             render_timeout_s=env.float("GENERATOR_RENDER_TIMEOUT_SECONDS", 10.0, minimum=0.1),
             metrics_host=env.str("GENERATOR_METRICS_HOST", "127.0.0.1"),
             metrics_port=env.int("GENERATOR_METRICS_PORT", 9102),

@@ -9,12 +9,17 @@ from PIL import Image
 
 from services.contract import ErrorCode
 from services.render import engine_pybarcode, engine_zint
+from services.render.budget import MAX_PIXELS, RASTER_DOTS, enforce, raster_options
+from services.render.geometry import geometry
 from services.render.errors import JobError
 from services.render.types import Rendered, SymbolInfo
 from services.render.verify import verify
 from services.symbologies import PYBARCODE, ZINT, Symbology
 
 ENGINES: dict[str, ModuleType] = {PYBARCODE: engine_pybarcode, ZINT: engine_zint}
+# zxing-cpp reads MaxiCode only upright: a rotated one is verified from its upright raster (the
+# same symbol; rotation is the engine's last step).
+_READ_UPRIGHT_ONLY = {"maxicode"}
 
 
 def engine_for(symbology: Symbology, engine: str | None) -> ModuleType:
@@ -31,28 +36,42 @@ def _check_length(symbology: Symbology, data: str) -> None:
                                                 f"{symbology.max_length}")
 
 
-def check(symbology: Symbology, data: str, options: dict[str, Any], engine: str | None = None) -> SymbolInfo:
+def check(symbology: Symbology, data: str, options: dict[str, Any], engine: str | None = None,
+          fmt: str | None = None, max_pixels: int = MAX_PIXELS) -> SymbolInfo:
     """Everything short of drawing: normalised data, check digit, text, size. Microseconds for
-    zint, well under a millisecond for python-barcode; safe to call on an event loop."""
+    zint, well under a millisecond for python-barcode; safe to call on an event loop.
+
+    Raises output_too_large when the bitmap the job would allocate exceeds `max_pixels`: the
+    PNG (`fmt` png, or None: not known yet, the largest case), or for a vector format the raster
+    verification decodes."""
     _check_length(symbology, data)
-    info: SymbolInfo = engine_for(symbology, engine).check(symbology.name, data, options)
+    module = engine_for(symbology, engine)
+    info: SymbolInfo = module.check(symbology.name, data, options)
+    if fmt is None or fmt == "png":
+        enforce(info, max_pixels)
+    elif symbology.verifiable:
+        enforce(module.check(symbology.name, data, raster_options(options)), max_pixels,
+                f"the raster that verifies this {fmt}")
     return info
 
 
 def render(symbology: Symbology, data: str, fmt: str, options: dict[str, Any], engine: str | None = None,
-           verify_output: bool = True) -> Rendered:
+           verify_output: bool = True, max_pixels: int = MAX_PIXELS) -> Rendered:
     """Draw one barcode and, where zxing-cpp can read the symbology, decode it back."""
     if fmt not in symbology.formats:
         raise JobError(ErrorCode.FORMAT_NOT_ALLOWED, f"{symbology.name} cannot be drawn as {fmt}")
     module = engine_for(symbology, engine)
-    _check_length(symbology, data)  # the engine's own render checks everything else
+    # The budget again, before anything is allocated (microseconds; whoever calls render
+    # directly is guarded too). The engine's own render checks the data again.
+    check(symbology, data, options, engine, fmt, max_pixels)
     rendered: Rendered = module.render(symbology.name, data, fmt, options)
     if verify_output and symbology.verifiable:
-        if rendered.raster is not None:
+        px_per_module = geometry(options).dots_per_module
+        if fmt != "png" or (symbology.name in _READ_UPRIGHT_ONLY and options.get("rotation", 0)):
+            image, px_per_module = module.raster(symbology.name, data, options), RASTER_DOTS
+        elif rendered.raster is not None:
             image = rendered.raster
-        elif fmt == "png":
-            image = Image.open(io.BytesIO(rendered.body))  # the exact bytes the client gets
         else:
-            image = module.raster(symbology.name, data, options)
-        verify(image, symbology, rendered.info.scan)
+            image = Image.open(io.BytesIO(rendered.body))  # the exact bytes the client gets
+        verify(image, symbology, rendered.info.scan, px_per_module)
     return rendered

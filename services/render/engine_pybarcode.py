@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import replace
 from typing import Any
 
 import barcode
-from barcode.writer import BaseWriter, ImageWriter, SVGWriter
+from barcode.writer import BaseWriter, ImageWriter, SVGWriter, mm2px
 from PIL import Image
 
 from services.contract import ErrorCode, FORMATS
 from services.render import engine_zint, vector
+from services.render.budget import raster_options
 from services.render.errors import JobError
 from services.render.geometry import Geometry, geometry
 from services.render.types import Rendered, SymbolInfo
@@ -55,16 +57,63 @@ def _writer_options(options: dict[str, Any], geo: Geometry, raster: bool) -> dic
     return out
 
 
+class _Size(Exception):
+    def __init__(self, width: int, height: int) -> None:
+        super().__init__(width, height)
+        self.width, self.height = width, height
+
+
+class _SizingWriter(ImageWriter):
+    """ImageWriter up to the point where it would allocate the image: the size it computes
+    from quiet zones, bar height, text and its distance, in python-barcode's own arithmetic."""
+
+    def _init(self, code: list[str]) -> None:
+        width, height = self.calculate_size(len(code[0]), 1)
+        raise _Size(int(mm2px(width, self.dpi)), int(mm2px(height, self.dpi)))
+
+
+def _bitmap_size(symbology: str, normalised: Normalised, options: dict[str, Any], geo: Geometry) -> tuple[int, int]:
+    try:
+        _symbol(symbology, normalised, _SizingWriter(), options).render(_writer_options(options, geo, raster=True))
+    except _Size as size:
+        width, height = size.width, size.height
+    else:
+        raise AssertionError("python-barcode did not size its image")
+    return (height, width) if int(options.get("rotation", 0)) % 180 else (width, height)
+
+
+def _text_clear_of_bars(symbol: barcode.Barcode, options: dict[str, Any]) -> None:
+    """python-barcode anchors the text at its baseline, below the bars by text_distance (or, under
+    EAN/UPC guard bars, by the font size): a large font over short bars paints over them, and the
+    symbol no longer reads (found by the catalogue property test). At most half the bar height
+    may be covered. Text height: 1.2 x the font size (DejaVu's ascent plus descent)."""
+    writer = {**symbol.default_writer_options, **options}
+    if not writer.get("write_text", True) or not writer.get("font_size"):
+        return
+    font_mm = float(writer["font_size"]) * 25.4 / 72
+    gap = font_mm if "G" in symbol.build()[0] else float(writer["text_distance"])
+    covered = 1.2 * font_mm - gap
+    if covered > float(writer["module_height"]) / 2:
+        raise JobError(ErrorCode.INVALID_OPTION, f"font_size {writer['font_size']:g} pt would print over the "
+                                                 f"{writer['module_height']:g} mm bars: raise module_height or "
+                                                 "text_distance, or lower font_size")
+
+
 def _checked(symbology: str, data: str, options: dict[str, Any]) -> tuple[Normalised, SymbolInfo]:
     if symbology == "gs1_128":
         # libzint knows every AI's format, date rules and check digits; its error names the AI.
         engine_zint.check(symbology, data, {})
     normalised = normalise(symbology, data, options)
     symbol = _symbol(symbology, normalised, SVGWriter(), options)
+    _text_clear_of_bars(symbol, options)
     geo = geometry(options)
     text = normalised.scan if symbology in ("gs1_128", "ean14") else symbol.get_fullcode()
-    return normalised, SymbolInfo(data=normalised.data.replace("\xf1", ""), text=text, scan=(normalised.scan,),
-                                  width_modules=len(symbol.build()[0]), x_mm=geo.x_mm, warnings=tuple(geo.warnings()))
+    width_px, height_px = _bitmap_size(symbology, normalised, options, geo)
+    # The printed text is a correct reading too: Code 39 with `checksum` reads with its check character.
+    scan = tuple(dict.fromkeys((normalised.scan, text)))
+    return normalised, SymbolInfo(data=normalised.data.replace("\xf1", ""), text=text, scan=scan,
+                                  width_modules=len(symbol.build()[0]), x_mm=geo.x_mm, warnings=tuple(geo.warnings()),
+                                  width_px=width_px, height_px=height_px)
 
 
 # python-barcode 0.16.1 drops the leading "99" of Code 128 data it starts in code set C ("99",
@@ -106,8 +155,8 @@ def render(symbology: str, data: str, fmt: str, options: dict[str, Any]) -> Rend
             out = io.BytesIO()
             image.save(out, format="PNG", dpi=(geo.dpi, geo.dpi))
             return Rendered(out.getvalue(), FORMATS["png"], info, raster=image)
-        svg = bytes(_symbol(symbology, normalised, SVGWriter(), options).render(
-            _writer_options(options, geo, raster=False)))
+        symbol = _symbol(symbology, normalised, SVGWriter(), options)
+        svg = bytes(symbol.render(_writer_options(options, geo, raster=False), _svg_text(symbol, options)))
     except (ValueError, OSError) as exc:
         raise JobError(ErrorCode.RENDER_FAILED, f"could not draw {symbology}: {exc}") from exc
     svg = vector.rotate(vector.user_units_in_mm(svg), rotation)
@@ -115,7 +164,20 @@ def render(symbology: str, data: str, fmt: str, options: dict[str, Any]) -> Rend
     return Rendered(body, FORMATS[fmt], info)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _svg_text(symbol: barcode.Barcode, options: dict[str, Any]) -> str | None:
+    """The human-readable text for SVG: XML 1.0 has no control characters (Code 128 carries
+    them: "\x08" made an SVG no parser reads), so they print as spaces. None: python-barcode's own."""
+    text = symbol.get_fullcode()
+    if not options.get("write_text", True) or not _CONTROL.search(text):
+        return None
+    return _CONTROL.sub(" ", text)
+
+
 def raster(symbology: str, data: str, options: dict[str, Any]) -> Image.Image:
-    """A PNG-path image of the same symbol, for verifying vector output."""
-    rendered = render(symbology, data, "png", {k: v for k, v in options.items() if k != "rotation"})
+    """A PNG-path image of the same symbol at a decoder-friendly scale, for verifying vector
+    output (its size is budgeted by api.check with the same raster_options)."""
+    rendered = render(symbology, data, "png", raster_options(options))
     return rendered.raster if rendered.raster is not None else Image.open(io.BytesIO(rendered.body))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import re
 from typing import Any
 
@@ -15,8 +16,9 @@ from PIL import Image
 
 from services.contract import ErrorCode, FORMATS
 from services.render import vector
+from services.render.budget import raster_options
 from services.render.errors import JobError
-from services.render.geometry import Geometry, geometry
+from services.render.geometry import MAX_DOTS_PER_MODULE, Geometry, geometry
 from services.render.types import Rendered, SymbolInfo
 from services.render.validate import check_digits, gs1_mod10, normalise
 from services.render.zint_table import ZINT_TABLE
@@ -33,6 +35,7 @@ _OUR_RULES = {"ean13", "ean8", "upca", "isbn13", "ean14", "itf", "code39", "coda
 _ECC = {"qrcode": {"L": 1, "M": 2, "Q": 3, "H": 4}, "microqr": {"L": 1, "M": 2, "Q": 3},
         "rmqr": {"M": 2, "H": 4}, "hanxin": {"L1": 1, "L2": 2, "L3": 3, "L4": 4},
         "aztec": {"10%": 1, "23%": 2, "36%": 3, "50%": 4}, "gridmatrix": {str(n): n for n in range(1, 6)}}
+_ASCII_ONLY = {"microqr"}
 _ALWAYS_GS1 = {"gs1_128", "databar-expanded", "databar-expanded-stacked"}
 
 
@@ -88,9 +91,18 @@ def _symbol(symbology: str, data: str, options: dict[str, Any], geo: Geometry) -
         symbol.input_mode = zint.InputMode.GS1 | zint.InputMode.GS1PARENS
         # zint reports a bad GS1 check digit or date as a warning; for us it is an error.
         symbol.warn_level = zint.WarningLevel.FAIL_ALL
-    elif _ENTRIES[symbology].family in ("2d", "stacked"):
+    else:
+        # zint-bindings passes UTF-8. In zint's default (DATA) mode a linear symbology encodes
+        # those bytes as they are: "é" became "Ã©" in a Code 128 that decoded back as printed.
+        # UNICODE mode converts to the symbology's character set and refuses what it lacks.
         symbol.input_mode = zint.InputMode.UNICODE
-        if not payload.isascii() and zint.CapabilityFlags.ECI in zint.Symbol.capabilities(symbol.symbology):
+        if symbology in _ASCII_ONLY and not payload.isascii():
+            # No ECI to declare a character set: byte-mode text is read as whatever the
+            # reader guesses (zxing-cpp read Shift-JIS bytes as Latin-1).
+            raise JobError(ErrorCode.INVALID_CHARACTERS, f"{symbology} data must be ASCII: it cannot declare a "
+                                                         "character set, so readers would guess")
+        if (_ENTRIES[symbology].family in ("2d", "stacked") and not payload.isascii()
+                and zint.CapabilityFlags.ECI in zint.Symbol.capabilities(symbol.symbology)):
             # Without an ECI, bytes above 0x7F are ISO-8859-1 by the standard but readers guess
             # (zxing-cpp read "¡" as Shift-JIS "｡"): declare UTF-8 so every reader agrees.
             symbol.eci = 26
@@ -118,19 +130,71 @@ def _symbol(symbology: str, data: str, options: dict[str, Any], geo: Geometry) -
     if "version" in options:
         symbol.option_2 = int(options["version"])
     # zint draws 2 pixels per module at scale 1; raster scale may be a multiple of 0.5.
-    if geo.dots_per_module > 400:
+    if geo.dots_per_module > MAX_DOTS_PER_MODULE:  # options.py refuses it first; kept for direct callers
         raise JobError(ErrorCode.INVALID_OPTION, f"module_width {geo.requested_x_mm:g} mm at {geo.dpi} dpi is "
-                                                 f"{geo.dots_per_module} dots per module; at most 400")
+                                                 f"{geo.dots_per_module} dots per module; at most {MAX_DOTS_PER_MODULE}")
+    _layout_rules(symbology, geo, quiet)
     symbol.scale = geo.dots_per_module / 2
     symbol.dpmm = geo.dpi / 25.4
     try:
         symbol.encode(payload)
     except RuntimeError as exc:
         raise _error(exc, symbology) from None
+    except UnicodeDecodeError:
+        # zint-bindings could not decode libzint's answer (it echoed non-UTF-8 bytes of the input).
+        raise JobError(ErrorCode.INVALID_CHARACTERS, f"{symbology}: data has characters it cannot encode") from None
     return symbol, payload
 
 
+def _layout_rules(symbology: str, geo: Geometry, quiet: Any) -> None:
+    """Layouts libzint draws but no reader reads (found by the catalogue property test)."""
+    if symbology == "itf14" and quiet is not None and float(quiet) / geo.x_mm < 10:
+        # Its bearer bars would touch the bars: the first and last bar merge into the frame.
+        raise JobError(ErrorCode.INVALID_OPTION, f"itf14 needs a quiet zone of at least 10 modules "
+                                                 f"({10 * geo.x_mm:.2f} mm) inside its bearer bars")
+    if symbology == "maxicode" and geo.dots_per_module < 2:
+        # One-dot hexagons do not survive rotation at all, nor most printers.
+        raise JobError(ErrorCode.INVALID_OPTION, f"maxicode needs at least 2 printer dots per module; module_width "
+                                                 f"{geo.requested_x_mm:g} mm at {geo.dpi} dpi is 1")
+
+
 _CODE39 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. $/+%"  # HIBC check: mod 43 over these values
+
+
+def _code39_full_ascii(data: str) -> str | None:
+    """The Code 39 characters a Full ASCII symbol carries (ISO/IEC 16388 annex): what a plain
+    Code 39 reading returns. zxing-cpp's extended reading misses some (%F..%J), so this is also
+    accepted as proof; None for data beyond ASCII."""
+    out = []
+    for c in data:
+        n = ord(c)
+        if n > 127:
+            return None
+        if c.isdigit() or "A" <= c <= "Z" or c in " -.":
+            out.append(c)
+        elif n == 0:
+            out.append("%U")
+        elif n <= 26:
+            out.append("$" + chr(64 + n))
+        elif n <= 31:
+            out.append("%" + chr(65 + n - 27))
+        elif 33 <= n <= 44 or c == "/":
+            out.append("/" + chr(65 + n - 33))
+        elif c == ":":
+            out.append("/Z")
+        elif 59 <= n <= 63:
+            out.append("%" + chr(70 + n - 59))
+        elif c == "@":
+            out.append("%V")
+        elif 91 <= n <= 95:
+            out.append("%" + chr(75 + n - 91))
+        elif c == "`":
+            out.append("%W")
+        elif "a" <= c <= "z":
+            out.append("+" + c.upper())
+        else:  # { | } ~ DEL
+            out.append("%" + chr(80 + n - 123))
+    return "".join(out)
 
 
 def _upce_to_ean13(upce: str) -> str:
@@ -155,8 +219,9 @@ def _scan_texts(symbology: str, data: str, text: str, options: dict[str, Any]) -
     texts = {data, text, stripped, re.sub(r"\D", "", text)}
     if _gs1(symbology, options):
         texts.add(data.replace("[", "(").replace("]", ")"))
-    if symbology.startswith("databar") and data.isdigit():
-        gtin = data if len(data) == 14 else data + str(gs1_mod10(data))
+    if symbology.startswith("databar") and data.isdigit() and len(data) <= 14:
+        # zint pads a short GTIN with leading zeros: "12" is (01)00000000000123.
+        gtin = data if len(data) == 14 else data.zfill(13) + str(gs1_mod10(data.zfill(13)))
         texts.add(f"(01){gtin}")
     if symbology == "upca":
         texts.add("0" + re.sub(r"\D", "", text))
@@ -167,6 +232,17 @@ def _scan_texts(symbology: str, data: str, text: str, options: dict[str, Any]) -
         texts.add(body + _CODE39[sum(_CODE39.index(c) for c in body) % 43])
     if symbology == "aztec-rune" and data.isdigit():
         texts.add(f"{int(data):03d}")  # a rune reads back as three digits
+    if symbology == "code39ext":
+        texts.add(_code39_full_ascii(data) or data)
+    if symbology == "dx-film-edge":
+        # A DX number given whole (e.g. 20) reads back as its two parts, 20 // 16 - 20 % 16: "1-4".
+        # Parts read back without leading zeros ("01-0": "1-0").
+        number, slash, frame = data.partition("/")
+        part1, dash, part2 = number.partition("-")
+        if number.isdigit():
+            texts.add(f"{int(number) // 16}-{int(number) % 16}{slash}{frame}")
+        elif dash and part1.isdigit() and part2.isdigit():
+            texts.add(f"{int(part1)}-{int(part2)}{slash}{frame}")
     if symbology == "pzn8":
         texts.add("-" + re.sub(r"\D", "", text))
     return tuple(sorted(t for t in texts if t))
@@ -178,6 +254,23 @@ def check(symbology: str, data: str, options: dict[str, Any]) -> SymbolInfo:
     return _info(symbology, payload, options, symbol, geo)
 
 
+def _bitmap_size(symbology: str, symbol: zint.Symbol, rotation: int) -> tuple[int, int]:
+    """The PNG's size in pixels, from the symbol's vector outline: libzint lays out quiet zones,
+    text and borders in it at the raster's scale, but allocates no pixels. Measured over the
+    catalogue it is the raster's size to a pixel, except MaxiCode (its raster draws hexagons at
+    about 5x the vector scale) and DotCode below scale 1 (rasterised at scale 1). Rounded up,
+    plus 2: never below the real size."""
+    symbol.buffer_vector()
+    width, height = symbol.vector.width, symbol.vector.height
+    factor = 1.0
+    if symbology == "maxicode":
+        factor = 5.25
+    elif symbology == "dotcode" and symbol.scale < 1:
+        factor = 1 / symbol.scale
+    width_px, height_px = math.ceil(width * factor) + 2, math.ceil(height * factor) + 2
+    return (height_px, width_px) if rotation % 180 else (width_px, height_px)
+
+
 def _info(symbology: str, payload: str, options: dict[str, Any], symbol: zint.Symbol, geo: Geometry) -> SymbolInfo:
     warnings = list(geo.warnings())
     if symbol.errtxt:
@@ -186,9 +279,10 @@ def _info(symbology: str, payload: str, options: dict[str, Any], symbol: zint.Sy
     # Han Xin: 21 + 2v). Other 2D symbols report their size as rows x width_modules.
     version = {"qrcode": (symbol.width - 17) // 4, "microqr": (symbol.width - 9) // 2,
                "hanxin": (symbol.width - 21) // 2}.get(symbology)
+    width_px, height_px = _bitmap_size(symbology, symbol, int(options.get("rotation", 0)))
     return SymbolInfo(data=payload, text=symbol.text, scan=_scan_texts(symbology, payload, symbol.text, options),
                       width_modules=symbol.width, rows=symbol.rows, version=version, x_mm=geo.x_mm,
-                      warnings=tuple(warnings))
+                      warnings=tuple(warnings), width_px=width_px, height_px=height_px)
 
 
 def _memfile(symbol: zint.Symbol, ext: str, rotation: int) -> bytes:
@@ -215,7 +309,7 @@ def render(symbology: str, data: str, fmt: str, options: dict[str, Any]) -> Rend
 
 
 def raster(symbology: str, data: str, options: dict[str, Any]) -> Image.Image:
-    """A bitmap of the same symbol at a decoder-friendly scale, for verifying vector output."""
-    options = {k: v for k, v in options.items() if k not in ("rotation", "module_width", "dpi")}
-    geo = geometry({"module_width": 4 * 25.4 / 300, "dpi": 300})  # 4 dots per module
-    return Image.open(io.BytesIO(_memfile(_symbol(symbology, data, options, geo)[0], "png", 0)))
+    """A bitmap of the same symbol at a decoder-friendly scale, for verifying vector output
+    (its size is budgeted by api.check with the same raster_options)."""
+    options = raster_options(options)
+    return Image.open(io.BytesIO(_memfile(_symbol(symbology, data, options, geometry(options))[0], "png", 0)))

@@ -12,6 +12,9 @@ from typing import Any
 MM_PER_INCH = 25.4
 DEFAULT_X_MM = 0.33  # GS1's nominal X-dimension for retail symbols
 DEFAULT_DPI = 300
+# libzint draws at most 200x scale (2 pixels per module at scale 1): 400 dots per module. The
+# same bound for every engine, so an option set is valid or not whatever engine draws it.
+MAX_DOTS_PER_MODULE = 400
 
 
 @dataclass(frozen=True)

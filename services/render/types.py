@@ -17,11 +17,19 @@ class SymbolInfo:
     version: int | None = None  # 2D symbol size/version chosen
     x_mm: float | None = None  # X-dimension actually drawn (snapped to dots)
     warnings: tuple[str, ...] = ()
+    # The PNG's size in pixels at these options: quiet zones, text and rotation included.
+    # Known before any bitmap is allocated (render/budget.py checks it against the budget).
+    width_px: int | None = None
+    height_px: int | None = None
+
+    @property
+    def pixels(self) -> int:
+        return (self.width_px or 0) * (self.height_px or 0)
 
     def public(self) -> dict[str, Any]:
         out: dict[str, Any] = {"data": self.data, "text": self.text, "x_dimension_mm": self.x_mm,
                                "warnings": list(self.warnings)}
-        for key in ("width_modules", "rows", "version"):
+        for key in ("width_modules", "rows", "version", "width_px", "height_px"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         return out

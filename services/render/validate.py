@@ -162,4 +162,8 @@ def _codabar(data: str) -> Normalised:
     if not body or not CODABAR_BODY.match(body):
         raise JobError(ErrorCode.INVALID_CHARACTERS,
                        "codabar data may contain 0-9 - $ : / . + between optional start/stop A-D")
+    if len(body) < 2:
+        # Readers refuse shorter Codabar (zxing-cpp does): a one-character symbol, start and
+        # stop included, is too easily read from noise.
+        raise JobError(ErrorCode.INVALID_LENGTH, "codabar needs at least 2 characters between start and stop")
     return Normalised(upper, upper)

@@ -39,20 +39,29 @@ async def test_submit_wait_fetch_and_decode(gateway_a: str, fmt: str) -> None:
 
 
 async def test_invalid_check_digit_over_rest(gateway_a: str) -> None:
+    """Data the symbology cannot take is refused before Kafka (issue 14 item 6), naming the rule."""
     async with aiohttp.ClientSession() as session:
-        job = await _final(session, gateway_a, {"symbology": "ean8", "data": "96385070"})
-        assert job["status"] == "failed"
-        assert job["error"]["code"] == "invalid_check_digit"
-        async with session.get(f"{gateway_a}/v1/jobs/{job['job_id']}/file") as resp:
-            assert resp.status == 409
-            assert (await resp.json())["error"]["code"] == "not_ready"
+        status, refused = await _submit(session, gateway_a, {"symbology": "ean8", "data": "96385070"})
+    assert status == 400 and refused["error"]["code"] == "invalid_check_digit"
+    assert "5" in refused["error"]["message"]  # the digit it should have been
 
 
 async def test_letters_in_a_numeric_code_over_rest(gateway_a: str) -> None:
     async with aiohttp.ClientSession() as session:
-        job = await _final(session, gateway_a, {"symbology": "itf", "data": "12AB"})
-    assert job["status"] == "failed"
-    assert job["error"]["code"] == "invalid_characters"
+        status, refused = await _submit(session, gateway_a, {"symbology": "itf", "data": "12AB"})
+    assert status == 400 and refused["error"]["code"] == "invalid_characters"
+
+
+async def test_data_the_profiles_symbology_cannot_take_is_a_failed_job(gateway_a: str) -> None:
+    """Without a symbology the company profile picks it in the router, after the gateway: the
+    generator's own check answers, as a failed job with a data code (never verification_failed)."""
+    async with aiohttp.ClientSession() as session:
+        job = await _final(session, gateway_a, {"data": "EMOJI-\U0001F600"})
+        assert job["status"] == "failed"
+        assert job["error"]["code"] == "invalid_characters"
+        async with session.get(f"{gateway_a}/v1/jobs/{job['job_id']}/file") as resp:
+            assert resp.status == 409
+            assert (await resp.json())["error"]["code"] == "not_ready"
 
 
 BAD_BODIES: list[tuple[object, int, str]] = [

@@ -30,8 +30,10 @@ async def test_structured_gs1_data_and_the_ai_named_in_errors(gateway_a: str) ->
         assert good["type"] == "completed", good
         status, content_type, body = await fetch(session, good["url"])
         assert decode(body, content_type, ("Code128",)) == ["(01)09501101530003(17)251231(10)AB12"]
-        _, bad = await generate(ws, symbology="datamatrix", data={"gs1": {"01": "09501101530003", "17": "251331"}})
-        assert bad["type"] == "failed"
+        await ws.send_json({"type": "generate", "symbology": "datamatrix",
+                            "data": {"gs1": {"01": "09501101530003", "17": "251331"}}})
+        bad = await next_message(ws)
+        assert bad["type"] == "error" and bad["error"]["code"] == "invalid_data"
         assert "AI (17)" in bad["error"]["message"]
 
 

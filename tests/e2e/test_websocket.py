@@ -33,14 +33,15 @@ async def test_generate_over_websocket_and_decode_the_stored_file(gateway_a: str
         assert decode(body, expected_type) == [data]
 
 
-async def test_invalid_check_digit_is_a_failed_notification(gateway_a: str) -> None:
+async def test_invalid_check_digit_is_answered_before_kafka(gateway_a: str) -> None:
     async with aiohttp.ClientSession() as session, session.ws_connect(f"{gateway_a}/v1/ws") as ws:
         await next_message(ws)
-        _, final = await generate(ws, request_id="bad-ean", symbology="ean13", data="5901234123458", format="png")
-    assert final["type"] == "failed"
-    assert final["request_id"] == "bad-ean"
-    assert final["error"]["code"] == "invalid_check_digit"
-    assert "7" in final["error"]["message"]  # names the digit it should have been
+        await ws.send_json({"type": "generate", "request_id": "bad-ean", "symbology": "ean13",
+                            "data": "5901234123458", "format": "png"})
+        refused = await next_message(ws)
+    assert refused["type"] == "error" and refused["request_id"] == "bad-ean"
+    assert refused["error"]["code"] == "invalid_check_digit"
+    assert "7" in refused["error"]["message"]  # names the digit it should have been
 
 
 async def test_unknown_company_gets_the_default_profile(gateway_a: str) -> None:
@@ -109,7 +110,7 @@ async def test_bad_messages_get_errors_and_the_socket_keeps_working(gateway_a: s
 async def test_an_oversized_output_is_refused_before_drawing(gateway_a: str) -> None:
     async with aiohttp.ClientSession() as session, session.ws_connect(f"{gateway_a}/v1/ws") as ws:
         await next_message(ws)
-        _, final = await generate(ws, symbology="qrcode", data="X" * 500,
-                                  options={"module_width": 2, "dpi": 2400})
-    assert final["type"] == "failed"
-    assert final["error"]["code"] == "output_too_large"
+        await ws.send_json({"type": "generate", "symbology": "qrcode", "data": "X" * 500,
+                            "options": {"module_width": 2, "dpi": 2400}})
+        refused = await next_message(ws)
+    assert refused["type"] == "error" and refused["error"]["code"] == "output_too_large"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.options import ANY_ENGINE, OptionError, validate_options
+from services.options import ANY_ENGINE, OptionError, validate_options, validate_unscoped
 from services.symbologies import CATALOGUE
 
 
@@ -26,6 +26,15 @@ from services.symbologies import CATALOGUE
     ("qrcode", {"write_text": True}, "write_text"),  # nor printed text
     ("ean13", {"ecc_level": "H"}, "ecc_level"),
     ("code128", {"gs1": True}, "gs1"),
+    # Issue 14: "$" of the colour pattern matched before a final newline.
+    ("code128", {"foreground": "#ffffff\n"}, "foreground"),
+    # Valid alone, not together: 472 printer dots per module (engines draw at most 400).
+    ("code128", {"module_width": 5.0, "dpi": 2400}, "module_width"),
+    ("qrcode", {"module_width": 5.0, "dpi": 2400}, "module_width"),
+    # White bars on white: nothing reads it (verification_failed before).
+    ("aztec", {"foreground": "#ffffff"}, "foreground"),
+    ("code128", {"foreground": "#ffeedd", "background": "#ffffff"}, "foreground"),
+    ("code128", {"background": "#000000"}, "background"),
 ])
 def test_bad_options_name_themselves(name: str, options: dict[str, object], option: str) -> None:
     with pytest.raises(OptionError) as caught:
@@ -40,3 +49,16 @@ def test_an_option_of_another_engine_is_accepted_until_the_engine_is_known() -> 
     with pytest.raises(OptionError):
         validate_options(code128, {"small_text": True}, "python-barcode")
     validate_options(code128, {"small_text": True}, "zint")
+
+
+def test_options_without_a_symbology_are_flat_and_known() -> None:
+    nested: dict[str, object] = {}
+    for _ in range(1000):
+        nested = {"a": nested}
+    for options, option in [({"dpi": nested}, "dpi"), ({"nope": 1}, "nope"), ({"foreground": "#000000\n"}, "foreground"),
+                            ({"module_width": 5.0, "dpi": 2400}, "module_width")]:
+        with pytest.raises(OptionError) as caught:
+            validate_unscoped(options)
+        assert caught.value.option == option
+    # What some symbology takes passes: Han Xin's version 84, QR's ecc_level, Aztec's "23%".
+    validate_unscoped({"version": 84, "ecc_level": "23%", "module_width": 0.5, "foreground": "#112233"})

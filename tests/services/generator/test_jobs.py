@@ -25,3 +25,30 @@ async def test_an_unexpected_exception_is_internal_error_without_its_name() -> N
     assert result.error.code == "internal_error" and result.error.retryable
     assert "KeyError" not in result.error.message and "internal_detail" not in result.error.message
     assert "job-7" in result.error.message
+
+
+class MemoryStore:
+    bucket = "barcodes"
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    async def put_new(self, key: str, body: bytes, content_type: str) -> bool:
+        self.objects[key] = body
+        return True
+
+
+async def test_a_job_over_the_pixel_budget_fails_output_too_large_before_drawing() -> None:
+    """The gateway checks the request's options; the company profile's merged in are checked
+    here. The attacker's QR: the old estimate (modules only) said 7.8 M pixels and it completed as
+    a 12201 x 12201 PNG; with its quiet zones counted it fails before drawing."""
+    store = MemoryStore()
+    with ThreadPoolExecutor(1) as executor:
+        runner = JobRunner(store, executor, attempts=1, backoff_s=0.0)  # type: ignore[arg-type]
+        result = await runner.run(RenderJob(job_id="job-8", company="Default", data="A", symbology="qrcode",
+                                            format="png", engine="zint",
+                                            options={"version": 10, "dpi": 2400, "module_width": 0.52,
+                                                     "quiet_zone": 50}))
+    assert result.status == "failed" and result.error is not None
+    assert (result.error.code, result.error.retryable) == ("output_too_large", False)
+    assert "pixels" in result.error.message and not store.objects
