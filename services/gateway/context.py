@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from services.gateway.auth import Caller, KeyRing, Limits
+from services.contract import ErrorCode
 from services.gateway.errors import ApiError
 from services.gateway.feed import Feed
 from services.gateway.files import FileFetcher
@@ -31,6 +32,22 @@ class Gateway:
     limits: Limits = field(default_factory=lambda: Limits(0, 1, 1_000_000))
     server_errors: int = 0  # 5xx answered (each one is a bug: the log has its traceback)
     signer: Signer | None = None  # signs storage URLs for clients, anew on every read
+
+    @property
+    def state_ready(self) -> bool:
+        """The job index has caught up with Kafka: idempotency, status and resumes can trust it.
+        Before that a socket would be replayed every historical result of its client as the
+        feed reads them, and a resent request would miss its earlier job."""
+        return self.feed is not None and self.feed.caught_up.is_set()
+
+    def check_serving(self) -> None:
+        """Refuse (503, retry) what needs Kafka and the caught-up job state: submissions,
+        sockets, status reads."""
+        if self.draining:
+            raise ApiError(ErrorCode.UNAVAILABLE, "gateway is shutting down; use another replica or retry")
+        if self.publisher is None or not self.state_ready:
+            raise ApiError(ErrorCode.UNAVAILABLE, "gateway is still connecting to Kafka and reading the job "
+                                                  "state; retry in a moment")
 
     def signed_url(self, bucket: str | None, key: str | None) -> str | None:
         if self.signer is None or not bucket or not key:

@@ -41,8 +41,8 @@ async def _readable_job(request: web.Request, job_id: str) -> Job:
     404, so a job id reveals nothing about other callers' jobs."""
     gw = _gw(request)
     caller = caller_of(request)  # a wrong key is a 401 whether or not the job exists
-    if gw.feed is None:
-        raise ApiError(ErrorCode.UNAVAILABLE, "job state is still being read from Kafka; try again")
+    if not gw.state_ready:
+        raise ApiError(ErrorCode.UNAVAILABLE, "job state is still being read from Kafka; retry in a moment")
     job = gw.index.get(job_id)
     if job is None or job.owner is None:
         # Submitted on another replica a moment ago? Its request reaches this one in the next

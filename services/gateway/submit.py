@@ -66,8 +66,7 @@ async def read_other_replicas(gw: Gateway) -> None:
 
 
 async def submit(gw: Gateway, caller: Caller, body: Any, client_id: str | None) -> Submitted:
-    if gw.publisher is None or gw.draining:
-        raise ApiError(ErrorCode.UNAVAILABLE, "gateway is not accepting jobs")
+    gw.check_serving()
     job = await off_loop_if_long(body, parse_generate, body, uuid.uuid4().hex, client_id)
     job.company = gw.keys.effective_company(caller, job.company)
     job.owner = caller.owner

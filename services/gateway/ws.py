@@ -40,6 +40,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     gw = request.app[GATEWAY]
     # Refusals before the upgrade are plain HTTP errors (JSON, via the middleware).
     check_origin(request, gw.settings.allowed_origins)
+    gw.check_serving()  # a 503 before the upgrade: the client reconnects here or elsewhere later
     caller = caller_of(request)
     gw.limits.open_socket(caller)
     conn: Connection | None = None

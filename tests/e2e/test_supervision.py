@@ -62,6 +62,16 @@ def test_workers_started_before_the_broker_wait_unready_then_work_without_exitin
             raise AssertionError("a job was accepted with no broker")
         except urllib.error.HTTPError as refused:
             assert refused.code == 503 and json.load(refused)["error"]["code"] == "unavailable"
+        # No socket before the job state is read: a resumed socket would be sent every result of
+        # its client again as the feed caught up (found by the chaos test: 39 duplicates).
+        upgrade = urllib.request.Request(f"{gateway.url}/v1/ws", headers={
+            "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+        try:
+            urllib.request.urlopen(upgrade, timeout=5)
+            raise AssertionError("a socket was opened before the job state was read")
+        except urllib.error.HTTPError as refused:
+            assert refused.code == 503
         time.sleep(3)  # several rounds of the wait's back-off
         assert all(svc.proc.poll() is None for svc in services.values())  # type: ignore[union-attr]
 
