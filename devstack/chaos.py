@@ -15,6 +15,7 @@ import signal
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -55,6 +56,10 @@ class Ledger:
 
     def in_flight_jobs(self) -> frozenset[str]:
         return frozenset(job_id for job_id in self.accepted.values() if job_id not in self.finals)
+
+
+# Refusals a client retries (docs/api.md); any other refusal is final.
+RETRY_LATER = frozenset({"unavailable", "rate_limited", "too_many_in_flight"})
 
 
 class ChaosClient:
@@ -110,11 +115,16 @@ class ChaosClient:
                 self.ledger.final_times.append(time.monotonic())
                 self.last_seq = max(self.last_seq, body.get("seq", -1))
             elif kind == "error":
-                self.ledger.rejected[body["error"]["code"]] += 1
-                # unavailable (Kafka down): stays in unacked and is re-sent on the next connect;
-                # also retry on this socket after a pause.
+                code = body["error"]["code"]
+                self.ledger.rejected[code] += 1
                 label = body.get("request_id")
-                if label in self.unacked:
+                if label in self.unacked and code not in RETRY_LATER:
+                    # Refused for good (a bug in this client, or in the gateway): counted as
+                    # never accepted, not retried forever.
+                    self.unacked.pop(label)
+                elif label in self.unacked:
+                    # unavailable (Kafka down), rate limits: stays in unacked and is re-sent on
+                    # the next connect; also retry on this socket after a pause.
                     asyncio.get_running_loop().call_later(1.0, lambda lb=label: asyncio.ensure_future(
                         self._resend(lb)))
 
@@ -252,10 +262,14 @@ async def drive(url: str, target: Any, jobs: int, rate: float, clients: int, fau
         fault_every = max(1, jobs // (len(faults) + 1))
         fault_tasks = []
         started = time.monotonic()
+        # Idempotency keys belong to the caller (all these clients are one source address) and
+        # outlive a run: each run's keys are its own, or a second run on the same stack would
+        # reuse the first one's with other data (idempotency_key_reused).
+        run = uuid.uuid4().hex[:8]
         for n in range(jobs):
             # Open loop: sends are scheduled by the clock, whatever state the stack is in.
             await asyncio.sleep(max(0.0, started + n * interval - time.monotonic()))
-            await chaos_clients[n % clients].submit(f"job-{n}", f"CHAOS-{n}-{time.time_ns() % 10**9}")
+            await chaos_clients[n % clients].submit(f"{run}-job-{n}", f"CHAOS-{n}-{time.time_ns() % 10**9}")
             # One fault at a time, the next once the last has ended; the load keeps its schedule.
             if n >= fault_every * (len(fault_tasks) + 1) and len(fault_tasks) < len(faults) \
                     and all(t.done() for t in fault_tasks):

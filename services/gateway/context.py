@@ -1,6 +1,7 @@
 """Everything a request handler needs, built by app.py and stored under one typed AppKey."""
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -32,6 +33,8 @@ class Gateway:
     limits: Limits = field(default_factory=lambda: Limits(0, 1, 1_000_000))
     server_errors: int = 0  # 5xx answered (each one is a bug: the log has its traceback)
     signer: Signer | None = None  # signs storage URLs for clients, anew on every read
+    # job id -> the outcome of its request's publish, while it is in progress (submit.py)
+    publishing: dict[str, "asyncio.Future[bool]"] = field(default_factory=dict)
 
     @property
     def state_ready(self) -> bool:

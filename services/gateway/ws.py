@@ -249,7 +249,7 @@ async def _generate(gw: Gateway, conn: Connection, body: dict[str, Any], request
     if len(conn.in_flight) >= gw.settings.max_in_flight_per_socket:
         raise ApiError(ErrorCode.TOO_MANY_IN_FLIGHT, f"{len(conn.in_flight)} jobs of this socket are still "
                                                      "running; wait for results before sending more")
-    done = await submit(gw, conn.caller, body, conn.client_id)
+    done = await submit(gw, conn.caller, body, conn.client_id, wait_for_other_replicas=False)
     conn.jobs_sent += 1  # from now on this client id has jobs: no auth or resume any more
     accepted: dict[str, Any] = {"type": "accepted", "job_id": done.job_id}
     if request_id is not None:

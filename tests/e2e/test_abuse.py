@@ -298,3 +298,58 @@ async def test_a_client_that_stops_reading_is_closed(guarded: str) -> None:
         pass
     writer.close()
     assert len(received) < 2_000_000  # bounded: not thousands of results
+
+
+def _deep_request(depth: int, key: str) -> str:
+    """A generate body whose options nest `depth` objects deep (as text: no encoder takes it)."""
+    options = '{"x": ' * depth + "1" + "}" * depth
+    return f'{{"type": "generate", "data": "DEEP", "idempotency_key": "{key}", "options": {options}}}'
+
+
+async def test_deeply_nested_options_are_a_400_and_leave_the_key_free(gateway_a: str) -> None:
+    """Item 3: options nested ~260 deep without a symbology gave a plain-text 500, the key of that
+    request then answered with a job that stayed queued forever, and on a WebSocket the same
+    message dropped the socket (1006)."""
+    key = uuid.uuid4().hex
+    for depth in (260, 1000):
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{gateway_a}/v1/jobs", data=_deep_request(depth, key),
+                                    headers={"Content-Type": "application/json"}) as resp:
+                assert resp.status == 400, depth
+                assert (await resp.json())["error"]["code"] in ("invalid_option", "invalid_json")
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{gateway_a}/v1/jobs", data=_deep_request(260, key),
+                                headers={"Content-Type": "application/json"}) as resp:
+            assert resp.status == 400 and (await resp.json())["error"]["code"] in ("invalid_option", "invalid_json")
+        status, queued = await _post(session, gateway_a, {"data": "DEEP", "idempotency_key": key})
+        assert status == 202  # the key was never bound to the refused request
+        async with session.get(f"{gateway_a}/v1/jobs/{queued['job_id']}", params={"wait": "20"}) as resp:
+            assert (await resp.json())["status"] == "completed"
+        async with session.ws_connect(f"{gateway_a}/v1/ws") as ws:
+            await next_message(ws)
+            await ws.send_str(_deep_request(260, key))
+            assert (await next_message(ws))["type"] == "error"
+            await _nothing_else(ws)  # still open
+
+
+async def test_a_replica_without_keys_does_not_expose_a_keyed_companys_jobs(stack: Stack, gateway_a: str) -> None:
+    """Item 20: replicas with different key settings on the same topics exposed keyed jobs
+    through the keyless one. The owner travels with the request, so the keyless replica says
+    404 like the others would."""
+    keyless = stack.service("gateway-keyless", GATEWAY_API_KEYS="", GATEWAY_RATE_LIMIT="0")
+    keyless.start()
+    try:
+        async with aiohttp.ClientSession(headers={"X-API-Key": KEY_A}) as company_a, \
+                aiohttp.ClientSession() as anyone:
+            status, queued = await _post(company_a, gateway_a, {"data": f"KEYED-{uuid.uuid4().hex[:8]}",
+                                                                "symbology": "code128"})
+            assert status == 202
+            async with company_a.get(f"{gateway_a}/v1/jobs/{queued['job_id']}", params={"wait": "20"}) as resp:
+                assert (await resp.json())["status"] == "completed"
+            for path in (f"/v1/jobs/{queued['job_id']}", f"/v1/jobs/{queued['job_id']}/file"):
+                async with anyone.get(f"{keyless.url}{path}") as resp:
+                    assert resp.status == 404, path
+        log = keyless.log_path.read_text(errors="replace")
+        assert "replicas must share GATEWAY_API_KEYS" in log  # said loudly, once per company
+    finally:
+        keyless.stop()

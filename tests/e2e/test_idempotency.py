@@ -140,3 +140,20 @@ async def test_resume_with_last_seq_replays_only_what_came_after(gateway_a: str,
             assert replayed[0]["seq"] < replayed[1]["seq"]
             await ws.send_json({"type": "ping"})
             assert (await next_message(ws))["type"] == "pong"  # and nothing else
+
+
+async def test_keyed_messages_on_a_socket_are_not_slowed_to_one_per_fetch_wait(gateway_a: str) -> None:
+    """Found by `make k8s-test`: each new key on a socket waited for the other replicas' feed
+    (up to 100 ms, one message after another), so a client sending 100 keyed jobs had one of
+    them accepted before its gateway pod was deleted."""
+    async with aiohttp.ClientSession() as session, session.ws_connect(f"{gateway_a}/v1/ws") as ws:
+        await next_message(ws)
+        started = asyncio.get_running_loop().time()
+        for n in range(50):
+            await ws.send_json({"type": "generate", "data": f"FAST-{n}-{uuid.uuid4().hex[:6]}",
+                                "idempotency_key": uuid.uuid4().hex, "request_id": str(n)})
+        accepted = 0
+        while accepted < 50:
+            if (await next_message(ws))["type"] == "accepted":
+                accepted += 1
+        assert asyncio.get_running_loop().time() - started < 2.5  # was about 50 x 100 ms

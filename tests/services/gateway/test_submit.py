@@ -1,9 +1,19 @@
 """Idempotency keys belong to their caller and to the parameters they were first used with."""
 from __future__ import annotations
 
-from services.contract import GenerateRequest
+import asyncio
+
+import pytest
+
+from services.contract import ErrorCode, GenerateRequest
+from services.gateway.auth import Caller
+from services.gateway.context import Gateway
+from services.gateway.errors import ApiError
+from services.gateway.settings import GatewaySettings
+from services.gateway.sockets import SocketRegistry
 from services.gateway.state import JobIndex, fingerprint
-from services.gateway.submit import IDEMPOTENT_ID_WINDOW_S, idempotent_job_id
+from services.gateway.submit import IDEMPOTENT_ID_WINDOW_S, idempotent_job_id, submit
+from services.settings import Env
 
 A, B = "anonymous:aaaa", "anonymous:bbbb"
 
@@ -51,3 +61,51 @@ def test_a_discarded_request_frees_its_key() -> None:
     index.add_request(_request(A, job_id="never-published"))
     index.discard("never-published")
     assert index.earlier_job(_request(A)) is None
+
+
+class _Feed:
+    """Stands in for the Kafka feed: caught up, nothing from other replicas to read."""
+
+    def __init__(self) -> None:
+        self.caught_up = asyncio.Event()
+        self.caught_up.set()
+
+    async def read_other_replicas(self) -> None:
+        return None
+
+
+class _HangingThenFailingPublisher:
+    """The first publish hangs until released, then fails (a broker deleted mid-send); later
+    ones succeed."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.published: list[str] = []
+
+    async def publish_request(self, request: GenerateRequest) -> None:
+        if not self.published and not self.release.is_set():
+            await self.release.wait()
+            raise ApiError(ErrorCode.UNAVAILABLE, "the job queue is unavailable; try again")
+        self.published.append(request.job_id)
+
+
+async def test_a_repeat_is_not_answered_with_a_job_whose_publish_then_fails() -> None:
+    """Found by `make k8s-test` (4 jobs lost): a client reconnected while its first socket's
+    publish hung on a deleted broker, re-sent its key, and was told `accepted` for the pending
+    job; that publish then failed, and the job never existed."""
+    publisher = _HangingThenFailingPublisher()
+    gw = Gateway(settings=GatewaySettings.from_env(Env({"GATEWAY_RESUME_SECRET": "s"})), index=JobIndex(60),
+                 registry=SocketRegistry(), publisher=publisher, feed=_Feed())  # type: ignore[arg-type]
+    caller = Caller("anonymous:1", None, A)
+    body = {"data": "X", "idempotency_key": "k"}
+    first = asyncio.create_task(submit(gw, caller, body, None))
+    await asyncio.sleep(0.01)  # the first publish is pending now
+    second = asyncio.create_task(submit(gw, caller, body, None, wait_for_other_replicas=False))
+    await asyncio.sleep(0.01)
+    assert not second.done()  # it waits for the outcome instead of answering `replayed`
+    publisher.release.set()
+    with pytest.raises(ApiError):
+        await first
+    done = await second
+    assert not done.replayed and publisher.published == [done.job_id]
+    assert gw.index.get(done.job_id) is not None
