@@ -31,8 +31,12 @@ CLOSE_GRACE_S = 2.0  # for the close frame of a socket that is not reading; then
 
 class Connection:
     def __init__(self, ws: web.WebSocketResponse, client_id: str, queue_size: int, on_delivered: OnDelivered,
-                 base_url: str, sign: Sign | None = None, slow_client_s: float = 10.0) -> None:
+                 base_url: str, sign: Sign | None = None, slow_client_s: float = 10.0,
+                 transport: asyncio.BaseTransport | None = None) -> None:
         self.ws = ws
+        self.transport = transport  # the connection under the socket: cut when it will not read
+        # The request handler serving this socket: stopped if cutting the connection did not end it.
+        self.handler: asyncio.Task[Any] | None = asyncio.current_task()
         self.client_id = client_id
         self.base_url = base_url
         self.sign: Sign = sign or (lambda bucket, key: None)
@@ -78,16 +82,18 @@ class Connection:
     async def _close_slow(self) -> None:
         if self.sender is not None and self.sender is not asyncio.current_task():
             self.sender.cancel()
-        try:
-            async with asyncio.timeout(CLOSE_GRACE_S):
-                await self.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
-        except (TimeoutError, ConnectionError, RuntimeError):
-            pass
-        # A client that does not read does not answer the close either: cut the connection, or
-        # it would hold this replica's buffers until TCP gives up.
-        transport = self.ws._req.transport if self.ws._req is not None else None  # noqa: SLF001
-        if transport is not None and not transport.is_closing():
-            transport.abort()
+        # The 1013 close frame queues behind what the client is not reading; aiohttp's close()
+        # then waits on a drain that never comes (and does not give up when cancelled). So: try
+        # it in its own task, and cut the connection after the grace whatever became of it.
+        closing = asyncio.create_task(self.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow"))
+        await asyncio.wait({closing}, timeout=CLOSE_GRACE_S)
+        if self.transport is not None:
+            self.transport.abort()
+        await asyncio.sleep(0.5)
+        # The handler may sit in a receive or a write that the cut connection does not wake.
+        for task in (closing, self.handler):
+            if task is not None and not task.done():
+                task.cancel()
 
     async def _send_loop(self) -> None:
         while True:

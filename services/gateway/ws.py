@@ -50,10 +50,15 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         await ws.prepare(request)
         bound_send_buffer(request, gw.settings.socket_send_buffer)
         conn = Connection(ws, new_client_id(), gw.settings.socket_queue, _receipt(gw), base_url(request),
-                          gw.signed_url, gw.settings.slow_client_s)
+                          gw.signed_url, gw.settings.slow_client_s, request.transport)
         conn.caller = caller
         conn.start()
-        await _serve(request, gw, conn)
+        try:
+            await _serve(request, gw, conn)
+        except asyncio.CancelledError:
+            if conn.closing is None:
+                raise  # not ours: shutdown, or the client went away
+            # Cut for not reading (sockets.Connection.close_slow): done, not an error.
         return ws
     finally:
         if conn is not None:
