@@ -58,7 +58,13 @@ async def _readable_job(request: web.Request, job_id: str) -> Job:
 def _proven_client_id(request: web.Request, body: object) -> str | None:
     """A REST job may send its result to a WebSocket client only with that client's resume
     token (header X-Resume-Token, or `resume_token` in the body), issued to this same caller."""
-    if not isinstance(body, dict) or body.get("client_id") is None:
+    if not isinstance(body, dict):
+        return None
+    if body.get("resume_token") is not None and (not isinstance(body["resume_token"], str)
+                                                 or body.get("client_id") is None):
+        # Found by `make fuzz`: `"resume_token": true` was accepted (and ignored).
+        raise ApiError(ErrorCode.INVALID_REQUEST, "resume_token must be a string, sent with client_id")
+    if body.get("client_id") is None:
         return None
     client_id = body["client_id"]
     if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):

@@ -71,6 +71,8 @@ BAD_BODIES: list[tuple[object, int, str]] = [
     ({"data": ["x"]}, 400, "invalid_request"),
     ({"data": "A", "symbology": 7}, 400, "invalid_request"),
     ({"data": "A", "client_id": 7}, 400, "invalid_request"),
+    ({"data": "Y", "resume_token": True}, 400, "invalid_request"),  # found by `make fuzz`
+    ({"data": "Y", "resume_token": "1.abc"}, 400, "invalid_request"),  # a token without its client id
     ({"data": "A", "symbology": "qr-ish"}, 400, "unknown_symbology"),
     ({"data": "A", "format": "tiff"}, 400, "unknown_format"),
     ({"data": "1" * 9, "symbology": "ean8"}, 400, "data_too_long"),
