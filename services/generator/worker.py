@@ -19,7 +19,7 @@ from services import contract
 from services.contract import ErrorCode
 from services.deadletter import dead_letter
 from services.generator.jobs import JobRunner
-from services.generator.offsets import OffsetTracker
+from services.stage.offsets import OffsetTracker
 from services.kafka import RenewingProducer
 
 log = logging.getLogger(__name__)
