@@ -148,8 +148,10 @@ def run(build: Callable[[], Stage]) -> None:
 
     def prepare() -> tuple[Stage, float]:
         eventloop.install()
-        # Read now, not at SIGTERM: a bad value must stop the start, not the drain.
-        return build(), drain_seconds()
+        # Read now, not at SIGTERM: a bad value must stop the start, not the drain (and first:
+        # the build logs, and a configuration error must stay the only line).
+        drain_s = drain_seconds()
+        return build(), drain_s
 
     stage, drain_s = read_config(prepare)
     asyncio.run(serve(stage, drain_s))
