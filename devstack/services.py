@@ -32,9 +32,8 @@ def service_env(bootstrap: str, s3_endpoint: str, extra: dict[str, str] | None =
 
 
 def _ready_marker(name: str) -> str:
-    """The log line that says a worker is up: a stage (services/stage) logs "<name> ready", a
-    faust worker "Worker]: Ready" once its partitions are assigned."""
-    return "Worker]: Ready" if name == "router" else f"{name} ready"
+    """The log line that says a worker is up: every stage (services/stage) logs "<name> ready"."""
+    return f"{name} ready"
 
 
 @dataclass
