@@ -17,7 +17,8 @@ def metrics_text(prefix: str, counters: Mapping[str, float]) -> str:
     lines = []
     for name, value in sorted(counters.items()):
         kind = "counter" if name.endswith("_total") else "gauge"
-        lines += [f"# TYPE {prefix}_{name} {kind}", f"{prefix}_{name} {value:g}"]
+        shown = str(value) if isinstance(value, int) else f"{value:.6g}"  # a count stays an integer
+        lines += [f"# TYPE {prefix}_{name} {kind}", f"{prefix}_{name} {shown}"]
     return "\n".join(lines) + "\n"
 
 

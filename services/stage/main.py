@@ -48,6 +48,11 @@ class Stage:
     counters: Callable[[], Mapping[str, float]] = field(default=dict)  # the service's own metrics
     # Resources opened before the loop and closed after the drain (an HTTP session, a thread pool).
     resources: Callable[[], AbstractAsyncContextManager[None]] | None = None
+    # Work before the first poll, once Kafka answers (the generator's bucket); a stop interrupts it.
+    prepare: Callable[[], Awaitable[None]] | None = None
+    # The service's own producer when its handler sends beside its outputs (the generator's
+    # progress steps); by default the runtime makes one.
+    producer: kafka.RenewingProducer | None = None
 
 
 class Stopped(Exception):
@@ -101,7 +106,7 @@ async def serve(stage: Stage, drain_s: float) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal)
     # Replaced by a new one if a restarted broker refuses its sequence: retries would fail forever.
-    producer = kafka.RenewingProducer(lambda: kafka.producer(stage.kafka, stage.name))
+    producer = stage.producer or kafka.RenewingProducer(lambda: kafka.producer(stage.kafka, stage.name))
     publisher = Publisher(producer)
     dead_letters = DeadLetters(stage.kafka.topic(contract.DEADLETTER), stage.name)
     consumer: AIOKafkaConsumer | None = None
@@ -115,6 +120,8 @@ async def serve(stage: Stage, drain_s: float) -> None:
         async with serve_health(stage.name, host, port, stage.kafka.bootstrap, counters), \
                 (stage.resources or _nothing)():
             await unless_stopped(stop, kafka.ensure_topics(stage.kafka))
+            if stage.prepare is not None:
+                await unless_stopped(stop, stage.prepare())
             await unless_stopped(stop, kafka.until_connected(stage.kafka, "starting the producer", producer.start))
 
             async def metadata() -> None:
@@ -146,12 +153,16 @@ def run(build: Callable[[], Stage]) -> None:
     """The process entry of every stage: `python -m services.<name>`."""
     logging.basicConfig(level=log_level(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    def prepare() -> tuple[Stage, float]:
+    def prepare() -> float:
         eventloop.install()
         # Read now, not at SIGTERM: a bad value must stop the start, not the drain (and first:
         # the build logs, and a configuration error must stay the only line).
-        drain_s = drain_seconds()
-        return build(), drain_s
+        return drain_seconds()
 
-    stage, drain_s = read_config(prepare)
-    asyncio.run(serve(stage, drain_s))
+    drain_s = read_config(prepare)
+
+    async def main() -> None:
+        # Built on the loop: aiokafka clients (a service's own producer) need a running loop.
+        await serve(read_config(build), drain_s)
+
+    asyncio.run(main())
