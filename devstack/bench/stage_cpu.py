@@ -99,7 +99,8 @@ def main() -> None:
     _say(f"scratch {scratch}; starting Kafka and MinIO ...")
     stack.start_infra()
     try:
-        health = {f"{args.service.upper()}_HEALTH_PORT": str(free_port())} if args.service != "generator" else {}
+        port = "GENERATOR_METRICS_PORT" if args.service == "generator" else f"{args.service.upper()}_HEALTH_PORT"
+        health = {port: str(free_port())}
         env = stack.env(**health)
         variants = {"old": Variant("old", old_root, args.service, env, scratch / "stack" / "logs"),
                     "new": Variant("new", paths.ROOT, args.service, env, scratch / "stack" / "logs")}
