@@ -39,8 +39,8 @@ def _say(message: str) -> None:
 
 
 def extract(ref: str, into: Path) -> Path:
-    """The `services/` package of `ref`, unpacked under `into` (a directory to run it from)."""
-    archive = subprocess.run(["git", "-C", str(paths.ROOT), "archive", "--format=tar", ref, "services"],
+    """The `services/` package (and `config/`) of `ref`, unpacked under `into` (a directory to run it from)."""
+    archive = subprocess.run(["git", "-C", str(paths.ROOT), "archive", "--format=tar", ref, "services", "config"],
                              check=True, capture_output=True).stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
