@@ -31,6 +31,11 @@ def service_env(bootstrap: str, s3_endpoint: str, extra: dict[str, str] | None =
     return env
 
 
+def _ready_marker(name: str) -> str:
+    """The log line that says a worker is up: every stage (services/stage) logs "<name> ready"."""
+    return f"{name} ready"
+
+
 @dataclass
 class ServiceProcess:
     name: str  # router | generator | notifier | gateway
@@ -68,8 +73,7 @@ class ServiceProcess:
 
     def _log_says_ready(self) -> bool:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        # faust logs "Ready" once partitions are assigned; the generator logs "generator ready".
-        marker = "generator ready" if self.name == "generator" else "Worker]: Ready"
+        marker = _ready_marker(self.name)
         return text.count(marker) > self._ready_seen
 
     _ready_seen: int = 0
@@ -77,7 +81,7 @@ class ServiceProcess:
     def mark_log(self) -> None:
         """Call before a restart so readiness waits for a new ready line."""
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        marker = "generator ready" if self.name == "generator" else "Worker]: Ready"
+        marker = _ready_marker(self.name)
         self._ready_seen = text.count(marker)
 
     def stop(self, timeout: float = 20.0) -> None:

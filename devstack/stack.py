@@ -2,7 +2,7 @@
 
 Used by `make run` (fixed ports, state under .local/run) and by the test suite (free ports,
 a temporary folder). Readiness is real: Kafka answers metadata, MinIO answers its health
-check, faust workers report partitions assigned, gateways answer /readyz.
+check, every stage logs "<name> ready", gateways answer /readyz.
 """
 from __future__ import annotations
 

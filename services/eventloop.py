@@ -14,8 +14,8 @@ CHOICES = ("uvloop", "asyncio")
 
 
 def install(env: Env | None = None) -> str:
-    """Set the loop policy for this process (and any thread that makes a new loop, such as
-    faust's consumer thread). Returns the loop in use."""
+    """Set the loop policy for this process (and any thread that makes a new loop). Returns
+    the loop in use."""
     choice = (env or Env()).choice("BARCODE_EVENT_LOOP", "uvloop", CHOICES)
     if choice == "uvloop":
         import uvloop

@@ -20,7 +20,7 @@ from services import contract
 from services.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
-# Every client's request timeout (faust's too, services/faust_app.py): long enough for any answer
+# Every client's request timeout: long enough for any answer
 # under load, short enough that a dead connection is given up quickly. At least the consumers'
 # session timeout (10 s), as the group protocol requires.
 REQUEST_TIMEOUT_MS = 15_000

@@ -86,9 +86,8 @@ class KafkaSettings:
     # acks=all then means "on two brokers at least" before any service calls a message sent.
     replication_factor: int = 1
     min_insync_replicas: int = 1
-    # How long a service waits for the broker to answer (at start, or when a faust worker
-    # lost it while starting) before it gives up and exits; 0, the default, waits as long as it
-    # takes, readiness false meanwhile. In a cluster every pod may start before Kafka does;
+    # How long a service waits for the broker to answer at start before it gives up and
+    # exits; 0, the default, waits as long as it takes, readiness false meanwhile. In a cluster every pod may start before Kafka does;
     # waiting beats a crash loop's back-off, and locally nothing may be there to restart it.
     start_wait_s: float = 0.0
 
@@ -139,7 +138,7 @@ class S3Settings:
 
 
 def health_endpoint(service: str, env: Env | None = None) -> tuple[str, int]:
-    """Where a faust worker serves /healthz: <SERVICE>_HEALTH_HOST/_PORT; port 0 (the local
+    """Where a stage serves /healthz, /readyz and /metrics: <SERVICE>_HEALTH_HOST/_PORT; port 0 (the local
     default) serves nothing. The chart sets a port: Kubernetes probes it."""
     env = env or Env()
     prefix = service.upper()

@@ -1,8 +1,6 @@
-"""`python -m services.notifier`: run the notifier worker."""
-from services.faust_main import run_worker
-from services.notifier.app import build_app
+"""`python -m services.notifier`: run the notifier stage until SIGTERM/SIGINT."""
+from services.notifier.app import build_stage
 from services.notifier.settings import NotifierSettings
-from services.settings import read_config
+from services.stage.main import run
 
-settings = read_config(NotifierSettings.from_env)
-run_worker(lambda: build_app(settings), settings.kafka)
+run(lambda: build_stage(NotifierSettings.from_env()))

@@ -1,21 +1,21 @@
-"""Builds the notifier's faust app: one agent, barcode.results -> barcode.notifications.
+"""The notifier as a stage: barcode.results -> barcode.notifications.
 
 Every gateway replica reads all notifications and pushes the ones for the sockets it holds,
 so the notifier does not need to know where a client is connected; the notifications topic
 (kept BARCODE_STATE_TTL_SECONDS) is also where a reconnecting client's missed results wait.
+The handler is pure apart from URL signing (a local computation): the runtime calls it inline,
+in input order, so one client's notifications keep their order.
 """
 from __future__ import annotations
 
 import logging
 
-import faust
-
 from services import contract
-from services.faust_app import Outbox, decoded, make_app, raw_topic
 from services.notifier.notify import RecentJobs, UrlSigner, to_notification
 from services.notifier.settings import NotifierSettings
-from services.settings import health_endpoint
 from services.sigv4 import Signer
+from services.stage.batch import Handler, Output, Outputs, Record
+from services.stage.main import Stage
 
 log = logging.getLogger(__name__)
 
@@ -33,25 +33,26 @@ def url_signer(settings: NotifierSettings) -> UrlSigner:
     return sign
 
 
-def build_app(settings: NotifierSettings) -> faust.App:
+def notify_handler(notifications_topic: str, sign: UrlSigner, recent: RecentJobs) -> Handler:
+    def handle(record: Record) -> Outputs:
+        result = contract.decode(contract.Result, record.value)  # SchemaError: a dead letter
+        if not recent.first_time(result.job_id):
+            log.info("duplicate result for job %s dropped", result.job_id)
+            return ()
+        # Keyed by client so one client's notifications stay in order on one partition.
+        key = (result.client_id or result.job_id).encode()
+        return (Output(notifications_topic, key, contract.encode(to_notification(result, sign))),)
+
+    return handle
+
+
+def build_stage(settings: NotifierSettings) -> Stage:
     kafka = settings.kafka
-    sign = url_signer(settings)
     recent = RecentJobs(settings.dedupe_window)
-    app = make_app("barcode-notifier", kafka, health=health_endpoint("notifier"))
-    results = raw_topic(app, contract.RESULTS, kafka)
-    notifications = raw_topic(app, contract.NOTIFICATIONS, kafka)
-    dead_letters = raw_topic(app, contract.DEADLETTER, kafka)
-
-    @app.agent(results, concurrency=1)
-    async def notify(stream: faust.StreamT[bytes]) -> None:
-        outbox = Outbox(stream)
-        async for event, result in decoded(contract.Result, stream, outbox, dead_letters, "notifier"):
-            if not recent.first_time(result.job_id):
-                log.info("duplicate result for job %s dropped", result.job_id)
-                await outbox.ack(event)
-                continue
-            # Keyed by client so one client's notifications stay in order on one partition.
-            await outbox.publish(event, notifications, result.client_id or result.job_id,
-                                 to_notification(result, sign))
-
-    return app
+    return Stage(
+        name="notifier", kafka=kafka, group="barcode-notifier", source=contract.RESULTS,
+        outputs=(contract.NOTIFICATIONS,),
+        handler=notify_handler(kafka.topic(contract.NOTIFICATIONS), url_signer(settings), recent),
+        max_in_flight=settings.max_in_flight, health=settings.health,
+        counters=lambda: {"remembered_jobs": len(recent)},
+    )

@@ -29,6 +29,9 @@ class RecentJobs:
         self.capacity = capacity
         self._seen: OrderedDict[str, None] = OrderedDict()
 
+    def __len__(self) -> int:
+        return len(self._seen)
+
     def first_time(self, job_id: str) -> bool:
         if job_id in self._seen:
             self._seen.move_to_end(job_id)

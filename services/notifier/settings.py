@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.settings import Env, KafkaSettings, S3Settings
+from services.settings import Env, KafkaSettings, S3Settings, health_endpoint
 
 
 @dataclass(frozen=True)
@@ -12,6 +12,8 @@ class NotifierSettings:
     s3: S3Settings
     url_ttl_s: int  # lifetime of the signed URL handed to clients
     dedupe_window: int  # how many recent job ids are remembered to drop repeated results
+    max_in_flight: int  # results taken whose notification the broker has not acknowledged yet
+    health: tuple[str, int]  # NOTIFIER_HEALTH_HOST/_PORT: /healthz, /readyz, /metrics (port 0: none)
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> "NotifierSettings":
@@ -23,4 +25,6 @@ class NotifierSettings:
             # (checking the caller) for as long as the object lives.
             url_ttl_s=env.int("NOTIFIER_URL_TTL_SECONDS", 900, minimum=1),
             dedupe_window=env.int("NOTIFIER_DEDUPE_WINDOW", 100_000, minimum=1),
+            max_in_flight=env.int("NOTIFIER_MAX_IN_FLIGHT", 1000, minimum=1),
+            health=health_endpoint("notifier", env),
         )

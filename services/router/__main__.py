@@ -1,8 +1,6 @@
-"""`python -m services.router`: run the router worker."""
-from services.faust_main import run_worker
-from services.router.app import build_app
+"""`python -m services.router`: run the router stage until SIGTERM/SIGINT."""
+from services.router.app import build_stage
 from services.router.settings import RouterSettings
-from services.settings import read_config
+from services.stage.main import run
 
-settings = read_config(RouterSettings.from_env)
-run_worker(lambda: build_app(settings), settings.kafka)
+run(lambda: build_stage(RouterSettings.from_env()))

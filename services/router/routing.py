@@ -1,6 +1,7 @@
 """Routing a request: pick the company profile, fill in defaults, enforce what it allows.
 
-Pure function of (request, profiles): the faust agent only moves bytes in and out.
+Pure function of (request, profiles): the stage handler (services/router/app.py) only moves bytes
+in and out.
 """
 from __future__ import annotations
 

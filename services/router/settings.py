@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.settings import Env, KafkaSettings
+from services.settings import Env, KafkaSettings, health_endpoint
 
 DEFAULT_COMPANIES = Path(__file__).resolve().parents[2] / "config" / "companies.yaml"
 
@@ -13,6 +13,8 @@ DEFAULT_COMPANIES = Path(__file__).resolve().parents[2] / "config" / "companies.
 class RouterSettings:
     kafka: KafkaSettings
     companies_file: str
+    max_in_flight: int  # requests taken whose outputs the broker has not acknowledged yet
+    health: tuple[str, int]  # ROUTER_HEALTH_HOST/_PORT: /healthz, /readyz, /metrics (port 0: none)
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> "RouterSettings":
@@ -20,4 +22,6 @@ class RouterSettings:
         return cls(
             kafka=KafkaSettings.from_env(env),
             companies_file=env.str("ROUTER_COMPANIES_FILE", str(DEFAULT_COMPANIES)),
+            max_in_flight=env.int("ROUTER_MAX_IN_FLIGHT", 1000, minimum=1),
+            health=health_endpoint("router", env),
         )

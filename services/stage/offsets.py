@@ -1,7 +1,7 @@
 """Which offsets may be committed when records finish out of order.
 
-The generator works on many records at once and they finish in any order (a QR code renders
-faster than a PDF). A partition's offset may only move past records whose results the broker
+A stage works on many records at once and they finish in any order (a QR code renders faster
+than a PDF; a slow partner's enrichment later than its neighbours'). A partition's offset may only move past records whose results the broker
 has acknowledged: the commit position is the first record of the partition still in work.
 """
 from __future__ import annotations

@@ -1,0 +1,72 @@
+"""The generator as a stage: barcode.render -> barcode.results (+ S3 objects, progress steps).
+
+Its handler awaits (rendering in a thread pool, the upload), so the runtime runs each job as a
+task beside the others, up to GENERATOR_MAX_IN_FLIGHT: a slow PDF does not delay the QR codes
+polled with it, and a partition's offset moves only past jobs whose results are acknowledged.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+from services import contract, kafka
+from services.contract import ErrorCode
+from services.generator.jobs import JobRunner
+from services.generator.progress import ProgressSender
+from services.generator.settings import GeneratorSettings
+from services.generator.storage import ObjectStore, ensure_bucket
+from services.stage.batch import DeadLetters, Handler, Output, Outputs, Record
+from services.stage.main import Stage
+
+log = logging.getLogger(__name__)
+
+
+def render_handler(runner: JobRunner, results_topic: str, dead_letters: DeadLetters) -> Handler:
+    async def handle(record: Record) -> Outputs:
+        job = contract.decode(contract.RenderJob, record.value)  # SchemaError: a dead letter
+        result = await runner.run(job)
+        out = [Output(results_topic, job.job_id.encode(), contract.encode(result))]
+        error = result.error
+        if error is not None and error.code in (ErrorCode.STORAGE_UNAVAILABLE, ErrorCode.INTERNAL):
+            # The client has its answer (failed, retryable); the job waits there to be redriven.
+            attempts = runner.attempts if error.code == ErrorCode.STORAGE_UNAVAILABLE else 1
+            out.append(dead_letters.of(record, error.code, error.message, attempts, retryable=True))
+        return out
+
+    return handle
+
+
+def build_stage(settings: GeneratorSettings) -> Stage:
+    executor = ThreadPoolExecutor(settings.render_threads, thread_name_prefix="render")
+    store = ObjectStore(settings.s3, connections=settings.upload_connections)
+    # Progress steps go out on the stage's own producer (one producer per job keeps them in order).
+    producer = kafka.RenewingProducer(lambda: kafka.producer(settings.kafka, "generator"))
+    runner = JobRunner(store, executor, settings.upload_attempts, settings.upload_backoff_s,
+                       settings.max_pixels, settings.render_timeout_s,
+                       report=ProgressSender(producer, settings.kafka.topic(contract.PROGRESS)))
+
+    async def prepare() -> None:
+        await asyncio.get_running_loop().run_in_executor(executor, ensure_bucket, settings.s3,
+                                                         settings.object_ttl_days)
+        log.info("bucket %s ready, %d render threads", store.bucket, settings.render_threads)
+
+    @contextlib.asynccontextmanager
+    async def resources() -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await store.close()
+            executor.shutdown(wait=True)
+
+    return Stage(
+        name="generator", kafka=settings.kafka, group="barcode-generator", source=contract.RENDER,
+        outputs=(contract.RESULTS, contract.PROGRESS),
+        handler=render_handler(runner, settings.kafka.topic(contract.RESULTS),
+                               DeadLetters(settings.kafka.topic(contract.DEADLETTER), "generator")),
+        max_in_flight=settings.max_in_flight, health=(settings.metrics_host, settings.metrics_port),
+        counters=lambda: {f"{name}_total": value for name, value in runner.counts.items()},
+        resources=resources, prepare=prepare, producer=producer,
+    )
