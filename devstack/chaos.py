@@ -203,7 +203,7 @@ def full_faults() -> list[Fault]:
 
 
 def restart_then_broker_faults() -> list[Fault]:
-    """A faust worker and the generator each restarted, the broker killed 1.5 s later: mid-start."""
+    """A stage worker (notifier, generator) restarted, the broker killed 1.5 s later: mid-start."""
     return [Fault(f"restart {n}, kill Kafka", _restart_then_kafka_bounce(n, 1.5)) for n in ("notifier", "generator")]
 
 

@@ -128,8 +128,8 @@ def projection(results: dict[str, Any], replicas: tuple[int, ...] = (1, 2, 4, 8,
              "does, so more gateways add no capacity")
     lines = ["", "Projection for a cluster where every replica has a core of its own, from the CPU per job "
                  "measured above (1 gateway, 1 generator): jobs/s = replicas x 1000 / (ms per job); "
-                 f"{split}. Faust workers and generators need partitions >= replicas (`BARCODE_PARTITIONS`, 2 "
-                 "by default). The costs were measured at a rate where most Kafka requests carry one record; "
+                 f"{split}. Routers, notifiers and generators (consumer-group members) need partitions >= "
+                 "replicas (`BARCODE_PARTITIONS`, 2 by default). The costs were measured at a rate where most Kafka requests carry one record; "
                  "at cluster rates each fetch and produce carries many, so these figures are a floor (not "
                  "measured here: this machine saturates first).", "",
              "| replicas | " + " | ".join(("gateway", "router", "generator", "notifier")) + " |",
