@@ -125,22 +125,19 @@ class TokenBucket:
     stamp: float = field(default_factory=time.monotonic)
 
     def take(self) -> float:
-        """0 if allowed; else seconds until a token is available."""
-        now = time.monotonic()
-        if self.tokens < 0:
-            self.tokens = self.burst
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
+        """0 if allowed (a token is taken); else seconds until a token is available."""
+        wait = self.wait()
+        if wait == 0:
             self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / self.rate
+        return wait
 
     def wait(self) -> float:
         """Seconds until a token is available (0: one is), without taking it."""
         now = time.monotonic()
-        tokens = self.burst if self.tokens < 0 else min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+        start = self.burst if self.tokens < 0 else self.tokens  # a new bucket starts full
+        self.tokens = min(self.burst, start + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
 
 
 class Limits:
@@ -162,10 +159,8 @@ class Limits:
         if bucket is not None:
             wait = bucket.wait()
             if wait > 0:
-                error = ApiError(ErrorCode.TOO_MANY_AUTH_FAILURES,
-                                 f"too many wrong API keys from this address; retry after {wait:.0f} s", status=429)
-                error.retry_after = wait  # type: ignore[attr-defined]
-                raise error
+                raise ApiError(ErrorCode.TOO_MANY_AUTH_FAILURES,
+                               f"too many wrong API keys from this address; retry after {wait:.0f} s", retry_after=wait)
 
     def auth_failed(self, remote: str) -> None:
         if len(self._auth_failures) > 100_000:
@@ -198,8 +193,8 @@ class Limits:
 
 class RateLimited(ApiError):
     def __init__(self, retry_after: float) -> None:
-        super().__init__(ErrorCode.RATE_LIMITED, f"too many requests; retry after {retry_after:.2f} s", status=429)
-        self.retry_after = retry_after
+        super().__init__(ErrorCode.RATE_LIMITED, f"too many requests; retry after {retry_after:.2f} s", status=429,
+                         retry_after=retry_after)
 
 
 if __name__ == "__main__":

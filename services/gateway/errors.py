@@ -36,18 +36,19 @@ STATUS = {
 
 
 class ApiError(Exception):
-    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+    def __init__(self, code: str, message: str, status: int | None = None,
+                 retry_after: float | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status or STATUS.get(code, 400)
+        self.retry_after = retry_after  # seconds: a Retry-After header (REST), `retry_after` (WebSocket)
 
     def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message}}
 
     def response(self) -> web.Response:
         headers = {}
-        retry_after = getattr(self, "retry_after", None)
-        if retry_after is not None:
-            headers["Retry-After"] = str(max(1, round(retry_after + 0.5)))
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(max(1, round(self.retry_after + 0.5)))
         return web.json_response(self.body(), status=self.status, headers=headers)

@@ -130,7 +130,6 @@ async def _resume(gw: Gateway, conn: Connection, body: dict[str, Any]) -> None:
     if last_seq is not None and (not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0):
         raise CloseSocket(ErrorCode.INVALID_REQUEST, "last_seq must be a non-negative integer")
     if not token_valid(gw.settings.resume_secret, client_id, conn.caller.owner, token):
-        gw.errors[ErrorCode.INVALID_RESUME_TOKEN] += 1
         raise CloseSocket(ErrorCode.INVALID_RESUME_TOKEN, "client_id and resume_token do not match, were issued "
                                                           "to another caller, or the token expired")
     assert isinstance(client_id, str)
@@ -176,9 +175,8 @@ def _receipt(gw: Gateway):  # type: ignore[no-untyped-def]
 def _reject(gw: Gateway, conn: Connection, error: ApiError, request_id: str | None = None) -> None:
     gw.errors[error.code] += 1
     message = error_message(error.code, error.message, request_id)
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None:
-        message["retry_after"] = round(retry_after, 3)
+    if error.retry_after is not None:
+        message["retry_after"] = round(error.retry_after, 3)
     conn.send(message)
 
 

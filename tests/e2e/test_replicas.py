@@ -71,6 +71,7 @@ async def test_wrong_resume_token_is_refused(gateway_a: str, gateway_b: str) -> 
             job_id = (await resp.json())["job_id"]
         async with session.get(f"{gateway_a}/v1/jobs/{job_id}", params={"wait": "20"}) as resp:
             assert (await resp.json())["status"] == "completed"
+        refused_before = await _refusals(session, gateway_b, "invalid_resume_token")
         for token in ("forged-token", ""):
             async with session.ws_connect(f"{gateway_b}/v1/ws",
                                           headers={"X-Client-Id": client_id, "X-Resume-Token": token}) as ws:
@@ -80,6 +81,15 @@ async def test_wrong_resume_token_is_refused(gateway_a: str, gateway_b: str) -> 
                 await next_message(ws)  # hello
                 await ws.send_json({"type": "resume", "client_id": client_id, "resume_token": token})
                 await _assert_refused(ws)
+        # Each refusal counted once in /metrics (it was counted twice).
+        assert await _refusals(session, gateway_b, "invalid_resume_token") == refused_before + 4
+
+
+async def _refusals(session: aiohttp.ClientSession, gateway: str, code: str) -> int:
+    async with session.get(f"{gateway}/metrics") as resp:
+        text = await resp.text()
+    prefix = f'barcode_gateway_rejections_total{{code="{code}"}} '
+    return next((int(line[len(prefix):]) for line in text.splitlines() if line.startswith(prefix)), 0)
 
 
 async def test_a_resume_token_in_the_url_is_refused(gateway_a: str) -> None:

@@ -82,7 +82,7 @@ def test_wrong_keys_from_one_address_run_out_of_budget_right_keys_included() -> 
     with pytest.raises(ApiError) as refused:
         limits.check_auth_budget("10.0.0.1")
     assert (refused.value.status, refused.value.code) == (429, "too_many_auth_failures")
-    assert 0 < refused.value.retry_after <= 10  # type: ignore[attr-defined]
+    assert refused.value.retry_after is not None and 0 < refused.value.retry_after <= 10
     limits.check_auth_budget("10.0.0.2")  # another address is not affected
 
 
