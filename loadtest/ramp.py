@@ -53,3 +53,27 @@ def ramp(run_step: Callable[[float], Results], step_rates: list[float], p99_boun
             return out
         out.peak = rate
     return out
+
+
+def ramp_together(run_steps: dict[str, Callable[[float], Results]], step_rates: list[float], p99_bound_ms: float,
+                  report: Callable[[str, Results], None] = lambda _n, _r: None,
+                  attempts: int = 2) -> dict[str, Ramp]:
+    """Ramp several systems interleaved: at each rate, every system still holding runs its step
+    (up to `attempts` times) before the next rate. A slow drift of the host's speed then hits
+    every system alike, which running one ramp after another does not."""
+    out = {name: Ramp() for name in run_steps}
+    holding = list(run_steps)
+    for rate in step_rates:
+        if not holding:
+            break
+        for name in list(holding):
+            for _ in range(attempts):
+                results = run_steps[name](rate)
+                out[name].steps.append(results.summary())
+                report(name, results)
+                if sustainable(results, p99_bound_ms):
+                    out[name].peak = rate
+                    break
+            else:
+                holding.remove(name)
+    return out

@@ -88,9 +88,10 @@ async def _rest_job(session: aiohttp.ClientSession, url: str, scheduled: float, 
 
 
 # A synchronous render server's query for one request (bwip-js's handler: bcid, text, scale in
-# pixels per module, height in mm). Matches the pipeline's default Code 128: 4 dots per
-# module, 15 mm bars, text, 10-module quiet zones.
-RENDER_QUERY = "bcid={symbology}&text={data}&scale=4&height=15&includetext&paddingwidth=40&paddingheight=8"
+# pixels per module, height in mm at 72 dpi, padding in modules). Draws the pipeline's default
+# Code 128 pixel for pixel: 4 px per module, 10-module quiet zones, text; "LOAD-123456" is
+# 616 x 209 from both (`make bench` checks it on every run and prints both sizes).
+RENDER_QUERY = "bcid={symbology}&text={data}&scale=4&height=15.6&includetext&paddingwidth=10"
 
 
 async def _render_job(session: aiohttp.ClientSession, url: str, scheduled: float, body: dict[str, Any],

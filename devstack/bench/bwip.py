@@ -1,5 +1,6 @@
 """The reference render server for `make bench`: bwip-js (npm, pinned in scripts/bwip/) behind
-Node's http module, installed under .local/bwip with `npm ci` and started on loopback."""
+Node's http module, installed under .local/bwip with `npm ci` and started on loopback, as one
+process or as a Node cluster of several behind one port."""
 from __future__ import annotations
 
 import os
@@ -34,8 +35,9 @@ def install() -> Path:
 
 
 class BwipServer:
-    def __init__(self, log_path: Path, port: int | None = None) -> None:
+    def __init__(self, log_path: Path, port: int | None = None, workers: int = 1) -> None:
         self.port = port or free_port()
+        self.workers = workers
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -53,9 +55,20 @@ class BwipServer:
     def start(self) -> None:
         modules = install()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self.proc = spawn(["node", str(SOURCES / "server.js"), str(self.port)], self.log_path,
+        self.proc = spawn(["node", str(SOURCES / "server.js"), str(self.port), str(self.workers)], self.log_path,
                           env={**os.environ, "NODE_PATH": str(modules)})
-        wait_until(self._healthy, self.proc, 30, "bwip-js", self.log_path)
+        wait_until(lambda: self._healthy() and len(self.pids()) == self.workers + (self.workers > 1),
+                   self.proc, 30, "bwip-js", self.log_path)
+
+    def pids(self) -> dict[str, int]:
+        """Every process serving (a cluster's primary and its workers), by name, for CPU accounting."""
+        if self.proc is None:
+            return {}
+        out = {"bwip-js": self.proc.pid}
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        for n, pid in enumerate(children.read_text().split() if children.exists() else (), start=1):
+            out[f"bwip-js-{n}"] = int(pid)
+        return out
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -1,44 +1,53 @@
 """`make bench`: one run that measures, side by side on this machine,
 
-1. the pipeline's peak sustainable rate (open-loop ramp over WebSockets, Code 128 PNG with
-   unique data, verified and stored) and its latency percentiles and per-stage times at half
-   of that rate;
-2. bwip-js's HTTP handler (a plain render server) on the same workload, same load tool;
+1. the peak sustainable rate (open-loop ramp) of the pipeline (over WebSockets, Code 128 PNG
+   with unique data, verified and stored), of bwip-js's HTTP handler in one Node process, and
+   of bwip-js in a two-process Node cluster behind one port, drawing the same pixel size. The
+   ramps are interleaved (at each rate, every system still holding runs its step) and repeated
+   `--runs` times (3): the report gives the median and the spread, so the host's drift hits
+   every system alike;
+2. at half of each system's median peak, latency percentiles, per-stage times and the CPU every
+   process spends per job (median of the runs, interleaved too);
 3. the raw in-process render + verify + upload rate (the ceiling for one generator process);
-4. scaling: 1 or 2 generator processes, 1 or 2 gateways;
-5. peak RSS (VmHWM) of every service after its peak-load ramp.
+4. the gateway tier: with 1, 2 and 4 gateways, the load sent to one of them, the CPU each
+   gateway spends per job: the one serving the clients, and the others (their cost of jobs
+   they do not serve);
+5. peak RSS (VmHWM) of every service.
 
 Kafka and MinIO are started once on free ports (under .local/bench) and warmed up (a fresh
-JVM broker is several times slower until its JIT has compiled the hot paths); the services are
-restarted for each configuration. Results go to .local/bench/results.json, the plots to
-docs/bench/, and the tables into docs/benchmarks.md between the `bench:begin`/`bench:end`
-markers (the rest of that file is prose and is left alone).
+JVM broker is several times slower until its JIT has compiled the hot paths). The load tool is
+one caller, so the gateways' per-caller budget is lifted (GATEWAY_RATE_LIMIT). Results go to
+.local/bench/results.json, the plots to docs/bench/, and the tables into docs/benchmarks.md
+between the `bench:begin`/`bench:end` markers (the rest of that file is prose and is left alone).
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+import urllib.request
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from devstack import paths
 from devstack.bench import report as bench_report
-from devstack.bench.memory import rss_kib
 from devstack.bench.bwip import BwipServer
+from devstack.bench.memory import rss_kib
 from devstack.stack import Stack
 from loadtest.plot import write_plot
-from loadtest.ramp import Ramp, ramp, rates
+from loadtest.ramp import ramp_together, rates
 from loadtest.results import Results
-from loadtest.runner import run
+from loadtest.runner import RENDER_QUERY, run
 from loadtest.workload import Mix
 from services import eventloop
 from services.settings import Env, S3Settings
@@ -46,17 +55,21 @@ from services.settings import Env, S3Settings
 BENCH_DIR = paths.LOCAL / "bench"
 DOCS = paths.ROOT / "docs"
 CODE128 = paths.ROOT / "loadtest" / "code128.json"
-
-
-@dataclass(frozen=True)
-class Config:
-    label: str
-    generators: int
-    gateways: int
+PIPELINE, BWIP, BWIP2 = "pipeline", "bwip-js", "bwip-js, 2 processes"
+# The load tool is one caller: without this, the gateway's per-caller budget (200/s by
+# default) would be what the ramp finds.
+UNLIMITED = {"GATEWAY_RATE_LIMIT": "1000000", "GATEWAY_RATE_BURST": "1000000"}
 
 
 def _say(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+class System:
+    """One thing under load: where to send it, how (ws or render), and which processes it is."""
+
+    def __init__(self, name: str, url: str, mode: str, pids: Callable[[], dict[str, int]]) -> None:
+        self.name, self.url, self.mode, self.pids = name, url, mode, pids
 
 
 class Bench:
@@ -67,95 +80,157 @@ class Bench:
         self.stack = Stack.create(BENCH_DIR / "stack")
 
     # -- the pipeline ------------------------------------------------------------------------
-    def start_pipeline(self, config: Config, **env: str) -> list[str]:
-        """(Re)start the services for `config`, with `env` overriding their settings; returns
-        the gateways' URLs. Kafka and MinIO keep running (and warm)."""
+    def start_pipeline(self, gateways: int = 1) -> list[str]:
+        """(Re)start the services with `gateways` gateways; returns their URLs. Kafka and MinIO
+        keep running (and warm)."""
         for svc in self.stack.services.values():
             svc.stop()
         self.stack.services.clear()
-        return self.stack.start_pipeline(generators=config.generators, gateways=config.gateways, **env)
+        return self.stack.start_pipeline(gateways=gateways, **UNLIMITED)
 
     def load(self, url: str, rate: float, seconds: float, mode: str = "ws") -> Results:
         return asyncio.run(run(url, rate, seconds, self.args.connections, mode, self.mix, progress=False))
 
-    def ramp(self, url: str, mode: str = "ws") -> Ramp:
-        def report(results: Results) -> None:
-            s = results.summary()
-            _say(f"  {s['offered_rate']:g}/s -> achieved {s['achieved_rate']:g}/s, p50 {s['latency_ms']['p50']} ms, "
-                 f"p99 {s['latency_ms']['p99']} ms, errors {results.errors}, lost {s['lost']}")
-
-        return ramp(lambda rate: self.load(url, rate, self.args.step_seconds, mode), self.args.ramp,
-                    self.args.p99_bound, report)
-
-    def pids(self, extra: dict[str, int] | None = None) -> dict[str, int]:
-        """Every process on the path of a job, by name."""
+    def pipeline_pids(self) -> dict[str, int]:
+        """Every process on the path of a job, by name (the load tool included)."""
         out = {name: svc.proc.pid for name, svc in self.stack.services.items() if svc.proc is not None}
         for name, server in (("kafka", self.stack.kafka), ("minio", self.stack.minio)):
             if server.proc is not None:
                 out[name] = server.proc.pid
-        return {**out, **(extra or {}), "load tool": os.getpid()}
+        return {**out, "load tool": os.getpid()}
 
-    def measure(self, url: str, mode: str, pids: dict[str, int]) -> dict[str, Any]:
-        """Peak by ramp, then a longer run at half of it for the latency percentiles and the CPU
-        each process spends per job."""
-        found = self.ramp(url, mode)
-        peak_rss = {name: round(rss_kib(pid, "VmHWM") / 1024, 1) for name, pid in pids.items()
-                    if name not in ("kafka", "minio", "load tool")}
-        out: dict[str, Any] = {"ramp": found.steps, "peak": found.peak, "peak_rss_mib": peak_rss}
-        if found.peak:
-            before = cpu_seconds(pids)
-            half = self.load(url, found.peak / 2, self.args.half_seconds, mode)
-            out["half"] = half.summary()
-            out["cpu_ms_per_job"] = cpu_ms_per_job(before, cpu_seconds(pids), half.completed)
+    # -- the comparison ----------------------------------------------------------------------
+    def compare(self, systems: list[System]) -> dict[str, Any]:
+        """`runs` interleaved ramps, then `runs` interleaved runs at half of each median peak."""
+        out: dict[str, Any] = {s.name: {"ramps": [], "peaks": [], "half_runs": [], "cpu_runs": []} for s in systems}
+
+        def step(system: System) -> Callable[[float], Results]:
+            return lambda rate: self.load(system.url, rate, self.args.step_seconds, system.mode)
+
+        def report(name: str, results: Results) -> None:
+            s = results.summary()
+            _say(f"  {name}: {s['offered_rate']:g}/s -> {s['achieved_rate']:g}/s, p50 {s['latency_ms']['p50']} ms, "
+                 f"p99 {s['latency_ms']['p99']} ms, errors {results.errors}, lost {s['lost']}")
+
+        for n in range(self.args.runs):
+            _say(f"ramp {n + 1} of {self.args.runs}, interleaved: {', '.join(s.name for s in systems)}")
+            found = ramp_together({s.name: step(s) for s in systems}, self.args.ramp, self.args.p99_bound, report)
+            for name, r in found.items():
+                out[name]["ramps"].append(r.steps)
+                out[name]["peaks"].append(r.peak)
+        for s in systems:
+            peaks = [p for p in out[s.name]["peaks"] if p]
+            out[s.name]["peak"] = statistics.median(peaks) if len(peaks) == len(out[s.name]["peaks"]) else None
+            out[s.name]["peak_rss_mib"] = {name: round(rss_kib(pid, "VmHWM") / 1024, 1)
+                                          for name, pid in s.pids().items()
+                                          if name not in ("kafka", "minio", "load tool")}
+        for n in range(self.args.runs):
+            for s in systems:
+                peak = out[s.name]["peak"]
+                if not peak:
+                    continue
+                _say(f"half peak {n + 1} of {self.args.runs}: {s.name} at {peak / 2:g}/s")
+                pids = s.pids()
+                before = cpu_seconds(pids)
+                half = self.load(s.url, peak / 2, self.args.half_seconds, s.mode)
+                out[s.name]["half_runs"].append(half.summary())
+                out[s.name]["cpu_runs"].append(cpu_ms_per_job(before, cpu_seconds(pids), half.completed))
+        for s in systems:
+            r = out[s.name]
+            if r["half_runs"]:
+                r["half"] = median_summary(r["half_runs"])
+                r["cpu_ms_per_job"] = {k: round(statistics.median(c[k] for c in r["cpu_runs"]), 3)
+                                       for k in r["cpu_runs"][0]}
         return out
+
+    def gateway_scaling(self, rate: float) -> dict[str, Any]:
+        """With 1, 2 and 4 gateways, `rate` jobs/s sent to the first one only: the CPU per job
+        of the gateway serving them and of each other one (the cost of jobs it does not serve)."""
+        out: dict[str, Any] = {}
+        for count in self.args.gateways:
+            urls = self.start_pipeline(gateways=count)
+            _say(f"{count} gateway(s): {rate:g}/s to the first, {self.args.half_seconds:g} s")
+            self.load(urls[0], rate, 5)
+            pids = {n: svc.proc.pid for n, svc in self.stack.services.items()
+                    if n.startswith("gateway") and svc.proc is not None}
+            before = cpu_seconds(pids)
+            results = self.load(urls[0], rate, self.args.half_seconds)
+            cpu = cpu_ms_per_job(before, cpu_seconds(pids), results.completed)
+            serving = min(pids)  # "gateway" or "gateway-1"
+            others = [v for k, v in cpu.items() if k != serving]
+            out[str(count)] = {"rate": rate, "completed": results.completed, "serving_ms": cpu[serving],
+                               "other_ms": others, "latency_ms": results.summary()["latency_ms"]}
+        return out
+
+    def image_sizes(self, gateway: str, bwip: str) -> dict[str, list[int]]:
+        """The pixel size each system draws for the same Code 128 data: equal work."""
+        from PIL import Image
+
+        data = "LOAD-123456"
+        body = json.dumps({"symbology": "code128", "format": "png", "data": data}).encode()
+        req = urllib.request.Request(f"{gateway}/v1/jobs", body, {"Content-Type": "application/json"})
+        job = json.load(urllib.request.urlopen(req, timeout=10))
+        done = json.load(urllib.request.urlopen(f"{gateway}/v1/jobs/{job['job_id']}?wait=10", timeout=15))
+        ours = urllib.request.urlopen(done["file_url"], timeout=10).read()
+        theirs = urllib.request.urlopen(f"{bwip}/?{RENDER_QUERY.format(symbology='code128', data=data)}",
+                                        timeout=10).read()
+        return {PIPELINE: list(Image.open(io.BytesIO(ours)).size), BWIP: list(Image.open(io.BytesIO(theirs)).size)}
 
     # -- the whole run -----------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         results: dict[str, Any] = {"machine": machine(), "command": " ".join(sys.argv), "started": time.time(),
-                                   "p99_bound_ms": self.args.p99_bound, "mix": json.loads(self.args.mix.read_text())}
+                                   "p99_bound_ms": self.args.p99_bound, "runs": self.args.runs,
+                                   "mix": json.loads(self.args.mix.read_text())}
         _say("starting Kafka and MinIO ...")
         self.stack.start_infra()
+        servers: list[BwipServer] = []
         try:
-            configs = [Config("1 gateway, 1 generator", 1, 1)]
-            if not self.args.quick:
-                configs += [Config("1 gateway, 2 generators", 2, 1), Config("2 gateways, 1 generator", 1, 2),
-                            Config("2 gateways, 2 generators", 2, 2)]
-            results["pipeline"] = {}
-            for n, config in enumerate(configs):
-                urls = ",".join(self.start_pipeline(config))
-                warm = self.args.warmup if n == 0 else 5
-                _say(f"{config.label}: warming up {warm:g} s at {self.args.warmup_rate:g}/s ...")
-                self.load(urls, self.args.warmup_rate, warm)
-                _say(f"{config.label}: ramp")
-                results["pipeline"][config.label] = self.measure(urls, "ws", self.pids())
-            for svc in self.stack.services.values():
-                svc.stop()
-            self.stack.services.clear()
+            url = self.start_pipeline()[0]
+            systems = [System(PIPELINE, url, "ws", self.pipeline_pids)]
+            if not self.args.pipeline_only:
+                for name, workers in ((BWIP, 1), (BWIP2, 2)):
+                    server = BwipServer(BENCH_DIR / "stack" / "logs" / f"bwip-{workers}.log", workers=workers)
+                    server.start()
+                    servers.append(server)
+                    systems.append(System(name, server.url, "render",
+                                          lambda srv=server: {**srv.pids(), "load tool": os.getpid()}))
+                results["sizes"] = self.image_sizes(url, servers[0].url)
+                _say(f"pixel size per image: {results['sizes']}")
+            _say(f"warming up {self.args.warmup:g} s at {self.args.warmup_rate:g}/s ...")
+            self.load(url, self.args.warmup_rate, self.args.warmup)
+            for s in systems[1:]:
+                self.load(s.url, self.args.warmup_rate, 5, "render")
+            results["systems"] = self.compare(systems)
+            for server in servers:
+                server.stop()
+            servers.clear()
+            if not self.args.pipeline_only:
+                results["bwip_version"] = _bwip_version()
+                peak = results["systems"][PIPELINE]["peak"] or self.args.warmup_rate * 2
+                results["gateways"] = self.gateway_scaling(peak / 2)
+                _say("ceiling: render + verify + upload in one process ...")
+                # Imported here: the rest of the harness drives any build of the services over the
+                # network (it also benchmarks older commits), this part calls their code directly.
+                from devstack.bench import ceiling as bench_ceiling
 
-            if self.args.pipeline_only:
-                return results
-            _say("bwip-js: ramp")
-            bwip = BwipServer(BENCH_DIR / "stack" / "logs" / "bwip.log")
-            bwip.start()
-            try:
-                self.load(bwip.url, self.args.warmup_rate, 5, "render")
-                assert bwip.proc is not None
-                results["bwip"] = self.measure(bwip.url, "render", {"bwip-js": bwip.proc.pid, "load tool": os.getpid()})
-                results["bwip"]["version"] = _bwip_version()
-            finally:
-                bwip.stop()
-
-            _say("ceiling: render + verify + upload in one process ...")
-            # Imported here: the rest of the harness drives any build of the services over the
-            # network (it also benchmarks older commits), this part calls their code directly.
-            from devstack.bench import ceiling as bench_ceiling
-
-            s3 = S3Settings.from_env(Env(self.stack.env()))
-            ceiling = bench_ceiling.measure(s3, seconds=self.args.ceiling_seconds)
-            results["ceiling"] = ceiling.summary()
+                s3 = S3Settings.from_env(Env(self.stack.env()))
+                results["ceiling"] = bench_ceiling.measure(s3, seconds=self.args.ceiling_seconds).summary()
         finally:
+            for server in servers:
+                server.stop()
             self.stack.stop()
         return results
+
+
+def median_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run whose p99 is the median one (its own p50, stages and all), plus every run's p50
+    and p99 for the spread."""
+    ordered = sorted(runs, key=lambda r: r["latency_ms"]["p99"])
+    out = dict(ordered[(len(ordered) - 1) // 2])
+    out["p50_runs"] = [r["latency_ms"]["p50"] for r in runs]
+    out["p99_runs"] = [r["latency_ms"]["p99"] for r in runs]
+    out["p50_median"] = statistics.median(out["p50_runs"])
+    return out
 
 
 def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
@@ -189,16 +264,20 @@ def machine() -> dict[str, str]:
         "cpus": str(os.cpu_count()), "cpu": cpu, "memory_gib": f"{mem_kib / 1024 / 1024:.0f}",
         "os": platform.platform(), "python": platform.python_version(), "java": java, "node": node,
         "kafka": paths.kafka_version(), "minio": paths.minio_module().rsplit("@", 1)[1],
-        **{pkg: metadata.version(pkg) for pkg in ("aiokafka", "faust-streaming", "aiohttp", "zint-bindings",
-                                                   "zxing-cpp", "Pillow")},
+        **{pkg: metadata.version(pkg) for pkg in ("aiokafka", "aiohttp", "zint-bindings", "zxing-cpp", "Pillow")},
     }
+
+
+def _counts(spec: str) -> list[int]:
+    return [int(x) for x in spec.split(",")]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m devstack.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mix", type=Path, default=CODE128, help="the workload (default: Code 128 PNG)")
-    parser.add_argument("--ramp", type=rates, default="10:10:2000", help="start:step:max requests per second")
+    parser.add_argument("--ramp", type=rates, default="50:25:1000", help="start:step:max requests per second")
+    parser.add_argument("--runs", type=int, default=3, help="interleaved ramps (and half-peak runs) per system")
     parser.add_argument("--step-seconds", type=float, default=6.0)
     parser.add_argument("--half-seconds", type=float, default=20.0, help="the run at half of the peak")
     parser.add_argument("--p99-bound", type=float, default=100.0, help="ms: what 'sustainable' allows")
@@ -206,10 +285,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=60.0, help="seconds of load before the first ramp")
     parser.add_argument("--warmup-rate", type=float, default=40.0, help="below the peak: a backlog would spill "
                                                                          "into the first ramp step")
+    parser.add_argument("--gateways", type=_counts, default="1,2,4", help="gateway counts for the scaling table")
     parser.add_argument("--ceiling-seconds", type=float, default=10.0)
-    parser.add_argument("--quick", action="store_true", help="only the 1 gateway / 1 generator configuration")
     parser.add_argument("--pipeline-only", action="store_true",
-                        help="skip bwip-js and the ceiling (tuning runs; implies --no-docs)")
+                        help="only the pipeline's ramps and half-peak runs (tuning runs; implies --no-docs)")
     parser.add_argument("--no-docs", action="store_true", help="do not touch docs/ (results JSON only)")
     args = parser.parse_args()
     eventloop.install()  # the load tool and the ceiling run on the services' event loop
@@ -219,17 +298,17 @@ def main() -> None:
     out.write_text(json.dumps(results, indent=2))
     _say(f"results in {out}")
     if args.pipeline_only:
-        for label, r in results["pipeline"].items():
-            print(label, "peak", r["peak"], "half", r.get("half", {}).get("latency_ms"), "cpu ms/job",
-                  r.get("cpu_ms_per_job"))
+        r = results["systems"][PIPELINE]
+        print("peaks", r["peaks"], "half", r.get("half", {}).get("latency_ms"), "cpu ms/job", r.get("cpu_ms_per_job"),
+              "total", round(sum(r.get("cpu_ms_per_job", {}).values()), 2))
         return
     report = bench_report.render(results)
     print(report)
     if not args.no_docs:
         (DOCS / "bench").mkdir(exist_ok=True)
-        first = next(iter(results["pipeline"].values()))
-        write_plot(first["ramp"], DOCS / "bench" / "pipeline.png")
-        write_plot(results["bwip"]["ramp"], DOCS / "bench" / "bwip.png")
+        for name, file in ((PIPELINE, "pipeline.png"), (BWIP, "bwip.png"), (BWIP2, "bwip2.png")):
+            ramps = results["systems"][name]["ramps"]
+            write_plot(ramps[len(ramps) // 2], DOCS / "bench" / file)
         doc = DOCS / "benchmarks.md"
         doc.write_text(bench_report.splice(doc.read_text(), report))
         _say(f"wrote {doc} and docs/bench/*.png")

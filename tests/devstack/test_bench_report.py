@@ -4,66 +4,88 @@ from __future__ import annotations
 import pytest
 
 from devstack.bench import report as bench_report
+from devstack.bench.pipeline import median_summary
 
 
-def _step(rate: float, p99: float) -> dict:
+def _step(rate: float, p99: float, p50: float = 20.0) -> dict:
     return {"offered_rate": rate, "achieved_rate": rate * 0.99, "sent": 10, "completed": 10, "lost": 0,
             "failed": {}, "rejected": {}, "duration_s": 6,
-            "latency_ms": {"p50": 20.0, "p90": 30.0, "p99": p99, "p99.9": p99 + 5, "max": p99 + 9, "mean": 22.0},
+            "latency_ms": {"p50": p50, "p90": 30.0, "p99": p99, "p99.9": p99 + 5, "max": p99 + 9, "mean": 22.0},
             "stages_ms": {"end to end": {"p50": 19.5, "p99": p99}}, "timeline": []}
 
 
+def _system(peaks: list, half_p99s: list[float], cpu: dict[str, float]) -> dict:
+    runs = [_step(25, p99, p50=10.0 + n) for n, p99 in enumerate(half_p99s)]
+    return {"ramps": [[_step(50, 40), _step(75, 300)] for _ in peaks], "peaks": peaks,
+            "peak": sorted(peaks)[len(peaks) // 2] if all(peaks) else None,
+            "half_runs": runs, "half": median_summary(runs) if runs else None,
+            "cpu_ms_per_job": cpu, "peak_rss_mib": {"gateway": 88, "router": 54}}
+
+
 def results() -> dict:
-    cpu_one = {"router": 2.0, "notifier": 2.0, "generator-1": 4.0, "gateway-1": 3.0, "kafka": 5.0, "minio": 2.5,
-               "load tool": 1.5}
-    cpu_two = {**cpu_one, "gateway-1": 2.5, "gateway-2": 2.5}  # 5.0 in all: 2.0 more than one gateway
+    cpu = {"router": 1.0, "notifier": 1.0, "generator": 3.0, "gateway": 2.0, "kafka": 2.0, "minio": 1.5,
+           "load tool": 0.5}
     return {
         "machine": {"cpus": "2", "cpu": "Xeon", "memory_gib": "24", "os": "Linux", "python": "3.11.7",
                     "java": "openjdk 17", "node": "v20", "kafka": "4.4.0", "minio": "v0", "aiokafka": "0.14.0",
-                    "faust-streaming": "0.15.3", "aiohttp": "3.14.5", "zint-bindings": "1.2.2",
-                    "zxing-cpp": "3.1.1", "Pillow": "13.0.0"},
-        "command": "python -m devstack.bench", "started": 1_795_000_000, "p99_bound_ms": 100.0,
+                    "aiohttp": "3.14.5", "zint-bindings": "1.2.2", "zxing-cpp": "3.1.1", "Pillow": "13.0.0"},
+        "command": "python -m devstack.bench", "started": 1_795_000_000, "p99_bound_ms": 100.0, "runs": 3,
+        "bwip_version": "4.11.4", "sizes": {"pipeline": [880, 209], "bwip-js": [880, 209]},
         "mix": [{"symbology": "code128", "format": "png", "data": "L-{n}", "weight": 1}],
-        "pipeline": {
-            "1 gateway, 1 generator": {"ramp": [_step(50, 40), _step(100, 300)], "peak": 50,
-                                       "half": _step(25, 35), "cpu_ms_per_job": cpu_one,
-                                       "peak_rss_mib": {"router": 54, "notifier": 55, "generator-1": 90,
-                                                        "gateway-1": 88}},
-            "2 gateways, 1 generator": {"ramp": [_step(50, 45)], "peak": None, "cpu_ms_per_job": cpu_two,
-                                        "peak_rss_mib": {"gateway-1": 80, "gateway-2": 81}},
+        "systems": {
+            "pipeline": _system([200, 250, 225], [30.0, 50.0, 40.0], cpu),
+            "bwip-js": _system([100, 125, 100], [20.0, 22.0, 21.0], {"bwip-js": 4.0, "load tool": 0.4}),
+            "bwip-js, 2 processes": _system([150, None, 150], [], {}),
         },
-        "bwip": {"ramp": [_step(50, 60), _step(75, 400)], "peak": 50, "half": _step(25, 30), "version": "4.11.4",
-                 "cpu_ms_per_job": {"bwip-js": 12.0, "load tool": 1.2}, "peak_rss_mib": {}},
-        "ceiling": {"jobs": 1000, "seconds": 4.0, "rate": 250.0, "render_verify_ms_median": 0.9,
+        "gateways": {"1": {"rate": 110, "completed": 2200, "serving_ms": 2.0, "other_ms": [],
+                           "latency_ms": {"p50": 12.0, "p99": 30.0}},
+                     "4": {"rate": 110, "completed": 2200, "serving_ms": 2.0, "other_ms": [0.1, 0.2, 0.3],
+                           "latency_ms": {"p50": 13.0, "p99": 31.0}}},
+        "ceiling": {"jobs": 1000, "seconds": 4.0, "rate": 500.0, "render_verify_ms_median": 0.9,
                     "uploads_only_rate": 370.0},
     }
 
 
-def test_the_summary_table_has_every_system_with_its_peak_and_half_peak_latency() -> None:
+def test_the_summary_gives_each_systems_median_peak_and_every_runs_value() -> None:
     text = bench_report.render(results())
-    assert "| pipeline, 1 gateway, 1 generator | 50 | 25 | 20.0 | 30.0 | 35.0 |" in text
-    assert "| pipeline, 2 gateways, 1 generator | none | none | - |" in text
-    assert "| bwip-js 4.11.4 HTTP handler (render only) | 50 | 25 |" in text
-    assert "**250 barcodes/s**" in text and "370/s" in text
-    assert "| 1 gateway, 1 generator | 54 | 55 | 90 | 88 |" in text
+    # Median of 200, 250, 225; the half-peak row is the run with the median p99 (40 ms).
+    assert "| pipeline | 225 | 200, 250, 225 | 25 | 11.0 | 10, 11, 12 | 40.0 | 30, 50, 40 |" in text
+    # A run where a system never held has no median peak and no half-peak run.
+    assert "| bwip-js, 2 processes | none | 150, none, 150 | none | - |" in text
+    assert "Same image from both: pipeline 880 x 209 px; bwip-js 880 x 209 px" in text
 
 
-def test_cpu_per_job_sums_replicas_of_a_kind() -> None:
+def test_the_pipeline_is_compared_with_every_system_and_the_ceiling() -> None:
     text = bench_report.render(results())
-    row = next(line for line in text.splitlines() if line.startswith("| pipeline, 2 gateways, 1 generator | 5.00"))
-    assert row.endswith("| 22.00 |")  # every process's ms per job, summed
+    assert "2.25x bwip-js" in text  # 225 / 100
+    assert "**500 barcodes/s**" in text and "45 % of it" in text
 
 
-def test_projection_charges_every_gateway_for_the_feed_of_all_jobs() -> None:
+def test_cpu_per_job_puts_a_clusters_workers_in_one_column() -> None:
+    r = results()
+    r["systems"]["bwip-js"]["cpu_ms_per_job"] = {"bwip-js": 0.1, "bwip-js-1": 2.0, "bwip-js-2": 2.5,
+                                                 "load tool": 0.4}
+    text = bench_report.render(r)
+    row = next(line for line in text.splitlines() if line.startswith("| bwip-js | -"))
+    assert "| 4.60 | 0.40 | 5.00 |" in row
+    pipeline = next(line for line in text.splitlines() if line.startswith("| pipeline | 2.00"))
+    assert pipeline.endswith("| 11.00 |")
+
+
+def test_the_gateway_table_charges_each_replica_for_the_jobs_it_does_not_serve() -> None:
+    text = "\n".join(bench_report.gateway_table(results()))
+    # 4 gateways: the others spent 0.2 ms on average, 10 % of the serving one's 2.0 ms; the tier
+    # carries 4 x 1000 / (2.0 + 3 x 0.2) = 1538 jobs/s.
+    assert "| 4 | 110 | 2.00 | 0.100, 0.200, 0.300 | 10.0 % | 1538 | 13.0 / 31.0 |" in text
+    assert "| 1 | 110 | 2.00 | - | - | 500 |" in text
+
+
+def test_projection_uses_the_largest_gateway_count_measured() -> None:
     lines = bench_report.projection(results())
-    text = "\n".join(lines)
-    # One gateway: 3.0 ms per job, of which 2.0 ms (the second gateway's extra) is the feed.
-    assert "1.00 ms for its own clients' jobs plus 2.00 ms" in text
     one = next(line for line in lines if line.startswith("| 1 |"))
-    four = next(line for line in lines if line.startswith("| 4 |"))
-    assert one == "| 1 | 333 | 500 | 250 | 500 |"
-    assert four.split(" | ")[1] == "444"  # 4 x 1000 / (1 + 4 x 2): far from 4x
-    assert "one broker core carries about 200 jobs/s" in text
+    assert one == "| 1 | 500 | 1000 | 333 | 1000 |"
+    assert next(line for line in lines if line.startswith("| 16 |")).split(" | ")[1] == "3200"
+    assert "one broker core carries about 500 jobs/s" in "\n".join(lines)
 
 
 def test_splice_replaces_only_what_lies_between_the_markers() -> None:
