@@ -67,10 +67,10 @@ def topic_specs(settings: KafkaSettings) -> list[NewTopic]:
         NewTopic(settings.topic(contract.REQUESTS), settings.partitions, rf, topic_configs=day),
         NewTopic(settings.topic(contract.RENDER), settings.partitions, rf, topic_configs=day),
         NewTopic(settings.topic(contract.RESULTS), settings.partitions, rf, topic_configs=day),
-        NewTopic(settings.topic(contract.NOTIFICATIONS), settings.partitions, rf, topic_configs=short_lived),
+        NewTopic(settings.topic(contract.NOTIFICATIONS), settings.reply_partitions, rf, topic_configs=short_lived),
         NewTopic(settings.topic(contract.DELIVERIES), settings.partitions, rf, topic_configs=short_lived),
         # Progress matters only while a job runs: ten minutes.
-        NewTopic(settings.topic(contract.PROGRESS), settings.partitions, rf,
+        NewTopic(settings.topic(contract.PROGRESS), settings.reply_partitions, rf,
                  topic_configs={**isr, "retention.ms": "600000", "segment.ms": "600000"}),
         # Kept a week: long enough for someone to look and redrive.
         NewTopic(settings.topic(contract.DEADLETTER), 1, rf,

@@ -90,6 +90,11 @@ class KafkaSettings:
     # exits; 0, the default, waits as long as it takes, readiness false meanwhile. In a cluster every pod may start before Kafka does;
     # waiting beats a crash loop's back-off, and locally nothing may be there to restart it.
     start_wait_s: float = 0.0
+    # barcode.notifications and barcode.progress: each gateway replica reads one partition of
+    # them ("home", where it issues its clients' ids) plus those of the clients it took over,
+    # so with more partitions than gateways a replica reads only its own clients' results
+    # (docs/architecture.md, "Results addressed to the replica").
+    reply_partitions: int = 12
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> "KafkaSettings":
@@ -108,6 +113,7 @@ class KafkaSettings:
             replication_factor=env.int("BARCODE_REPLICATION_FACTOR", 1, minimum=1),
             min_insync_replicas=env.int("BARCODE_MIN_INSYNC_REPLICAS", 1, minimum=1),
             start_wait_s=env.int("BARCODE_KAFKA_START_WAIT_SECONDS", 0, minimum=0),
+            reply_partitions=env.int("BARCODE_REPLY_PARTITIONS", 12, minimum=1),
         )
 
     def topic(self, base: str) -> str:

@@ -1,45 +1,54 @@
 """Follows barcode.requests, .notifications and .deliveries into the JobIndex, and pushes new
 final results onto the sockets this replica holds.
 
-No consumer group: every replica reads every partition. At start it seeks to
-BARCODE_STATE_TTL_SECONDS ago and reports ready once it has caught up with the end offsets it
-saw then, so a restarted replica answers job status like the one that accepted the job.
+No consumer group. At start it seeks to BARCODE_STATE_TTL_SECONDS ago and reports ready once it
+has caught up with the end offsets it saw then, so a restarted replica answers job status like
+the one that accepted the job.
 
-Two consumers, because the topics differ in urgency. Notifications (and the progress steps of
-jobs that asked for them) are on the client's path: they are fetched as soon as one arrives. Requests and delivery receipts only tell this replica
-about jobs and results another replica handled (the replica that handles them updates its own
-index at once), so they are fetched in batches (GATEWAY_STATE_FETCH_WAIT_MS): under load that is
-one broker fetch per replica every 100 ms instead of one per record. The two decisions that must
-see other replicas' latest work (a new idempotency key over REST, a resuming socket's missed
-results) wait for that feed to pass the topics' end offsets first: `read_other_replicas`.
+Requests and delivery receipts: every partition, fetched in batches (GATEWAY_STATE_FETCH_WAIT_MS):
+they only tell this replica about jobs and results another replica handled (the replica that
+handles them updates its own index at once), so under load that is one broker fetch per replica
+every 100 ms instead of one per record. The decisions that must see other replicas' latest work
+(a new idempotency key over REST, a resuming socket's missed results, a job id not known here)
+wait for that feed to pass the topics' end offsets first: `read_other_replicas`.
+
+Notifications and progress steps are on the client's path: fetched as soon as one arrives, and
+only from the partitions this replica's clients are on (replies.py): its home partition, where
+the ids it issues land, plus the partition of any client or job it was asked about, read from
+the retention's start (or where it stopped reading it last) for as long as something holds it
+(`hold`), and a while after (HOLD_LINGER_S), for a client polling the status of a job.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from typing import Callable
+from typing import Any, Callable, Coroutine
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from services import contract, kafka
 from services.gateway.messages import progress_messages
+from services.gateway.replies import ReplyRoutes, Route
 from services.gateway.sockets import SocketRegistry
 from services.gateway.state import JobIndex
 from services.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_S = 30.0
+HOLD_LINGER_S = 30.0  # a partition read for a status or resume is read this much longer
 Handler = Callable[[ConsumerRecord[bytes, bytes]], None]
 
 
 class _Follower:
-    """One consumer assigned every partition of some topics, from `since_ms` on."""
+    """One consumer assigned some partitions of some topics (every partition where `only` does
+    not name them), from `since_ms` on, or from given positions."""
 
     def __init__(self, kafka: KafkaSettings, client_id: str, handlers: dict[str, Handler],
-                 fetch_max_wait_ms: int, fetch_min_bytes: int) -> None:
+                 fetch_max_wait_ms: int, fetch_min_bytes: int, only: dict[str, int] | None = None) -> None:
         self.kafka = kafka
         self.handlers = handlers
+        self.only = only or {}  # topic -> the one partition to read
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=kafka.bootstrap, client_id=client_id, group_id=None,
             enable_auto_commit=False, auto_offset_reset="earliest",
@@ -47,20 +56,30 @@ class _Follower:
         )
         self.targets: dict[TopicPartition, int] = {}
         self.caught_up = False
+        self.records = 0  # read so far (/metrics)
         self._polled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-    async def start(self, since_ms: int) -> None:
+    async def start(self, since_ms: int, positions: dict[TopicPartition, int] | None = None) -> None:
+        """From `since_ms` on, except where `positions` says where reading stopped last time."""
         await self.consumer.start()
-        found = await kafka.partitions_of(self.kafka, self.handlers)
-        partitions = [TopicPartition(t, p) for t, ps in found.items() for p in ps]
+        if self.only:
+            partitions = [TopicPartition(t, p) for t, p in self.only.items()]
+        else:
+            found = await kafka.partitions_of(self.kafka, self.handlers)
+            partitions = [TopicPartition(t, p) for t, ps in found.items() for p in ps]
         self.consumer.assign(partitions)
-        starts = await self.consumer.offsets_for_times({tp: since_ms for tp in partitions})
+        positions = positions or {}
+        starts = await self.consumer.offsets_for_times({tp: since_ms for tp in partitions if tp not in positions})
         ends = await self.consumer.end_offsets(partitions)
         for tp in partitions:
             start = starts.get(tp)
-            self.consumer.seek(tp, start.offset if start is not None else ends[tp])
+            self.consumer.seek(tp, positions[tp] if tp in positions else start.offset if start is not None else ends[tp])
         self.targets = {tp: end for tp, end in ends.items() if end > 0}
         await self.check_caught_up()
+
+    async def positions(self) -> dict[TopicPartition, int]:
+        """Where reading got to: a later start from here reads nothing twice and misses nothing."""
+        return {tp: await self.consumer.position(tp) for tp in self.consumer.assignment()}
 
     async def check_caught_up(self) -> bool:
         if not self.caught_up:
@@ -72,6 +91,7 @@ class _Follower:
 
     async def poll(self) -> None:
         batches = await self.consumer.getmany(timeout_ms=500, max_records=1000)
+        self.records += sum(len(records) for records in batches.values())
         for records in batches.values():
             for record in records:
                 try:
@@ -95,10 +115,33 @@ class _Follower:
             await asyncio.shield(self._polled)
 
 
+class Hold:
+    """This replica reads a client's partitions until `release()` (and HOLD_LINGER_S after)."""
+
+    def __init__(self, release: Callable[[], None] | None = None) -> None:
+        self._release = release
+
+    def release(self) -> None:
+        if self._release is not None:
+            self._release()
+            self._release = None
+
+
+class _Held:
+    """A route read besides home: its follower, the task polling it, who holds it."""
+
+    def __init__(self) -> None:
+        self.follower: _Follower | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.holders = 0
+        self.ready = asyncio.Event()  # caught up with the partition's end at its start
+        self.linger: asyncio.TimerHandle | None = None
+
+
 class Feed:
     def __init__(self, kafka: KafkaSettings, index: JobIndex, registry: SocketRegistry, client_id: str,
                  state_fetch_wait_ms: int = 100, state_fetch_min_bytes: int = 64 * 1024,
-                 known_companies: frozenset[str] = frozenset()) -> None:
+                 known_companies: frozenset[str] = frozenset(), replica: str = "gateway") -> None:
         self.kafka = kafka
         # Companies this replica has API keys for; a request owned by another keyed company
         # means replicas on these topics disagree on GATEWAY_API_KEYS (said once per company).
@@ -106,29 +149,55 @@ class Feed:
         self.foreign_companies: set[str] = set()
         self.index = index
         self.registry = registry
-        self.followers = [
-            _Follower(kafka, client_id, {kafka.topic(contract.NOTIFICATIONS): self._on_notification,
-                                         kafka.topic(contract.PROGRESS): self._on_progress},
-                      kafka.fetch_max_wait_ms, kafka.fetch_min_bytes),
-            _Follower(kafka, f"{client_id}-state", {kafka.topic(contract.REQUESTS): self._on_request,
-                                                    kafka.topic(contract.DELIVERIES): self._on_delivery},
-                      state_fetch_wait_ms, state_fetch_min_bytes),
-        ]
+        self.client_id = client_id
+        self.replica = replica
+        self.routes: ReplyRoutes | None = None  # known once the topics' partition counts are
+        self.home: _Follower | None = None
+        self.state = _Follower(kafka, f"{client_id}-state", {kafka.topic(contract.REQUESTS): self._on_request,
+                                                             kafka.topic(contract.DELIVERIES): self._on_delivery},
+                               state_fetch_wait_ms, state_fetch_min_bytes)
+        self._held: dict[Route, _Held] = {}
+        self._stopped_at: dict[Route, dict[TopicPartition, int]] = {}  # where a dropped route's reading ended
+        self._dropped_records = 0  # read by followers since stopped
         self.caught_up = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._drops: set[asyncio.Task[None]] = set()  # routes being dropped after their linger
+
+    @property
+    def followers(self) -> list[_Follower]:
+        return [f for f in (self.home, self.state, *(h.follower for h in self._held.values())) if f is not None]
+
+    def _since_ms(self) -> int:
+        return int(time.time() * 1000 - self.kafka.state_ttl_s * 1000)
+
+    def _reply_follower(self, route: Route, name: str) -> _Follower:
+        notifications, progress = self.kafka.topic(contract.NOTIFICATIONS), self.kafka.topic(contract.PROGRESS)
+        return _Follower(self.kafka, f"{self.client_id}-{name}",
+                         {notifications: self._on_notification, progress: self._on_progress},
+                         self.kafka.fetch_max_wait_ms, self.kafka.fetch_min_bytes,
+                         only={notifications: route.notifications, progress: route.progress})
 
     async def start(self) -> None:
-        since_ms = int(time.time() * 1000 - self.kafka.state_ttl_s * 1000)
-        for follower in self.followers:
+        notifications, progress = self.kafka.topic(contract.NOTIFICATIONS), self.kafka.topic(contract.PROGRESS)
+        found = await kafka.partitions_of(self.kafka, (notifications, progress))
+        self.routes = ReplyRoutes(len(found[notifications]), len(found[progress]), self.replica)
+        self.home = self._reply_follower(self.routes.home, "home")
+        since_ms = self._since_ms()
+        for follower in (self.home, self.state):
             await follower.start(since_ms)
         self._report_caught_up()
-        self._tasks = [asyncio.create_task(self._run(f), name=f"gateway-feed-{n}") for n, f in enumerate(self.followers)]
+        self._tasks = [asyncio.create_task(self._run(f), name=f"gateway-feed-{n}")
+                       for n, f in enumerate((self.home, self.state))]
         self._tasks.append(asyncio.create_task(self._prune(), name="gateway-feed-prune"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        for held in self._held.values():
+            if held.linger is not None:
+                held.linger.cancel()
+        tasks = self._tasks + list(self._drops) + [h.task for h in self._held.values() if h.task is not None]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             try:
                 await task
             except asyncio.CancelledError:
@@ -136,18 +205,108 @@ class Feed:
         for follower in self.followers:
             await follower.consumer.stop()
 
+    def new_id(self) -> str:
+        """An id (client id, or a REST job's id) whose results land where this replica reads."""
+        assert self.routes is not None, "the feed has not started"
+        return self.routes.new_id()
+
+    def reads(self, key: str) -> bool:
+        """Whether results keyed by `key` reach this replica now, without a hold."""
+        if self.routes is None:
+            return False
+        route = self.routes.route(key)
+        held = self._held.get(route)
+        return route == self.routes.home or (held is not None and held.ready.is_set())
+
+    async def hold(self, key: str, timeout_s: float = 10.0) -> Hold:
+        """Read the partitions of results keyed by `key` (a client id, or a job id without one)
+        until the returned Hold is released; returns once what they held when first asked is in
+        the index. Home: nothing to do."""
+        assert self.routes is not None, "the feed has not started"
+        route = self.routes.route(key)
+        if route == self.routes.home:
+            return Hold()
+        held = self._held.get(route)
+        if held is None:
+            held = self._held[route] = _Held()
+            held.task = asyncio.create_task(self._read_held(route, held), name=f"gateway-feed-p{route.notifications}")
+        held.holders += 1
+        if held.linger is not None:
+            held.linger.cancel()
+            held.linger = None
+        hold = Hold(lambda: self._release(route, held))
+        try:
+            async with asyncio.timeout(timeout_s):
+                await held.ready.wait()
+        except BaseException:
+            hold.release()
+            raise
+        return hold
+
+    async def _read_held(self, route: Route, held: _Held) -> None:
+        held.follower = self._reply_follower(route, f"p{route.notifications}")
+        try:
+            await held.follower.start(self._since_ms(), self._stopped_at.pop(route, None))
+            while True:
+                if held.follower.caught_up:
+                    held.ready.set()
+                await held.follower.poll()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A broker gone while starting: let the next hold try afresh.
+            log.exception("reading results partition %d failed", route.notifications)
+            if self._held.get(route) is held:
+                del self._held[route]
+            await held.follower.consumer.stop()
+
+    def _release(self, route: Route, held: _Held) -> None:
+        held.holders -= 1
+        if held.holders == 0 and self._held.get(route) is held:
+            held.linger = asyncio.get_running_loop().call_later(
+                HOLD_LINGER_S, lambda: self._background(self._drop(route, held)))
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._drops.add(task)
+        task.add_done_callback(self._drops.discard)
+
+    async def _drop(self, route: Route, held: _Held) -> None:
+        if held.holders or self._held.get(route) is not held:
+            return
+        del self._held[route]
+        assert held.task is not None and held.follower is not None
+        held.task.cancel()
+        try:
+            await held.task
+        except asyncio.CancelledError:
+            pass
+        if held.ready.is_set():
+            self._stopped_at[route] = await held.follower.positions()
+        self._dropped_records += held.follower.records
+        await held.follower.consumer.stop()
+
+    @property
+    def results_read(self) -> int:
+        """Notification and progress records read so far (home and held partitions)."""
+        return self._dropped_records + sum(f.records for f in self.followers if f is not self.state)
+
+    @property
+    def partitions_held(self) -> int:
+        return len(self._held)
+
     async def read_other_replicas(self, timeout_s: float = 10.0) -> None:
         """Wait until the requests and receipts published anywhere before now are in the index.
 
-        For the two decisions that must see other replicas' work: whether an idempotency key
-        is new, and which results a resuming client has not seen. Costs up to
+        For the decisions that must see other replicas' work: whether an idempotency key is new,
+        which results a resuming client has not seen, whether a job id exists. Costs up to
         GATEWAY_STATE_FETCH_WAIT_MS (the batched fetch in progress).
         """
         async with asyncio.timeout(timeout_s):
-            await self.followers[1].read_past_now()
+            await self.state.read_past_now()
 
     def _report_caught_up(self) -> None:
-        if self.caught_up.is_set() or not all(f.caught_up for f in self.followers):
+        if self.caught_up.is_set() or self.home is None or not (self.home.caught_up and self.state.caught_up):
             return
         self.caught_up.set()
         log.info("job state caught up: %d jobs, %d clients with pending results",
