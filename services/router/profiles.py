@@ -12,9 +12,9 @@ from typing import Any
 import yaml
 
 from services.contract import FORMATS
+from services.render.options import OptionError, validate_options
+from services.render.symbologies import CATALOGUE, lookup
 from services.router.enrichment import EnrichmentSettings
-from services.options import OptionError, validate_options
-from services.symbologies import CATALOGUE, lookup
 from services.settings import ConfigError
 
 DEFAULT = "Default"

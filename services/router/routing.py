@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from services.contract import ErrorCode, ErrorInfo, GenerateRequest, RenderJob, Result, now_ms
-from services.options import OptionError, validate_options
+from services.render.options import OptionError, validate_options
+from services.render.symbologies import lookup
 from services.router.profiles import DEFAULT, Profile
-from services.symbologies import lookup
 
 
 def _failed(request: GenerateRequest, company: str, code: str, message: str) -> Result:
