@@ -40,8 +40,8 @@ from loadtest.ramp import Ramp, ramp, rates
 from loadtest.results import Results
 from loadtest.runner import run
 from loadtest.workload import Mix
-from services import eventloop
 from services.settings import Env, S3Settings
+from services.stage import eventloop
 
 BENCH_DIR = paths.LOCAL / "bench"
 DOCS = paths.ROOT / "docs"
