@@ -26,8 +26,8 @@ from services.gateway.settings import GatewaySettings
 from services.gateway.sockets import SocketRegistry
 from services.gateway.state import JobIndex
 from services.gateway.ws import websocket
-from services.sigv4 import Signer
 from services.stage import kafka
+from services.storage.sigv4 import Signer
 
 RECEIPT_LINGER_MS = 50  # how long a delivery receipt may wait for others to share its request
 
