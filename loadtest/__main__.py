@@ -20,7 +20,7 @@ from loadtest.ramp import ramp, rates
 from loadtest.results import Results, stage_table, table
 from loadtest.runner import run
 from loadtest.workload import DEFAULT_MIX, Mix
-from services import eventloop
+from services.stage import eventloop
 
 
 def main() -> None:

@@ -1,8 +1,8 @@
 """The contract between services: topic names, message schemas, error codes.
 
 Every message on every topic is a JSON object with a schema version `v`. Services import this
-module and nothing else from each other; it imports no framework, so the gateway can read a
-message without faust and a test can build one without Kafka.
+module and nothing else from each other; it imports no framework and no Kafka client, so any
+service can read a message and a test can build one without a broker.
 
 A message grows by adding optional fields. A reader rejects a message whose major version it
 does not know (it goes to the dead-letter path as poison) instead of guessing.

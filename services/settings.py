@@ -1,7 +1,7 @@
 """Settings shared by every service, read once from prefixed environment variables.
 
-Everything is prefixed (BARCODE_, GATEWAY_, ...) so that a stray generic variable such as
-faust's BROKER_URL cannot rewire a service. Bad values fail at start, naming the variable.
+Everything is prefixed (BARCODE_, GATEWAY_, ...) so that a stray generic variable such as a
+BROKER_URL meant for another program cannot rewire a service. Bad values fail at start, naming the variable.
 """
 from __future__ import annotations
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from services.generator.storage import ObjectStore, ensure_bucket
 from services.render import api
+from services.render.symbologies import lookup
 from services.settings import S3Settings
-from services.symbologies import lookup
 
 
 @dataclass(frozen=True)

@@ -49,8 +49,8 @@ from loadtest.ramp import ramp_together, rates
 from loadtest.results import Results
 from loadtest.runner import RENDER_QUERY, run
 from loadtest.workload import Mix
-from services import eventloop
 from services.settings import Env, S3Settings
+from services.stage import eventloop
 
 BENCH_DIR = paths.LOCAL / "bench"
 DOCS = paths.ROOT / "docs"

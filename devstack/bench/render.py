@@ -16,7 +16,7 @@ import barcode
 from barcode.writer import ImageWriter
 
 from services.render import api
-from services.symbologies import CATALOGUE
+from services.render.symbologies import CATALOGUE
 
 CASES = [  # (family, symbology, engine)
     ("linear", "code128", "python-barcode"),

@@ -53,7 +53,7 @@ def worst_case(symbology_name: str, engine: str, fmt: str, data: str, options: d
     """The options at the highest dpi the budget accepts (pixels grow with dpi)."""
     from services.render import api
     from services.render.errors import JobError
-    from services.symbologies import CATALOGUE
+    from services.render.symbologies import CATALOGUE
 
     symbology = CATALOGUE[symbology_name]
     best: dict[str, Any] | None = None
@@ -77,7 +77,7 @@ def worst_case(symbology_name: str, engine: str, fmt: str, data: str, options: d
 def child(scenario: int, max_pixels: int, jobs: int) -> None:
     import services.generator.__main__  # noqa: F401 - what the generator process imports
     from services.render import api
-    from services.symbologies import CATALOGUE
+    from services.render.symbologies import CATALOGUE
 
     _, name, engine, fmt, data, options = SCENARIOS[scenario]
     symbology = CATALOGUE[name]

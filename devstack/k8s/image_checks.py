@@ -26,7 +26,7 @@ import zxingcpp
 for module in ("services.gateway", "services.router", "services.generator", "services.notifier", "loadtest"):
     importlib.import_module(module)
 from services.render import api
-from services.symbologies import CATALOGUE
+from services.render.symbologies import CATALOGUE
 sizes = {}
 for fmt in ("png", "svg", "pdf", "eps"):
     # render() decodes the symbol back with zxing-cpp (a raster of it for vectors).

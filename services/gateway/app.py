@@ -14,20 +14,20 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import WSCloseCode, web
 
-from services import kafka
 from services.gateway.auth import KeyRing, Limits
 from services.gateway.context import GATEWAY, Gateway
-from services.gateway.guard import guard, json_errors, security_headers
 from services.gateway.feed import Feed
-from services.gateway.page import add_page_routes
 from services.gateway.files import FileFetcher
+from services.gateway.guard import guard, json_errors, security_headers
+from services.gateway.page import add_page_routes
 from services.gateway.publisher import Publisher
 from services.gateway.rest import routes
 from services.gateway.settings import GatewaySettings
 from services.gateway.sockets import SocketRegistry
 from services.gateway.state import JobIndex
 from services.gateway.ws import websocket
-from services.sigv4 import Signer
+from services.stage import kafka
+from services.storage.sigv4 import Signer
 
 RECEIPT_LINGER_MS = 50  # how long a delivery receipt may wait for others to share its request
 
@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 
 async def _connect(gw: Gateway, started: list[kafka.RenewingProducer]) -> None:
     """Topics, producers, then the job-state feed, each waiting for the broker as long as it
-    takes (services/kafka.py until_connected): the gateway serves meanwhile, /readyz says 503
-    and submissions get `unavailable`, and it heals by itself when Kafka comes."""
+    takes (services/stage/kafka.py until_connected): the gateway serves meanwhile, /readyz says
+    503 and submissions get `unavailable`, and it heals by itself when Kafka comes."""
     settings = gw.settings
     await kafka.ensure_topics(settings.kafka)
     producer = kafka.RenewingProducer(lambda: kafka.producer(settings.kafka, f"gateway-{settings.replica}"))

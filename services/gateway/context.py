@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from services.gateway.auth import Caller, KeyRing, Limits
 from services.contract import ErrorCode
+from services.gateway.auth import Caller, KeyRing, Limits
 from services.gateway.errors import ApiError
 from services.gateway.feed import Feed
 from services.gateway.files import FileFetcher
@@ -16,7 +16,7 @@ from services.gateway.publisher import Publisher
 from services.gateway.settings import GatewaySettings
 from services.gateway.sockets import SocketRegistry
 from services.gateway.state import JobIndex
-from services.sigv4 import Signer
+from services.storage.sigv4 import Signer
 
 
 @dataclass

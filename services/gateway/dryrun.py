@@ -9,10 +9,10 @@ from typing import Any
 from services.contract import ErrorCode
 from services.gateway.errors import ApiError
 from services.gateway.validation import parse_generate
-from services.options import OptionError, validate_options
 from services.render import api
 from services.render.errors import JobError
-from services.symbologies import lookup
+from services.render.options import OptionError, validate_options
+from services.render.symbologies import lookup
 
 
 def _check_digit(given: str, encoded: str) -> str | None:

@@ -27,12 +27,13 @@ from typing import Any, Callable, Coroutine
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from services import contract, kafka
+from services import contract
 from services.gateway.messages import progress_messages
 from services.gateway.replies import ReplyRoutes, Route
 from services.gateway.sockets import SocketRegistry
 from services.gateway.state import JobIndex
 from services.settings import KafkaSettings
+from services.stage import kafka
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_S = 30.0

@@ -10,7 +10,7 @@ from typing import Any
 
 from services.contract import FORMATS, ErrorCode
 from services.gateway.errors import STATUS
-from services.symbologies import CATALOGUE, OPTIONS
+from services.render.symbologies import CATALOGUE, OPTIONS
 
 # Every code an error body or a failed job can carry: the gateway's own (STATUS), the
 # pipeline's (ErrorCode), and the two the middleware makes from aiohttp's own 404/405.

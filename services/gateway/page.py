@@ -11,8 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from services.router.profiles import Profile, load_profiles
-from services.symbologies import CATALOGUE
+from services.companies.profiles import Profile, load_profiles
+from services.render.symbologies import CATALOGUE
 
 STATIC = Path(__file__).resolve().parent / "static"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "

@@ -9,8 +9,8 @@ from aiokafka.errors import KafkaError
 from services import contract
 from services.contract import ErrorCode, GenerateRequest
 from services.gateway.errors import ApiError
-from services.kafka import RenewingProducer
 from services.settings import KafkaSettings
+from services.stage.kafka import RenewingProducer
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT_S = 10.0

@@ -15,7 +15,7 @@ from services.gateway.openapi import openapi_document
 from services.gateway.state import Job
 from services.gateway.submit import off_loop_if_long, read_other_replicas, submit
 from services.gateway.tokens import CLIENT_ID, token_valid
-from services.symbologies import CATALOGUE
+from services.render.symbologies import CATALOGUE
 
 routes = web.RouteTableDef()
 

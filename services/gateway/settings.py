@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from services.router.settings import DEFAULT_COMPANIES
+from services.companies.profiles import DEFAULT_COMPANIES
 from services.settings import ConfigError, Env, KafkaSettings, S3Settings
 
 log = logging.getLogger(__name__)

@@ -14,10 +14,10 @@ from typing import Any
 from services.contract import FORMATS, ErrorCode, GenerateRequest, now_ms
 from services.gateway.errors import ApiError
 from services.gateway.tokens import CLIENT_ID
-from services.options import ANY_ENGINE, OptionError, validate_options, validate_unscoped
 from services.render import api
 from services.render.errors import JobError
-from services.symbologies import CATALOGUE, Symbology, lookup
+from services.render.options import ANY_ENGINE, OptionError, validate_options, validate_unscoped
+from services.render.symbologies import CATALOGUE, Symbology, lookup
 
 MAX_DATA = max(s.max_length for s in CATALOGUE.values())
 _SHORT_STRINGS = {"company": 64, "request_id": 128, "client_id": 64, "idempotency_key": 128}

@@ -12,12 +12,13 @@ import logging
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
-from services import contract, kafka
+from services import contract
 from services.contract import ErrorCode
 from services.generator.jobs import JobRunner
 from services.generator.progress import ProgressSender
 from services.generator.settings import GeneratorSettings
 from services.generator.storage import ObjectStore, ensure_bucket
+from services.stage import kafka
 from services.stage.batch import DeadLetters, Handler, Output, Outputs, Record
 from services.stage.main import Stage
 

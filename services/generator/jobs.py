@@ -17,10 +17,10 @@ from services.contract import FORMATS, ErrorCode, ErrorInfo, RenderJob, Result, 
 from services.generator.errors import JobError, TransientError
 from services.generator.keys import object_key
 from services.generator.storage import ObjectStore
-from services.options import OptionError, validate_options
 from services.render import api
 from services.render.budget import MAX_PIXELS
-from services.symbologies import lookup
+from services.render.options import OptionError, validate_options
+from services.render.symbologies import lookup
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from services.generator.errors import TransientError
 from services.settings import S3Settings
-from services.sigv4 import Signer
+from services.storage.sigv4 import Signer
 
 log = logging.getLogger(__name__)
 

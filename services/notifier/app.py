@@ -13,9 +13,9 @@ import logging
 from services import contract
 from services.notifier.notify import RecentJobs, UrlSigner, to_notification
 from services.notifier.settings import NotifierSettings
-from services.sigv4 import Signer
 from services.stage.batch import Handler, Output, Outputs, Record
 from services.stage.main import Stage
+from services.storage.sigv4 import Signer
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 def url_signer(settings: NotifierSettings) -> UrlSigner:
     s3 = settings.s3
     # A local computation (no request), against the endpoint clients can reach. boto3's
-    # generate_presigned_url gives the same URL (tests/services/test_sigv4.py) for 10x the CPU
+    # generate_presigned_url gives the same URL (tests/services/storage/test_sigv4.py) for 10x the CPU
     # (330 µs against 32 µs, docs/benchmarks.md).
     signer = Signer(s3.public_endpoint, s3.access_key, s3.secret_key, s3.region)
 

@@ -10,11 +10,11 @@ from PIL import Image
 from services.contract import ErrorCode
 from services.render import engine_pybarcode, engine_zint
 from services.render.budget import MAX_PIXELS, RASTER_DOTS, enforce, raster_options
-from services.render.geometry import geometry
 from services.render.errors import JobError
+from services.render.geometry import geometry
+from services.render.symbologies import PYBARCODE, ZINT, Symbology
 from services.render.types import Rendered, SymbolInfo
 from services.render.verify import verify
-from services.symbologies import PYBARCODE, ZINT, Symbology
 
 ENGINES: dict[str, ModuleType] = {PYBARCODE: engine_pybarcode, ZINT: engine_zint}
 # zxing-cpp reads MaxiCode only upright: a rotated one is verified from its upright raster (the

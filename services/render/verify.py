@@ -11,7 +11,7 @@ from PIL import Image, ImageOps
 from services.contract import ErrorCode
 from services.render.budget import MAX_PIXELS
 from services.render.errors import JobError
-from services.symbologies import Symbology
+from services.render.symbologies import Symbology
 
 
 def _formats(symbology: Symbology) -> list[zxingcpp.BarcodeFormat]:

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from services import contract
+from services.companies.profiles import Profile, load_profiles
 from services.router.enrichment import EnrichmentFailed, Enricher
-from services.router.profiles import Profile, load_profiles
 from services.router.routing import enrichment_failure, internal_failure, profile_for, route
 from services.router.settings import RouterSettings
 from services.settings import KafkaSettings

@@ -12,46 +12,13 @@ import asyncio
 import logging
 import random
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
-from services.settings import ConfigError
+from services.companies.profiles import EnrichmentSettings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class EnrichmentSettings:
-    url: str
-    timeout_s: float = 0.5
-    attempts: int = 3
-    backoff_s: float = 0.1
-    breaker_failures: int = 5  # consecutive failed requests that open the breaker
-    breaker_reset_s: float = 30.0  # how long it stays open before one trial call
-    on_failure: str = "fail"  # "fail": the job fails enrichment_unavailable; "defaults": go on without
-
-    @classmethod
-    def parse(cls, company: str, raw: Any) -> "EnrichmentSettings | None":
-        if raw is None:
-            return None
-        if not isinstance(raw, dict) or not isinstance(raw.get("url"), str):
-            raise ConfigError(f"{company}.enrichment needs a url")
-        fields = {"url": raw["url"]}
-        for key, name, kind in (("timeout_seconds", "timeout_s", float), ("attempts", "attempts", int),
-                                ("backoff_seconds", "backoff_s", float),
-                                ("breaker_failures", "breaker_failures", int),
-                                ("breaker_reset_seconds", "breaker_reset_s", float)):
-            if key in raw:
-                value = raw[key]
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                    raise ConfigError(f"{company}.enrichment.{key} must be a positive number")
-                fields[name] = kind(value)
-        on_failure = raw.get("on_failure", "fail")
-        if on_failure not in ("fail", "defaults"):
-            raise ConfigError(f"{company}.enrichment.on_failure must be fail or defaults")
-        return cls(**fields, on_failure=on_failure)  # type: ignore[arg-type]
 
 
 class EnrichmentFailed(Exception):

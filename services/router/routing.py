@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.companies.profiles import DEFAULT, Profile
 from services.contract import ErrorCode, ErrorInfo, GenerateRequest, RenderJob, Result, now_ms
-from services.options import OptionError, validate_options
-from services.router.profiles import DEFAULT, Profile
-from services.symbologies import lookup
+from services.render.options import OptionError, validate_options
+from services.render.symbologies import lookup
 
 
 def _failed(request: GenerateRequest, company: str, code: str, message: str) -> Result:

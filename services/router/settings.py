@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
+from services.companies.profiles import DEFAULT_COMPANIES
 from services.settings import Env, KafkaSettings, health_endpoint
-
-DEFAULT_COMPANIES = Path(__file__).resolve().parents[2] / "config" / "companies.yaml"
 
 
 @dataclass(frozen=True)

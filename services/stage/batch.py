@@ -14,7 +14,7 @@ from aiokafka import ConsumerRecord
 
 from services import contract
 from services.contract import ErrorCode
-from services.deadletter import dead_letter
+from services.stage.deadletter import dead_letter
 
 log = logging.getLogger(__name__)
 Record = ConsumerRecord  # [bytes, bytes]: a stage reads and writes contract bytes

@@ -1,8 +1,8 @@
 """Running a stage as a process: wait for Kafka, serve the probes, run the loop, drain on SIGTERM.
 
 The broker may be away when a stage starts, or leave while it starts: every step waits for it
-with back-off (services/kafka.py `until_connected`), /healthz 200 and /readyz 503 meanwhile, and
-a SIGTERM during the wait stops the process at once. Once running, the clients ride out a broker
+with back-off (`kafka.until_connected`), /healthz 200 and /readyz 503 meanwhile, and a SIGTERM
+during the wait stops the process at once. Once running, the clients ride out a broker
 restart (the publisher resends unacknowledged outputs), so nothing restarts in place.
 
 The drain order follows uvicorn's `shutdown()`: stop polling, let the records in hand finish
@@ -22,8 +22,9 @@ from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 
-from services import contract, eventloop, kafka
+from services import contract
 from services.settings import KafkaSettings, drain_seconds, exit_after, log_level, read_config
+from services.stage import eventloop, kafka
 from services.stage.batch import DeadLetters, Handler
 from services.stage.health import serve_health
 from services.stage.publisher import Publisher

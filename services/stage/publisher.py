@@ -5,8 +5,8 @@ produce requests, and the producer batches whatever arrives while a request is i
 happy path is a callback per message, no task. A send the broker refused (or that timed out
 while it was away) is sent again with backoff until acknowledged, its input uncommitted
 meanwhile; a producer whose sequence a restarted broker refuses for good is replaced
-(services.kafka.RenewingProducer) and the refused message sent again on the new one (it was
-not written: no duplicate).
+(`kafka.RenewingProducer`) and the refused message sent again on the new one (it was not
+written: no duplicate).
 """
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from devstack import paths
 from services.contract import FORMATS
-from services.symbologies import OPTIONS
+from services.render.symbologies import OPTIONS
 from tests.support.keys import KEY_A, KEY_B
 
 API_MD = (paths.ROOT / "docs" / "api.md").read_text()

@@ -93,8 +93,6 @@ capabilities:
   valueFrom: {secretKeyRef: {name: {{ include "bp.s3Secret" . }}, key: access-key}}
 - name: BARCODE_S3_SECRET_KEY
   valueFrom: {secretKeyRef: {name: {{ include "bp.s3Secret" . }}, key: secret-key}}
-- name: BARCODE_FAUST_DATADIR
-  value: /tmp/faust
 - name: ROUTER_COMPANIES_FILE
   value: /etc/barcode-pipeline/companies.yaml
 - name: GENERATOR_OBJECT_TTL_DAYS

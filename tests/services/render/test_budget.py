@@ -9,7 +9,7 @@ from PIL import Image
 from services.render import api
 from services.render.budget import MAX_PIXELS
 from services.render.errors import JobError
-from services.symbologies import CATALOGUE
+from services.render.symbologies import CATALOGUE
 
 # The attacker's requests: the old estimate (modules x dots, no quiet zone, no text) said 7.8 M
 # pixels for a PNG that came out 12201 x 12201; a 9862 x 19725 RGB one took 1.26 GB.

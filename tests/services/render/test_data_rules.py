@@ -5,7 +5,7 @@ import pytest
 
 from services.render import api
 from services.render.errors import JobError
-from services.symbologies import CATALOGUE
+from services.render.symbologies import CATALOGUE
 
 
 @pytest.mark.parametrize("name,engine,data,code,mentions", [

@@ -10,7 +10,7 @@ from PIL import Image
 
 from services.render import api
 from services.render.errors import JobError
-from services.symbologies import CATALOGUE
+from services.render.symbologies import CATALOGUE
 from tests.support.decode import decode
 
 CASES = [(s.name, engine, fmt) for s in CATALOGUE.values() for engine in s.engines for fmt in s.formats]

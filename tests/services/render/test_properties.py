@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 
 from services.gateway.errors import ApiError
 from services.gateway.validation import parse_generate
-from services.options import OptionError, validate_options
 from services.render import api
 from services.render.errors import JobError
-from services.symbologies import CATALOGUE, OptionSpec
+from services.render.options import OptionError, validate_options
+from services.render.symbologies import CATALOGUE, OptionSpec
 from tests.support.decode import decode
 
 ASCII_PRINTABLE = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=40)

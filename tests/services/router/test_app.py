@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 
 from services import contract
+from services.companies.profiles import DEFAULT_COMPANIES, EnrichmentSettings, Profile, load_profiles
 from services.router.app import route_handler
-from services.router.enrichment import EnrichmentFailed, EnrichmentSettings, Enricher
-from services.router.profiles import Profile, load_profiles
-from services.router.settings import DEFAULT_COMPANIES
+from services.router.enrichment import EnrichmentFailed, Enricher
 from services.settings import Env, KafkaSettings
 from services.stage.batch import DeadLetters
 from tests.services.stage.fakes import record

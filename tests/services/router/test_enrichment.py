@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from services.router.enrichment import CircuitBreaker, EnrichmentFailed, Enricher, EnrichmentSettings
+from services.companies.profiles import EnrichmentSettings
+from services.router.enrichment import CircuitBreaker, EnrichmentFailed, Enricher
 
 
 class Partner:

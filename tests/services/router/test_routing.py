@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from services.companies.profiles import DEFAULT_COMPANIES, Profile, load_profiles
 from services.contract import GenerateRequest, RenderJob, Result
-from services.router.profiles import Profile, load_profiles
 from services.router.routing import internal_failure, route
-from services.router.settings import DEFAULT_COMPANIES
 
 
 @pytest.fixture(scope="module")

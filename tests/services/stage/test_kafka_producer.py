@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiokafka.errors import OutOfOrderSequenceNumber
 
-from services.kafka import RenewingProducer
+from services.stage.kafka import RenewingProducer
 
 
 class StandIn:
@@ -95,7 +95,7 @@ async def test_every_client_gives_up_a_dead_connection_within_15_seconds() -> No
     """A request on a connection to a deleted broker pod gets no reset: aiokafka's 40 s default
     (and faust's 90 s, before the stage runtime) held workers that long after a Kafka pod
     deletion in `make k8s-test`. Every stage builds its clients here."""
-    from services import kafka
+    from services.stage import kafka
     from services.settings import Env, KafkaSettings
 
     settings = KafkaSettings.from_env(Env({}))

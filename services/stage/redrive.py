@@ -1,5 +1,5 @@
-"""`python -m services.redrive` (`make redrive`): put dead letters back on the topic they came
-from, unchanged, so the pipeline tries them again (after an outage is over, or a bug fixed).
+"""`python -m services.stage.redrive` (`make redrive`): put dead letters back on the topic they
+came from, unchanged, so the pipeline tries them again (after an outage is over, or a bug fixed).
 
 Reads barcode.deadletter with its own consumer group, up to the end offsets seen at start,
 and commits what it re-queued: running it twice does not re-queue a letter twice.
@@ -14,8 +14,9 @@ from collections import Counter
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services import contract, kafka
+from services import contract
 from services.settings import KafkaSettings
+from services.stage import kafka
 
 GROUP = "barcode-redrive"
 
@@ -68,7 +69,7 @@ async def redrive(settings: KafkaSettings, dry_run: bool, only_code: str | None)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m services.redrive", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m services.stage.redrive", description=__doc__)
     parser.add_argument("--dry-run", action="store_true", help="list what would be re-queued")
     parser.add_argument("--code", help="only dead letters with this error code, e.g. storage_unavailable")
     args = parser.parse_args()

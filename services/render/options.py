@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from services.render.geometry import MAX_DOTS_PER_MODULE, geometry
-from services.symbologies import CATALOGUE, OptionSpec, Symbology
+from services.render.symbologies import CATALOGUE, OptionSpec, Symbology
 
 
 class OptionError(ValueError):

@@ -12,7 +12,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
-from services.sigv4 import Signer
+from services.storage.sigv4 import Signer
 
 NOW = dt.datetime(2026, 11, 26, 15, 4, 5, tzinfo=dt.timezone.utc)
 ENDPOINT = "http://127.0.0.1:9000"

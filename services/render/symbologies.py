@@ -6,7 +6,7 @@ zint-bindings) for everything else. Where both can draw a symbology, python-barc
 default and a company profile may choose zint (`engines:` in config/companies.yaml).
 
 `max_length` is the longest data the symbology takes (for the data that packs best, e.g.
-digits; tests/services/test_symbologies.py proves each one), checked first. The exact rules
+digits; tests/services/render/test_symbologies.py proves each one), checked first. The exact rules
 (check digits, character sets, capacity for this data) are the renderer's `check()`, which the
 gateway runs too: a violation is a 400 naming the rule.
 """

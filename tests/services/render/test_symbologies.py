@@ -5,7 +5,7 @@ import barcode
 import pytest
 
 from services.render import api
-from services.symbologies import ALIASES, CATALOGUE, lookup
+from services.render.symbologies import ALIASES, CATALOGUE, lookup
 
 
 def test_every_python_barcode_symbology_is_offered() -> None:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.options import ANY_ENGINE, OptionError, validate_options, validate_unscoped
-from services.symbologies import CATALOGUE
+from services.render.options import ANY_ENGINE, OptionError, validate_options, validate_unscoped
+from services.render.symbologies import CATALOGUE
 
 
 @pytest.mark.parametrize("name,options,option", [

@@ -6,9 +6,10 @@ from aiokafka.errors import (InvalidReplicationFactorError, KafkaConnectionError
                              NodeNotReadyError)
 
 from devstack.ports import free_port
-from services import contract, kafka
-from services.kafka import topic_specs
+from services import contract
 from services.settings import Env, KafkaSettings
+from services.stage import kafka
+from services.stage.kafka import topic_specs
 
 
 def test_topics_take_partitions_replication_and_min_isr_from_the_environment() -> None:

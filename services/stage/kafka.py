@@ -187,7 +187,7 @@ class RenewingProducer:
             await self.producer.start()
         except BaseException:
             # A producer whose start failed (broker away) is not tried again: the next start,
-            # in services.kafka.until_connected, gets a fresh one.
+            # in services.stage.kafka.until_connected, gets a fresh one.
             failed, self.producer = self.producer, self._make()
             await failed.stop()
             raise

@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from services.router.profiles import DEFAULT, load_profiles
-from services.router.settings import DEFAULT_COMPANIES
+from services.companies.profiles import DEFAULT, DEFAULT_COMPANIES, load_profiles
 from services.settings import ConfigError
 
 

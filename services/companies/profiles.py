@@ -1,7 +1,9 @@
-"""Company profiles from config/companies.yaml, validated when the router starts.
+"""Company profiles from config/companies.yaml (ROUTER_COMPANIES_FILE), validated on loading.
 
-A broken profile (unknown symbology, out-of-range option) stops the router at start with a
-message naming the company and the key, instead of failing jobs one by one later.
+The router loads them at start to route requests, the gateway to list them (GET /v1/companies,
+the page): both from this module, so the gateway offers exactly what routing does. A broken
+profile (unknown symbology, out-of-range option, bad enrichment settings) stops either at start
+with a message naming the company and the key, instead of failing jobs one by one later.
 """
 from __future__ import annotations
 
@@ -12,12 +14,46 @@ from typing import Any
 import yaml
 
 from services.contract import FORMATS
-from services.router.enrichment import EnrichmentSettings
-from services.options import OptionError, validate_options
-from services.symbologies import CATALOGUE, lookup
+from services.render.options import OptionError, validate_options
+from services.render.symbologies import CATALOGUE, lookup
 from services.settings import ConfigError
 
 DEFAULT = "Default"
+# The shipped profiles; ROUTER_COMPANIES_FILE names another file (router and gateway alike).
+DEFAULT_COMPANIES = Path(__file__).resolve().parents[2] / "config" / "companies.yaml"
+
+
+@dataclass(frozen=True)
+class EnrichmentSettings:
+    """A company's own HTTP endpoint for render parameters (`enrichment:`); the router calls it."""
+    url: str
+    timeout_s: float = 0.5
+    attempts: int = 3
+    backoff_s: float = 0.1
+    breaker_failures: int = 5  # consecutive failed requests that open the breaker
+    breaker_reset_s: float = 30.0  # how long it stays open before one trial call
+    on_failure: str = "fail"  # "fail": the job fails enrichment_unavailable; "defaults": go on without
+
+    @classmethod
+    def parse(cls, company: str, raw: Any) -> "EnrichmentSettings | None":
+        if raw is None:
+            return None
+        if not isinstance(raw, dict) or not isinstance(raw.get("url"), str):
+            raise ConfigError(f"{company}.enrichment needs a url")
+        fields = {"url": raw["url"]}
+        for key, name, kind in (("timeout_seconds", "timeout_s", float), ("attempts", "attempts", int),
+                                ("backoff_seconds", "backoff_s", float),
+                                ("breaker_failures", "breaker_failures", int),
+                                ("breaker_reset_seconds", "breaker_reset_s", float)):
+            if key in raw:
+                value = raw[key]
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                    raise ConfigError(f"{company}.enrichment.{key} must be a positive number")
+                fields[name] = kind(value)
+        on_failure = raw.get("on_failure", "fail")
+        if on_failure not in ("fail", "defaults"):
+            raise ConfigError(f"{company}.enrichment.on_failure must be fail or defaults")
+        return cls(**fields, on_failure=on_failure)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
