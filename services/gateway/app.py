@@ -52,7 +52,8 @@ async def _connect(gw: Gateway, started: list[kafka.RenewingProducer]) -> None:
 
     async def start_feed() -> Feed:
         feed = Feed(settings.kafka, gw.index, gw.registry, f"gateway-feed-{settings.replica}",
-                    state_fetch_wait_ms=settings.state_fetch_wait_ms, known_companies=gw.keys.protected)
+                    state_fetch_wait_ms=settings.state_fetch_wait_ms, known_companies=gw.keys.protected,
+                    replica=settings.replica, hold_linger_s=settings.hold_linger_s)
         try:
             await feed.start()
         except BaseException:

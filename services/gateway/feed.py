@@ -16,7 +16,7 @@ Notifications and progress steps are on the client's path: fetched as soon as on
 only from the partitions this replica's clients are on (replies.py): its home partition, where
 the ids it issues land, plus the partition of any client or job it was asked about, read from
 the retention's start (or where it stopped reading it last) for as long as something holds it
-(`hold`), and a while after (HOLD_LINGER_S), for a client polling the status of a job.
+(`hold`), and a while after (GATEWAY_RESULTS_LINGER_SECONDS), for a client polling a job's status.
 """
 from __future__ import annotations
 
@@ -37,7 +37,6 @@ from services.stage import kafka
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_S = 30.0
-HOLD_LINGER_S = 30.0  # a partition read for a status or resume is read this much longer
 Handler = Callable[[ConsumerRecord[bytes, bytes]], None]
 
 
@@ -117,7 +116,7 @@ class _Follower:
 
 
 class Hold:
-    """This replica reads a client's partitions until `release()` (and HOLD_LINGER_S after)."""
+    """This replica reads a client's partitions until `release()` (and the linger after)."""
 
     def __init__(self, release: Callable[[], None] | None = None) -> None:
         self._release = release
@@ -142,7 +141,8 @@ class _Held:
 class Feed:
     def __init__(self, kafka: KafkaSettings, index: JobIndex, registry: SocketRegistry, client_id: str,
                  state_fetch_wait_ms: int = 100, state_fetch_min_bytes: int = 64 * 1024,
-                 known_companies: frozenset[str] = frozenset(), replica: str = "gateway") -> None:
+                 known_companies: frozenset[str] = frozenset(), replica: str = "gateway",
+                 hold_linger_s: float = 30.0) -> None:
         self.kafka = kafka
         # Companies this replica has API keys for; a request owned by another keyed company
         # means replicas on these topics disagree on GATEWAY_API_KEYS (said once per company).
@@ -152,6 +152,7 @@ class Feed:
         self.registry = registry
         self.client_id = client_id
         self.replica = replica
+        self.hold_linger_s = hold_linger_s
         self.routes: ReplyRoutes | None = None  # known once the topics' partition counts are
         self.home: _Follower | None = None
         self.state = _Follower(kafka, f"{client_id}-state", {kafka.topic(contract.REQUESTS): self._on_request,
@@ -265,7 +266,7 @@ class Feed:
         held.holders -= 1
         if held.holders == 0 and self._held.get(route) is held:
             held.linger = asyncio.get_running_loop().call_later(
-                HOLD_LINGER_S, lambda: self._background(self._drop(route, held)))
+                self.hold_linger_s, lambda: self._background(self._drop(route, held)))
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)

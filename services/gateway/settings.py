@@ -38,6 +38,10 @@ class GatewaySettings:
     # How long the feed of other replicas' requests and receipts waits to fill a fetch
     # (notifications are always fetched at once; see services/gateway/feed.py).
     state_fetch_wait_ms: int
+    # How long another replica's results partition is still read after the last status read,
+    # wait or socket that needed it (feed.py `Feed.hold`): a client polling a job's status
+    # does not restart the reading each time.
+    hold_linger_s: float
     companies_file: str  # the router's company profiles, offered by GET /v1/companies and the page
     max_jobs: int  # jobs held for status and resume; beyond it the oldest go before their TTL
     public_url: str  # base of the links we hand out (file_url, OpenAPI servers); "" = as reached
@@ -89,6 +93,7 @@ class GatewaySettings:
             allowed_origins=frozenset(o.strip() for o in env.str("GATEWAY_ALLOWED_ORIGINS", "").split(",") if o.strip()),
             idle_timeout_s=env.float("GATEWAY_IDLE_TIMEOUT_SECONDS", 300.0, minimum=1.0),
             state_fetch_wait_ms=env.int("GATEWAY_STATE_FETCH_WAIT_MS", 100, minimum=1),
+            hold_linger_s=env.float("GATEWAY_RESULTS_LINGER_SECONDS", 30.0, minimum=0.0),
             companies_file=env.str("ROUTER_COMPANIES_FILE", str(DEFAULT_COMPANIES)),
             max_jobs=env.int("GATEWAY_MAX_JOBS", 100_000, minimum=1000),
             public_url=public_url,

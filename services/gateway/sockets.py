@@ -13,7 +13,7 @@ import asyncio
 import logging
 import socket
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import WSCloseCode, web
@@ -21,6 +21,9 @@ from aiohttp import WSCloseCode, web
 from services.contract import Notification
 from services.gateway.auth import Caller
 from services.gateway.messages import final_message
+
+if TYPE_CHECKING:
+    from services.gateway.feed import Hold
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,7 @@ class Connection:
         self.sent_final: set[str] = set()  # job ids whose final message this socket got
         self.in_flight: set[str] = set()  # accepted here, no final yet (bounded per socket)
         self.watching: set[str] = set()  # jobs of another socket of ours this one waits for
+        self.holds: list[Hold] = []  # other replicas' result partitions read for this socket
         self.jobs_sent = 0
         self.resumed = False
         self.auth_failures = 0

@@ -17,6 +17,7 @@ from services.contract import ErrorCode, GenerateRequest, Notification
 from services.gateway.auth import Caller
 from services.gateway.context import Gateway
 from services.gateway.errors import ApiError
+from services.gateway.feed import Hold
 from services.gateway.state import fingerprint
 from services.gateway.validation import parse_generate
 
@@ -56,6 +57,17 @@ def idempotent_job_id(secret: bytes, request: GenerateRequest, now: float | None
     return hmac.new(secret, message.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()[:32]
 
 
+async def hold_results(gw: Gateway, key: str) -> Hold:
+    """Read the results of `key` (a client id, or a job id without one) here until released:
+    its partition may be another replica's (feed.py `Feed.hold`)."""
+    if gw.feed is None:
+        return Hold()
+    try:
+        return await gw.feed.hold(key)
+    except (KafkaError, TimeoutError) as exc:
+        raise ApiError(ErrorCode.UNAVAILABLE, "the job state is unavailable; try again") from exc
+
+
 async def read_other_replicas(gw: Gateway) -> None:
     if gw.feed is None:
         return
@@ -74,7 +86,10 @@ async def submit(gw: Gateway, caller: Caller, body: Any, client_id: str | None,
     socket at ten of them a second; a retry of its key on another replica within that moment
     gets the same job id anyway, and the copy is dropped downstream."""
     gw.check_serving()
-    job = await off_loop_if_long(body, parse_generate, body, uuid.uuid4().hex, client_id)
+    # A result is keyed by its client id, else by its job id: a REST job's id is issued to land
+    # where this replica reads results (replies.py), so a `?wait` here needs no other partition.
+    job_id = gw.feed.new_id() if gw.feed is not None and client_id is None else uuid.uuid4().hex
+    job = await off_loop_if_long(body, parse_generate, body, job_id, client_id)
     job.company = gw.keys.effective_company(caller, job.company)
     job.owner = caller.owner
     if job.idempotency_key:
@@ -91,6 +106,11 @@ async def submit(gw: Gateway, caller: Caller, body: Any, client_id: str | None,
                 raise ApiError(ErrorCode.IDEMPOTENCY_KEY_REUSED,
                                f"idempotency_key {job.idempotency_key!r} was used for job {earlier.job_id} "
                                "with other parameters; use a new key for a new request", status=409)
+            key = earlier.client_id or earlier.job_id
+            if earlier.notification is None and gw.feed is not None and not gw.feed.reads(key):
+                # Its result is on a partition another replica reads: read it to answer the
+                # job's status (replies.py).
+                (await hold_results(gw, key)).release()
             return Submitted(earlier.job_id, earlier.status, True, earlier.notification)
     await publish(gw, job)
     return Submitted(job.job_id, "queued", False)

@@ -26,7 +26,7 @@ from services.gateway.errors import ApiError
 from services.gateway.guard import check_origin
 from services.gateway.messages import error_message
 from services.gateway.sockets import Connection, bound_send_buffer
-from services.gateway.submit import submit
+from services.gateway.submit import hold_results, submit
 from services.gateway.tokens import new_client_id, resume_token, token_valid
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,8 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                                    receive_timeout=gw.settings.idle_timeout_s)
         await ws.prepare(request)
         bound_send_buffer(request, gw.settings.socket_send_buffer)
-        conn = Connection(ws, new_client_id(), gw.settings.socket_queue, _receipt(gw), base_url(request),
+        # An id whose results land on this replica's own partition (replies.py).
+        conn = Connection(ws, gw.feed.new_id() if gw.feed is not None else new_client_id(), gw.settings.socket_queue, _receipt(gw), base_url(request),
                           gw.signed_url, gw.settings.slow_client_s, request.transport)
         conn.caller = caller
         conn.start()
@@ -64,6 +65,8 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         if conn is not None:
             gw.registry.remove(conn)
             await conn.stop()
+            for hold in conn.holds:
+                hold.release()
             caller = conn.caller  # an `auth` message moved the socket to its key's count
         gw.limits.close_socket(caller)
 
@@ -133,6 +136,12 @@ async def _resume(gw: Gateway, conn: Connection, body: dict[str, Any]) -> None:
         raise CloseSocket(ErrorCode.INVALID_RESUME_TOKEN, "client_id and resume_token do not match, were issued "
                                                           "to another caller, or the token expired")
     assert isinstance(client_id, str)
+    # The client's results are on its own partition, which may be another replica's home: read
+    # it (its past results, then live) while this socket lasts.
+    try:
+        conn.holds.append(await hold_results(gw, client_id))
+    except ApiError as error:
+        raise CloseSocket(error.code, error.message) from None
     gw.registry.remove(conn)
     conn.client_id = client_id
     conn.resumed = True
@@ -259,14 +268,19 @@ async def _generate(gw: Gateway, conn: Connection, body: dict[str, Any], request
         accepted["request_id"] = request_id
     if done.replayed:
         accepted["replayed"] = True
-    if done.final is None:
+    final = done.final
+    if final is None:
         conn.in_flight.add(done.job_id)
         job = gw.index.get(done.job_id)
         if done.replayed and job is not None and job.client_id != conn.client_id:
             # The key was first used by another connection (or REST) of this caller: its result
-            # is addressed there, so this socket asks for a copy.
-            gw.registry.watch(done.job_id, conn)
+            # is addressed there, so this socket reads that partition and asks for a copy. The
+            # hold reads what the partition holds first: the result may be there already.
+            conn.holds.append(await hold_results(gw, job.client_id or job.job_id))
+            final = job.notification
+            if final is None:
+                gw.registry.watch(done.job_id, conn)
     conn.send(accepted)
-    if done.final is not None:
+    if final is not None:
         # Already final: answer it again on this socket (once: the connection deduplicates).
-        conn.send_final(done.final)
+        conn.send_final(final)

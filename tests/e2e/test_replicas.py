@@ -165,3 +165,48 @@ async def test_malformed_resume_tokens_are_answered_and_closed_1008(gateway_a: s
                 assert refusal["error"]["code"] == "invalid_resume_token", str(token)[:20]
                 await ws.receive(timeout=10)
                 assert ws.close_code == 1008, str(token)[:20]
+
+
+async def _metric(session: aiohttp.ClientSession, gateway: str, name: str) -> float:
+    async with session.get(f"{gateway}/metrics") as resp:
+        for line in (await resp.text()).splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    raise AssertionError(f"{name} not in {gateway}/metrics")
+
+
+async def test_a_replica_reads_only_its_own_clients_results_until_asked_about_others(
+        gateway_a: str, gateway_b: str) -> None:
+    # The fixture's replicas are named "gateway" and "gateway-b": homes 7 and 10 of 12.
+    from services.gateway.replies import ReplyRoutes
+    assert ReplyRoutes(12, 12, "gateway").home != ReplyRoutes(12, 12, "gateway-b").home
+    read, held = "barcode_gateway_results_read_total", "barcode_gateway_result_partitions_held"
+    async with aiohttp.ClientSession() as session:
+        # Earlier tests resumed a's clients on b: b reads a's partition until 2 s after
+        # (GATEWAY_RESULTS_LINGER_SECONDS in the test stack).
+        for _ in range(100):
+            if await _metric(session, gateway_b, held) == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert await _metric(session, gateway_b, held) == 0
+        b_before = await _metric(session, gateway_b, read)
+        a_before = await _metric(session, gateway_a, read)
+        async with session.ws_connect(f"{gateway_a}/v1/ws") as ws:
+            hello = await next_message(ws)
+            for n in range(20):
+                await ws.send_json({"type": "generate", "data": f"OWN-{n}-{uuid.uuid4().hex[:8]}",
+                                    "symbology": "code128", "request_id": str(n)})
+            finals = 0
+            while finals < 20:
+                message = await next_message(ws)
+                finals += message["type"] in ("completed", "failed")
+        assert await _metric(session, gateway_a, read) - a_before >= 20
+        assert await _metric(session, gateway_b, read) == b_before  # none of those 20 results
+        # Asked about one of them, b reads that client's partition and answers.
+        async with session.post(f"{gateway_a}/v1/jobs", headers=proof(hello), json={
+                "data": "ASKED-ON-B", "symbology": "code128", "client_id": hello["client_id"]}) as resp:
+            job_id = (await resp.json())["job_id"]
+        async with session.get(f"{gateway_b}/v1/jobs/{job_id}", params={"wait": "20"}) as resp:
+            assert (await resp.json())["status"] == "completed"
+        assert await _metric(session, gateway_b, held) == 1
+        assert await _metric(session, gateway_b, read) - b_before >= 21

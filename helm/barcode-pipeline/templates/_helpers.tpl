@@ -75,6 +75,8 @@ capabilities:
   value: {{ include "bp.kafkaBootstrap" . | quote }}
 - name: BARCODE_PARTITIONS
   value: {{ .Values.kafka.partitions | quote }}
+- name: BARCODE_REPLY_PARTITIONS
+  value: {{ .Values.kafka.replyPartitions | quote }}
 - name: BARCODE_REPLICATION_FACTOR
   value: {{ .Values.kafka.replicationFactor | quote }}
 - name: BARCODE_MIN_INSYNC_REPLICAS

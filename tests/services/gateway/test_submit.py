@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
@@ -72,6 +73,9 @@ class _Feed:
 
     async def read_other_replicas(self) -> None:
         return None
+
+    def new_id(self) -> str:
+        return uuid.uuid4().hex
 
 
 class _HangingThenFailingPublisher:
