@@ -63,9 +63,9 @@ def render(results: dict[str, Any]) -> str:
         f"connections (bwip-js). {size_line} "
         f"Peak = highest ramp step with p99 <= {bound:g} ms, no errors, >= 95% of the offered rate achieved (a "
         f"step that misses is run once more before that system's ramp stops). The ramps are interleaved (at each "
-        f"rate every system still holding runs its step) and repeated {results['runs']} times; the table gives "
-        "the median and each run's value. Latency from the scheduled send time (open loop); at half peak, the "
-        "run with the median p99 of the runs.",
+        f"rate every system still holding runs its step, after {results.get('step_warmup', 0):g} s at that rate "
+        f"unmeasured) and repeated {results['runs']} times; the table gives the median and each run's value. "
+        "Latency from the scheduled send time (open loop); at half peak, the run with the median p99 of the runs.",
         "",
         "| system | peak (/s), median | peaks per run | at half peak: rate | p50 ms | p50 per run | p99 ms | "
         "p99 per run | p99.9 ms | max ms |",
