@@ -80,13 +80,13 @@ class Bench:
         self.stack = Stack.create(BENCH_DIR / "stack")
 
     # -- the pipeline ------------------------------------------------------------------------
-    def start_pipeline(self, gateways: int = 1) -> list[str]:
-        """(Re)start the services with `gateways` gateways; returns their URLs. Kafka and MinIO
-        keep running (and warm)."""
+    def start_pipeline(self, gateways: int = 1, **env: str) -> list[str]:
+        """(Re)start the services with `gateways` gateways, `env` overriding their settings;
+        returns the gateways' URLs. Kafka and MinIO keep running (and warm)."""
         for svc in self.stack.services.values():
             svc.stop()
         self.stack.services.clear()
-        return self.stack.start_pipeline(gateways=gateways, **UNLIMITED)
+        return self.stack.start_pipeline(gateways=gateways, **{**UNLIMITED, **env})
 
     def load(self, url: str, rate: float, seconds: float, mode: str = "ws") -> Results:
         return asyncio.run(run(url, rate, seconds, self.args.connections, mode, self.mix, progress=False))

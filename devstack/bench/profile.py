@@ -45,10 +45,10 @@ def main() -> None:
     run = bench.Bench(argparse.Namespace(mix=bench.CODE128, connections=16))
     run.stack.start_infra()
     try:
-        url = ",".join(run.start_pipeline(bench.Config("profile", 1, 1)))
+        url = ",".join(run.start_pipeline())
         print(f"[profile] warming up {args.warmup:g} s ...", file=sys.stderr, flush=True)
         run.load(url, 100.0, args.warmup)
-        pids = run.pids()
+        pids = run.pipeline_pids()
         out = bench.BENCH_DIR
         samplers = {}
         for name in SERVICES:

@@ -58,13 +58,13 @@ def main() -> None:
     try:
         names = [*chosen, chosen[0]]
         for n, name in enumerate(names):
-            url = ",".join(run.start_pipeline(bench.Config(name, 1, 1), **VARIANTS[name]))
+            url = ",".join(run.start_pipeline(**VARIANTS[name]))
             run.mix = Mix.load(MIXES.get(name, bench.CODE128))
             warm = args.warmup if n == 0 else 5.0
             print(f"[bench-settings] {name}: warming up {warm:g} s", file=sys.stderr, flush=True)
             run.load(url, 100, warm)
             for rate in rates:
-                pids = run.pids()
+                pids = run.pipeline_pids()
                 before, started = bench.cpu_seconds(pids), time.monotonic()
                 results = run.load(url, rate, args.seconds)
                 after, took = bench.cpu_seconds(pids), time.monotonic() - started
