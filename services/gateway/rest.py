@@ -10,11 +10,10 @@ from services.contract import ErrorCode
 from services.gateway.context import GATEWAY, Gateway, base_url, caller_of
 from services.gateway.dryrun import dry_run
 from services.gateway.errors import ApiError
-from services.gateway.feed import Hold
 from services.gateway.messages import file_url
 from services.gateway.openapi import openapi_document
 from services.gateway.state import Job
-from services.gateway.submit import hold_results, off_loop_if_long, read_other_replicas, submit
+from services.gateway.submit import off_loop_if_long, read_other_replicas, read_results_of, submit
 from services.gateway.tokens import CLIENT_ID, token_valid
 from services.render.symbologies import CATALOGUE
 
@@ -54,16 +53,6 @@ async def _readable_job(request: web.Request, job_id: str) -> Job:
     if job is None or not gw.keys.may_read(caller, job.owner, job.company):
         raise ApiError(ErrorCode.NOT_FOUND, f"no job {job_id[:64]} (unknown, not yours, or older than the retention)")
     return job
-
-
-async def _read_results_of(gw: Gateway, job: Job) -> Hold:
-    """A job not final yet whose result is on a partition this replica does not read (submitted
-    on another replica): read that partition (from where its results begin) before answering,
-    and while waiting for the result."""
-    key = job.client_id or job.job_id
-    if job.notification is not None or gw.feed is None or gw.feed.reads(key):
-        return Hold()
-    return await hold_results(gw, key)
 
 
 def _proven_client_id(request: web.Request, body: object) -> str | None:
@@ -125,7 +114,7 @@ async def job_status(request: web.Request) -> web.Response:
     if not 0 <= wait <= gw.settings.max_wait_s:
         raise ApiError(ErrorCode.INVALID_REQUEST, f"wait must be between 0 and {gw.settings.max_wait_s:g}")
     job = await _readable_job(request, job_id)
-    hold = await _read_results_of(gw, job)
+    hold = await read_results_of(gw, job)  # held while waiting for the result
     try:
         if wait and job.status == "queued":
             try:
@@ -149,7 +138,7 @@ async def job_file(request: web.Request) -> web.StreamResponse:
     gw = _gw(request)
     job_id = request.match_info["job_id"]
     job = await _readable_job(request, job_id)
-    (await _read_results_of(gw, job)).release()
+    (await read_results_of(gw, job)).release()
     n = job.notification
     if n is None:
         raise ApiError(ErrorCode.NOT_READY, "the job is still queued; try GET /v1/jobs/{id}?wait=10 first")

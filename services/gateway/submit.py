@@ -18,7 +18,7 @@ from services.gateway.auth import Caller
 from services.gateway.context import Gateway
 from services.gateway.errors import ApiError
 from services.gateway.feed import Hold
-from services.gateway.state import fingerprint
+from services.gateway.state import Job, fingerprint
 from services.gateway.validation import parse_generate
 
 # Requests with the same owner, key and parameters in the same minute get the same job id, on
@@ -68,6 +68,16 @@ async def hold_results(gw: Gateway, key: str) -> Hold:
         raise ApiError(ErrorCode.UNAVAILABLE, "the job state is unavailable; try again") from exc
 
 
+async def read_results_of(gw: Gateway, job: Job) -> Hold:
+    """For a job not final yet whose result is on a partition this replica does not read
+    (submitted on another replica): read that partition (from where its results begin) until
+    the Hold is released, having caught up with it, so the job's status here is its latest."""
+    key = job.client_id or job.job_id
+    if job.notification is not None or gw.feed is None or gw.feed.reads(key):
+        return Hold()
+    return await hold_results(gw, key)
+
+
 async def read_other_replicas(gw: Gateway) -> None:
     if gw.feed is None:
         return
@@ -106,11 +116,7 @@ async def submit(gw: Gateway, caller: Caller, body: Any, client_id: str | None,
                 raise ApiError(ErrorCode.IDEMPOTENCY_KEY_REUSED,
                                f"idempotency_key {job.idempotency_key!r} was used for job {earlier.job_id} "
                                "with other parameters; use a new key for a new request", status=409)
-            key = earlier.client_id or earlier.job_id
-            if earlier.notification is None and gw.feed is not None and not gw.feed.reads(key):
-                # Its result is on a partition another replica reads: read it to answer the
-                # job's status (replies.py).
-                (await hold_results(gw, key)).release()
+            (await read_results_of(gw, earlier)).release()  # its status may be another replica's to read
             return Submitted(earlier.job_id, earlier.status, True, earlier.notification)
     await publish(gw, job)
     return Submitted(job.job_id, "queued", False)
