@@ -206,6 +206,7 @@ class Feed:
                 pass
         for follower in self.followers:
             await follower.consumer.stop()
+        self._held.clear()  # a hold released after this (a socket closing late) has nothing to linger on
 
     def new_id(self) -> str:
         """An id (client id, or a REST job's id) whose results land where this replica reads."""

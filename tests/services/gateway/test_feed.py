@@ -1,0 +1,134 @@
+"""Reading another replica's results partition while something needs it (`Feed.hold`), with
+in-process stand-ins for the Kafka reader: who shares a reader, when it stops, where it
+resumes, and what happens when it cannot start."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+
+from services.gateway.feed import Feed
+from services.gateway.replies import ReplyRoutes, Route
+from services.gateway.sockets import SocketRegistry
+from services.gateway.state import JobIndex
+from services.settings import Env, KafkaSettings
+
+
+class _Consumer:
+    def __init__(self) -> None:
+        self.stopped = False
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+
+class _Reader:
+    """Stands in for feed._Follower on one route: caught up as soon as it starts."""
+
+    def __init__(self, fail: bool) -> None:
+        self.fail = fail
+        self.consumer = _Consumer()
+        self.caught_up = False
+        self.records = 0
+        self.started_at: dict[Any, int] | None = None
+
+    async def start(self, since_ms: int, positions: dict[Any, int] | None = None) -> None:
+        if self.fail:
+            raise ConnectionError("broker gone")
+        self.started_at = positions
+        self.caught_up = True
+
+    async def poll(self) -> None:
+        await asyncio.sleep(0.01)
+        self.records += 1
+
+    async def positions(self) -> dict[Any, int]:
+        return {"notifications-3": 42}
+
+
+def _feed(fail_first: int = 0) -> tuple[Feed, list[_Reader]]:
+    feed = Feed(KafkaSettings.from_env(Env({})), JobIndex(3600), SocketRegistry(), "test", replica="gateway",
+                hold_linger_s=0.05)
+    feed.routes = ReplyRoutes(12, 12, "gateway")
+    readers: list[_Reader] = []
+
+    def reader(route: Route, name: str) -> _Reader:
+        readers.append(_Reader(fail=len(readers) < fail_first))
+        return readers[-1]
+
+    feed._reply_follower = reader  # type: ignore[method-assign,assignment]
+    return feed, readers
+
+
+def _foreign_key(feed: Feed) -> str:
+    assert feed.routes is not None
+    while True:
+        key = uuid.uuid4().hex
+        if feed.routes.route(key) != feed.routes.home:
+            return key
+
+
+async def _settle() -> None:
+    await asyncio.sleep(0.2)  # past the 0.05 s linger
+
+
+async def test_the_home_partition_needs_no_other_reader() -> None:
+    feed, readers = _feed()
+    key = feed.new_id()
+    (await feed.hold(key)).release()
+    assert feed.reads(key) and readers == [] and feed.partitions_held == 0
+    await feed.stop()
+
+
+async def test_holders_share_one_reader_which_stops_after_the_linger_and_resumes_where_it_stopped() -> None:
+    feed, readers = _feed()
+    key = _foreign_key(feed)
+    assert not feed.reads(key)
+    first, second = await feed.hold(key), await feed.hold(key)
+    assert len(readers) == 1 and feed.partitions_held == 1 and feed.reads(key)
+    first.release()
+    await _settle()
+    assert feed.partitions_held == 1 and not readers[0].consumer.stopped  # the second still holds it
+    second.release()
+    second.release()  # releasing twice is harmless
+    await _settle()
+    assert feed.partitions_held == 0 and readers[0].consumer.stopped and not feed.reads(key)
+    # Asked again: a new reader, from where the last one stopped (nothing read twice or missed).
+    again = await feed.hold(key)
+    assert len(readers) == 2 and readers[1].started_at == {"notifications-3": 42}
+    assert feed.results_read >= readers[0].records > 0
+    again.release()
+    await feed.stop()
+
+
+async def test_a_hold_taken_again_within_the_linger_keeps_the_reader() -> None:
+    feed, readers = _feed()
+    key = _foreign_key(feed)
+    (await feed.hold(key)).release()
+    held = await feed.hold(key)
+    await _settle()
+    assert len(readers) == 1 and feed.partitions_held == 1 and not readers[0].consumer.stopped
+    held.release()
+    await feed.stop()
+
+
+async def test_a_reader_that_cannot_start_is_forgotten_and_the_next_hold_tries_again() -> None:
+    feed, readers = _feed(fail_first=1)
+    key = _foreign_key(feed)
+    with pytest.raises(TimeoutError):
+        await feed.hold(key, timeout_s=0.3)
+    assert feed.partitions_held == 0 and readers[0].consumer.stopped
+    hold = await feed.hold(key)
+    assert len(readers) == 2 and feed.reads(key)
+    hold.release()
+    await feed.stop()
+
+
+async def test_stop_ends_every_reader() -> None:
+    feed, readers = _feed()
+    hold = await feed.hold(_foreign_key(feed))
+    await feed.stop()
+    assert readers[0].consumer.stopped
+    hold.release()  # after stop: nothing left to linger on
