@@ -22,10 +22,10 @@ SCHEMA_VERSION = 1
 REQUESTS = "barcode.requests"  # gateway -> router: what the client asked for
 RENDER = "barcode.render"  # router -> generator: fully resolved render job
 RESULTS = "barcode.results"  # router, generator -> notifier: completed or failed
-NOTIFICATIONS = "barcode.notifications"  # notifier -> every gateway: what to tell the client
+NOTIFICATIONS = "barcode.notifications"  # notifier -> the client's gateway: what to tell the client
 DELIVERIES = "barcode.deliveries"  # gateway -> every gateway: "this client saw that job"
 DEADLETTER = "barcode.deadletter"  # any service -> operators / `make redrive`: what could not be done
-PROGRESS = "barcode.progress"  # generator -> every gateway: steps of jobs that asked for them
+PROGRESS = "barcode.progress"  # generator -> the client's gateway: steps of jobs that asked for them
 
 FORMATS: dict[str, str] = {
     "png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "eps": "application/postscript"}
@@ -155,7 +155,8 @@ class Result:
 
 @dataclass
 class Notification:
-    """barcode.notifications: what a client is told; read by every gateway replica."""
+    """barcode.notifications: what a client is told; read by the gateway replica holding the client
+    (services/gateway/replies.py)."""
 
     job_id: str
     status: Literal["completed", "failed"]

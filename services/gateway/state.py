@@ -1,8 +1,9 @@
 """What every gateway replica knows about jobs and clients, rebuilt from Kafka.
 
-Each replica reads barcode.requests (a job exists: queued), barcode.notifications (a job is
-final) and barcode.deliveries (a client has seen a result) from BARCODE_STATE_TTL_SECONDS ago
-at start, then follows them. So any replica answers job status, survives its own restart, and
+Each replica reads barcode.requests (a job exists: queued) and barcode.deliveries (a client has
+seen a result) from BARCODE_STATE_TTL_SECONDS ago at start, then follows them, and
+barcode.notifications (a job is final) on the partitions of the clients it serves or is asked
+about (feed.py). So any replica answers job status, survives its own restart, and
 can hand a reconnecting client what it missed. The first final notification of a job wins;
 repeats are dropped here, before any client sees them.
 """

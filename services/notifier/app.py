@@ -1,8 +1,9 @@
 """The notifier as a stage: barcode.results -> barcode.notifications.
 
-Every gateway replica reads all notifications and pushes the ones for the sockets it holds,
-so the notifier does not need to know where a client is connected; the notifications topic
-(kept BARCODE_STATE_TTL_SECONDS) is also where a reconnecting client's missed results wait.
+A notification is keyed by its client id (else its job id): the gateway replica holding that
+client reads that partition (services/gateway/replies.py), so the notifier does not need to know
+where a client is connected; the notifications topic (kept BARCODE_STATE_TTL_SECONDS) is also
+where a reconnecting client's missed results wait.
 The handler is pure apart from URL signing (a local computation): the runtime calls it inline,
 in input order, so one client's notifications keep their order.
 """
