@@ -11,14 +11,12 @@ same function: the replica that needs it reads that partition too, for as long a
 """
 from __future__ import annotations
 
-import uuid
 import zlib
 from dataclasses import dataclass
 
 from aiokafka.partitioner import murmur2
 
-# What a route needs per topic: the topic's partition count here; the same key -> partition
-# function as the producer that wrote it.
+from services.gateway.tokens import new_client_id
 
 
 def partition_for(key: str, count: int) -> int:
@@ -46,9 +44,9 @@ class ReplyRoutes:
         return Route(partition_for(key, self.counts[0]), partition_for(key, self.counts[1]))
 
     def new_id(self) -> str:
-        """A fresh id (32 hex digits, like uuid4().hex) whose results land on the home route.
-        Tries random ids until one fits: about as many tries as partitions."""
+        """A fresh id (tokens.new_client_id) whose results land on the home route. Tries random
+        ids until one fits: about as many tries as partitions."""
         while True:
-            candidate = uuid.uuid4().hex
+            candidate = new_client_id()
             if self.route(candidate) == self.home:
                 return candidate

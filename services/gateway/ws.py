@@ -27,7 +27,7 @@ from services.gateway.guard import check_origin
 from services.gateway.messages import error_message
 from services.gateway.sockets import Connection, bound_send_buffer
 from services.gateway.submit import hold_results, submit
-from services.gateway.tokens import new_client_id, resume_token, token_valid
+from services.gateway.tokens import resume_token, token_valid
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,9 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                                    receive_timeout=gw.settings.idle_timeout_s)
         await ws.prepare(request)
         bound_send_buffer(request, gw.settings.socket_send_buffer)
+        assert gw.feed is not None  # check_serving: the job state has caught up
         # An id whose results land on this replica's own partition (replies.py).
-        conn = Connection(ws, gw.feed.new_id() if gw.feed is not None else new_client_id(), gw.settings.socket_queue, _receipt(gw), base_url(request),
+        conn = Connection(ws, gw.feed.new_id(), gw.settings.socket_queue, _receipt(gw), base_url(request),
                           gw.signed_url, gw.settings.slow_client_s, request.transport)
         conn.caller = caller
         conn.start()
