@@ -7,9 +7,7 @@ polled with it, and a partition's offset moves only past jobs whose results are 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
 from services import contract
@@ -54,13 +52,9 @@ def build_stage(settings: GeneratorSettings) -> Stage:
                                                          settings.object_ttl_days)
         log.info("bucket %s ready, %d render threads", store.bucket, settings.render_threads)
 
-    @contextlib.asynccontextmanager
-    async def resources() -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            await store.close()
-            executor.shutdown(wait=True)
+    async def close() -> None:
+        await store.close()
+        executor.shutdown(wait=True)
 
     return Stage(
         name="generator", kafka=settings.kafka, group="barcode-generator", source=contract.RENDER,
@@ -69,5 +63,5 @@ def build_stage(settings: GeneratorSettings) -> Stage:
                                DeadLetters(settings.kafka.topic(contract.DEADLETTER), "generator")),
         max_in_flight=settings.max_in_flight, health=(settings.metrics_host, settings.metrics_port),
         counters=lambda: {f"{name}_total": value for name, value in runner.counts.items()},
-        resources=resources, prepare=prepare, producer=producer,
+        close=close, prepare=prepare, producer=producer,
     )

@@ -8,9 +8,8 @@ past requests whose outputs the broker acknowledged.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -80,13 +79,6 @@ def build_stage(settings: RouterSettings) -> Stage:
     kafka = settings.kafka
     enricher = Enricher()
 
-    @contextlib.asynccontextmanager
-    async def session() -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            await enricher.close()
-
     dead_letters = DeadLetters(kafka.topic(contract.DEADLETTER), "router")
     return Stage(
         name="router", kafka=kafka, group="barcode-router", source=contract.REQUESTS,
@@ -94,5 +86,5 @@ def build_stage(settings: RouterSettings) -> Stage:
         handler=route_handler(kafka, profiles, enricher, dead_letters),
         max_in_flight=settings.max_in_flight, health=settings.health,
         counters=lambda: {"enrichment_breakers_open": sum(b.opened_at is not None for b in enricher.breakers.values())},
-        resources=session,
+        close=enricher.close,
     )

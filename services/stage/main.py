@@ -15,8 +15,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -47,8 +46,8 @@ class Stage:
     max_in_flight: int = 1000  # records polled and not yet acknowledged downstream
     health: tuple[str, int] = ("127.0.0.1", 0)  # /healthz, /readyz, /metrics; port 0: none
     counters: Callable[[], Mapping[str, float]] = field(default=dict)  # the service's own metrics
-    # Resources opened before the loop and closed after the drain (an HTTP session, a thread pool).
-    resources: Callable[[], AbstractAsyncContextManager[None]] | None = None
+    # Closes what the service opened (an HTTP session, a thread pool), after the drain.
+    close: Callable[[], Awaitable[None]] | None = None
     # Work before the first poll, once Kafka answers (the generator's bucket); a stop interrupts it.
     prepare: Callable[[], Awaitable[None]] | None = None
     # The service's own producer when its handler sends beside its outputs (the generator's
@@ -88,11 +87,6 @@ async def started_consumer(stage: Stage, listener: ConsumerRebalanceListener) ->
     return consumer
 
 
-@contextlib.asynccontextmanager
-async def _nothing() -> AsyncIterator[None]:
-    yield
-
-
 async def serve(stage: Stage, drain_s: float) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -119,7 +113,9 @@ async def serve(stage: Stage, drain_s: float) -> None:
     host, port = stage.health
     try:
         async with serve_health(stage.name, host, port, stage.kafka.bootstrap, counters), \
-                (stage.resources or _nothing)():
+                contextlib.AsyncExitStack() as on_exit:
+            if stage.close is not None:
+                on_exit.push_async_callback(stage.close)
             await unless_stopped(stop, kafka.ensure_topics(stage.kafka))
             if stage.prepare is not None:
                 await unless_stopped(stop, stage.prepare())
