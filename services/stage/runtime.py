@@ -10,6 +10,7 @@ records polled with it. Poison and handler bugs become dead letters: a partition
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import time
@@ -110,15 +111,17 @@ class Runtime:
                 self.counts["commit_failures_total"] += 1
                 log.warning("commit failed, its records will be redelivered: %s", exc)
 
+    async def _next_finish(self, timeout_s: float) -> None:
+        """Until a record's outputs are acknowledged (or a stop), at most `timeout_s`."""
+        self._finished.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._finished.wait(), max(0.0, timeout_s))
+
     async def settle(self, timeout_s: float) -> bool:
         """Wait until nothing is in flight (True) or `timeout_s` passed (False)."""
         deadline = time.monotonic() + timeout_s
         while len(self.offsets) and time.monotonic() < deadline:
-            self._finished.clear()
-            try:
-                await asyncio.wait_for(self._finished.wait(), max(0.0, deadline - time.monotonic()))
-            except TimeoutError:
-                break
+            await self._next_finish(deadline - time.monotonic())
         return not len(self.offsets)
 
     def rebalance_listener(self) -> ConsumerRebalanceListener:
@@ -131,11 +134,7 @@ class Runtime:
             room = poll_size(len(self.offsets), self.max_in_flight, MAX_BATCH)
             if room == 0:
                 # Full (the broker is slow or away): wait for acks rather than poll what we cannot start.
-                self._finished.clear()
-                try:
-                    await asyncio.wait_for(self._finished.wait(), COMMIT_EVERY_S)
-                except TimeoutError:
-                    pass
+                await self._next_finish(COMMIT_EVERY_S)
             else:
                 batches = await self.consumer.getmany(timeout_ms=POLL_TIMEOUT_MS, max_records=room)
                 if batches:
