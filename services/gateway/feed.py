@@ -214,7 +214,8 @@ class Feed:
         return self.routes.new_id()
 
     def reads(self, key: str) -> bool:
-        """Whether results keyed by `key` reach this replica now, without a hold."""
+        """Whether results keyed by `key` reach this replica now. Only a Hold keeps it so: a
+        partition read for someone else stops after its linger."""
         if self.routes is None:
             return False
         route = self.routes.route(key)

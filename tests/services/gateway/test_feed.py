@@ -132,3 +132,25 @@ async def test_stop_ends_every_reader() -> None:
     await feed.stop()
     assert readers[0].consumer.stopped
     hold.release()  # after stop: nothing left to linger on
+
+
+async def test_a_status_wait_holds_a_partition_that_was_only_lingering() -> None:
+    """Found by CI: a `?wait=20` on a job whose partition was still read for an earlier status
+    took no hold of its own; the reader stopped after its linger and the job stayed `queued`."""
+    from services.gateway.context import Gateway
+    from services.gateway.settings import GatewaySettings
+    from services.gateway.state import Job
+    from services.gateway.submit import read_results_of
+
+    feed, readers = _feed()
+    key = _foreign_key(feed)
+    (await feed.hold(key)).release()  # an earlier status read: the reader lingers now
+    gw = Gateway(settings=GatewaySettings.from_env(Env({"GATEWAY_RESUME_SECRET": "s"})), index=feed.index,
+                 registry=feed.registry, feed=feed)
+    waiting = await read_results_of(gw, Job(job_id=key, created_ms=0.0))
+    await _settle()  # past the linger
+    assert feed.partitions_held == 1 and not readers[0].consumer.stopped and feed.reads(key)
+    waiting.release()
+    await _settle()
+    assert feed.partitions_held == 0
+    await feed.stop()
