@@ -27,6 +27,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.path.name == "test_fuzz.py")
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed stack test shows what the services logged above INFO while the suite ran: CI
+    keeps only pytest's output, and a flaky pipeline failure is otherwise a bare assertion."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    stack = getattr(item, "funcargs", {}).get("stack")  # also when a fixture asked for it
+    if not report.failed or not isinstance(stack, Stack):
+        return
+    for log in sorted((stack.root / "logs").glob("*.log")):
+        lines = [line for line in log.read_text(errors="replace").splitlines()
+                 if " WARNING " in line or " ERROR " in line or line.startswith(("Traceback", "  ", "aiokafka", "Kafka"))]
+        if lines:
+            report.sections.append((f"{log.name}: warnings and errors (last 40)", "\n".join(lines[-40:])))
+
+
 PARTNER_COMPANY = """
   # A company with an enrichment endpoint (tests/support/partner.py).
   CompanyE:

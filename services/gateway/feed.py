@@ -26,6 +26,7 @@ import time
 from typing import Any, Callable, Coroutine
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 
 from services import contract
 from services.gateway.messages import progress_messages
@@ -115,6 +116,18 @@ class _Follower:
             await asyncio.shield(self._polled)
 
 
+async def _poll_on(follower: _Follower) -> None:
+    """One poll; an error is logged and the same position polled again after a pause. A reader
+    that stopped on an error would leave every wait on its partition to time out, silently."""
+    try:
+        await follower.poll()
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        raise
+    except Exception:
+        log.exception("reading %s failed; trying again", sorted(follower.handlers))
+        await asyncio.sleep(0.5)
+
+
 class Hold:
     """This replica reads a client's partitions until `release()` (and the linger after)."""
 
@@ -134,7 +147,8 @@ class _Held:
         self.follower: _Follower | None = None
         self.task: asyncio.Task[None] | None = None
         self.holders = 0
-        self.ready = asyncio.Event()  # caught up with the partition's end at its start
+        self.ready = asyncio.Event()  # caught up with the partition's end at its start (or failed)
+        self.failed: BaseException | None = None  # why the reader could not start
         self.linger: asyncio.TimerHandle | None = None
 
 
@@ -242,6 +256,8 @@ class Feed:
         try:
             async with asyncio.timeout(timeout_s):
                 await held.ready.wait()
+            if held.failed is not None:
+                raise KafkaError(f"results partition {route.notifications} cannot be read") from held.failed
         except BaseException:
             hold.release()
             raise
@@ -251,18 +267,20 @@ class Feed:
         held.follower = self._reply_follower(route, f"p{route.notifications}")
         try:
             await held.follower.start(self._since_ms(), self._stopped_at.pop(route, None))
-            while True:
-                if held.follower.caught_up:
-                    held.ready.set()
-                await held.follower.poll()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # A broker gone while starting: let the next hold try afresh.
+        except Exception as exc:
+            # A broker gone while starting: the holders are told at once (not after their
+            # timeout), and the next hold tries afresh.
             log.exception("reading results partition %d failed", route.notifications)
             if self._held.get(route) is held:
                 del self._held[route]
+            held.failed = exc
+            held.ready.set()
             await held.follower.consumer.stop()
+            return
+        while True:
+            if held.follower.caught_up:
+                held.ready.set()
+            await _poll_on(held.follower)
 
     def _release(self, route: Route, held: _Held) -> None:
         held.holders -= 1
@@ -318,7 +336,7 @@ class Feed:
 
     async def _run(self, follower: _Follower) -> None:
         while True:
-            await follower.poll()
+            await _poll_on(follower)
             self._report_caught_up()
 
     async def _prune(self) -> None:

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+from aiokafka.errors import KafkaError
 
 from services.gateway.feed import Feed
 from services.gateway.replies import ReplyRoutes, Route
@@ -29,6 +30,8 @@ class _Reader:
 
     def __init__(self, fail: bool) -> None:
         self.fail = fail
+        self.poll_errors = 0  # polls that raise before reading goes on
+        self.handlers = {"notifications": None}
         self.consumer = _Consumer()
         self.caught_up = False
         self.records = 0
@@ -42,6 +45,9 @@ class _Reader:
 
     async def poll(self) -> None:
         await asyncio.sleep(0.01)
+        if self.poll_errors:
+            self.poll_errors -= 1
+            raise ConnectionError("fetch failed")
         self.records += 1
 
     async def positions(self) -> dict[Any, int]:
@@ -117,11 +123,26 @@ async def test_a_hold_taken_again_within_the_linger_keeps_the_reader() -> None:
 async def test_a_reader_that_cannot_start_is_forgotten_and_the_next_hold_tries_again() -> None:
     feed, readers = _feed(fail_first=1)
     key = _foreign_key(feed)
-    with pytest.raises(TimeoutError):
-        await feed.hold(key, timeout_s=0.3)
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(KafkaError):
+        await feed.hold(key, timeout_s=5)
+    assert asyncio.get_running_loop().time() - started < 1  # told at once, not after the timeout
     assert feed.partitions_held == 0 and readers[0].consumer.stopped
     hold = await feed.hold(key)
     assert len(readers) == 2 and feed.reads(key)
+    hold.release()
+    await feed.stop()
+
+
+async def test_a_poll_that_fails_is_retried_and_the_holder_keeps_reading() -> None:
+    """A reader that ended on one failed fetch left every wait on its partition `queued`."""
+    feed, readers = _feed()
+    key = _foreign_key(feed)
+    hold = await feed.hold(key)
+    readers[0].poll_errors = 2
+    before = readers[0].records
+    await asyncio.sleep(1.3)  # two failures, a pause after each, then reading again
+    assert readers[0].poll_errors == 0 and readers[0].records > before and feed.reads(key)
     hold.release()
     await feed.stop()
 
