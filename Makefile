@@ -31,9 +31,9 @@ venv: $(VENV)/.installed ## Create the Python environment (pinned packages)
 install: venv ## Install everything: Python packages, Kafka jars (Maven Central), MinIO (Go build)
 	$(PY) -m devstack install
 
-.PHONY: chromium
-chromium: ## Debian's Chromium for the page's browser tests (apt-get, first time only)
-	$(PY) -m devstack.install chromium
+.PHONY: test-tools
+test-tools: ## Debian's chromium (browser tests) and poppler-utils (label sheets) for the tests (apt-get, first time only)
+	$(PY) -m devstack.install test-tools
 
 .PHONY: helm
 helm: ## The pinned helm binary for the chart's checks (go install, first time only)
@@ -52,11 +52,11 @@ status: ## Show what `make run` started and whether it is still running
 	$(PY) -m devstack status
 
 .PHONY: test
-test: install chromium helm ## Run the whole suite (starts and stops its own Kafka and MinIO on free ports)
+test: install test-tools helm ## Run the whole suite (starts and stops its own Kafka and MinIO on free ports)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: screenshots
-screenshots: install chromium ## Refresh docs/screenshots (the README's picture) from the browser tests
+screenshots: install test-tools ## Refresh docs/screenshots (the README's picture) from the browser tests
 	BARCODE_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q tests/e2e/test_page.py
 
 .PHONY: unit

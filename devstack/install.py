@@ -82,17 +82,22 @@ def install_helm() -> None:
     _say(f"helm ready at {HELM} ({time.monotonic() - started:.0f}s)")
 
 
-def install_chromium() -> None:
-    """Debian's Chromium for the page's browser tests (Playwright cannot download its own here)."""
-    if os.path.exists(CHROMIUM):
+# Debian packages the tests use, by a file each installs: Chromium for the page's browser tests
+# (Playwright cannot download its own here), poppler-utils to rasterise the batches' label sheets.
+TEST_PACKAGES = {CHROMIUM: "chromium", "/usr/bin/pdftoppm": "poppler-utils"}
+
+
+def install_test_tools() -> None:
+    missing = [package for path, package in TEST_PACKAGES.items() if not os.path.exists(path)]
+    if not missing:
         return
     started = time.monotonic()
-    _say("installing Debian's chromium package for the browser tests (first time only) ...")
+    _say(f"installing Debian's {', '.join(missing)} for the tests (first time only) ...")
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run([*sudo, "apt-get", "update", "-q"], check=True, env=env)
-    subprocess.run([*sudo, "apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"], check=True, env=env)
-    _say(f"Chromium ready at {CHROMIUM} ({time.monotonic() - started:.0f}s)")
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-q", "--no-install-recommends", *missing], check=True, env=env)
+    _say(f"{', '.join(missing)} ready ({time.monotonic() - started:.0f}s)")
 
 
 def install_all() -> None:
@@ -103,6 +108,6 @@ def install_all() -> None:
 
 if __name__ == "__main__":
     try:
-        {"chromium": install_chromium, "helm": install_helm}.get(" ".join(sys.argv[1:]), install_all)()
+        {"test-tools": install_test_tools, "helm": install_helm}.get(" ".join(sys.argv[1:]), install_all)()
     except subprocess.CalledProcessError as exc:
         sys.exit(f"[devstack] install failed: {exc}")

@@ -60,7 +60,7 @@ class Stack:
             env.setdefault("GATEWAY_REPLICA", name)
         if kind == "generator":
             env.setdefault("GENERATOR_METRICS_PORT", str(free_port()))
-        if kind in ("router", "notifier"):  # the /healthz a Kubernetes probe would ask
+        if kind in ("router", "notifier", "batcher"):  # the /healthz a Kubernetes probe would ask
             env.setdefault(f"{kind.upper()}_HEALTH_PORT", str(free_port()))
         svc = ServiceProcess(kind, self.env(**env), self.root / "logs" / f"{name}.log", port=port)
         self.services[name] = svc
@@ -71,7 +71,7 @@ class Stack:
         """Start all services in parallel (`generators` generator and `gateways` gateway
         processes, `env` overriding their settings), then wait for each to be ready; returns
         the gateways' URLs, the first on `gateway_port` if given."""
-        for name in ("router", "notifier", *_numbered("generator", generators)):
+        for name in ("router", "notifier", "batcher", *_numbered("generator", generators)):
             self.service(name, **env).start(wait=False)
         gateway_procs = [self.service(name, port=gateway_port if n == 0 else None, **env)
                          for n, name in enumerate(_numbered("gateway", gateways))]

@@ -26,6 +26,11 @@ NOTIFICATIONS = "barcode.notifications"  # notifier -> the client's gateway: wha
 DELIVERIES = "barcode.deliveries"  # gateway -> every gateway: "this client saw that job"
 DEADLETTER = "barcode.deadletter"  # any service -> operators / `make redrive`: what could not be done
 PROGRESS = "barcode.progress"  # generator -> the client's gateway: steps of jobs that asked for them
+# Batches (services/batcher): keyed by batch id, so one batch's events and row results meet in
+# one partition of the one batcher that owns it.
+BATCHES = "barcode.batches"  # gateway -> batcher: a batch, its rows, a cancel; batcher: "finished"
+BATCH_ROWS = "barcode.batch-rows"  # notifier -> batcher: the Result of each batch row
+BATCH_STATUS = "barcode.batch-status"  # batcher -> every gateway: a batch's progress, throttled
 
 FORMATS: dict[str, str] = {
     "png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "eps": "application/postscript"}
@@ -58,6 +63,9 @@ class ErrorCode:
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # the same key earlier came with other parameters
     TOO_MANY_AUTH_FAILURES = "too_many_auth_failures"  # wrong API keys from one source, over its budget
     UNAVAILABLE = "unavailable"  # Kafka did not take the request
+    INVALID_CSV = "invalid_csv"  # a batch's CSV body that cannot be read (the message names the line)
+    TOO_MANY_ROWS = "too_many_rows"  # a batch over the row limit (100,000)
+    INVALID_SHEET = "invalid_sheet"  # a batch's label-sheet layout that cannot be printed
     # Decided later in the pipeline, delivered as a `failed` notification.
     SYMBOLOGY_NOT_ALLOWED = "symbology_not_allowed"
     FORMAT_NOT_ALLOWED = "format_not_allowed"
@@ -73,6 +81,7 @@ class ErrorCode:
     OUTPUT_TOO_LARGE = "output_too_large"
     RENDER_TIMEOUT = "render_timeout"
     INTERNAL = "internal_error"
+    CANCELLED = "cancelled"  # a batch row never started: its batch was cancelled first
     UNDECODABLE = "undecodable_message"  # dead letters only: the bytes did not fit the contract
 
 
@@ -111,6 +120,8 @@ class GenerateRequest:
     # "anonymous:<hash of the source address>". Scopes idempotency keys and who may read the job
     # on every replica, whatever that replica's own key settings are.
     owner: str | None = None
+    batch_id: str | None = None  # a row of this batch (services/batcher); its result goes to the batcher
+    row: int | None = None  # the row's number in its batch, from 1
     v: int = SCHEMA_VERSION
 
 
@@ -130,6 +141,8 @@ class RenderJob:
     engine: str | None = None  # None: the symbology's default engine
     verify: bool = True  # decode the output back before publishing it
     progress: bool | None = None
+    batch_id: str | None = None  # a row of this batch (services/batcher); its result goes to the batcher
+    row: int | None = None  # the row's number in its batch, from 1
     v: int = SCHEMA_VERSION
 
 
@@ -150,6 +163,8 @@ class Result:
     error: ErrorInfo | None = None
     trace: dict[str, float] = field(default_factory=dict)
     verified: bool | None = None  # True: decoded back and matched; None: not known (cached) or not decodable
+    batch_id: str | None = None  # a row of this batch (services/batcher); its result goes to the batcher
+    row: int | None = None  # the row's number in its batch, from 1
     v: int = SCHEMA_VERSION
 
 
@@ -229,6 +244,68 @@ def routed_step(job: RenderJob) -> list[dict[str, Any]]:
     return [{"step": "routed", "at_ms": job.trace["routed"], "detail": {"company": job.company}}]
 
 
+BatchKind = Literal["created", "rows", "cancel", "finished"]
+
+
+@dataclass
+class BatchEvent:
+    """barcode.batches, keyed by batch id. "created" (what the batch is), then "rows" (its rows,
+    in chunks under Kafka's message size), from the gateway before it answers 202; "cancel"
+    from DELETE; "finished" from the batcher once its outputs are stored. The batcher's state
+    of a batch is a fold of these and the batch's row results, so it is rebuilt after a restart."""
+
+    batch_id: str
+    kind: BatchKind
+    owner: str | None = None
+    company: str | None = None
+    client_id: str | None = None  # a WebSocket client told of progress
+    request_id: str | None = None
+    total: int | None = None  # created: the number of rows
+    sheet: dict[str, Any] | None = None  # created: the label sheet's layout as the client sent it
+    created_ms: float = field(default_factory=now_ms)
+    rows: list[dict[str, Any]] | None = None  # rows: services/gateway/batch_input.py BatchRow.to_json()
+    outputs: dict[str, Any] | None = None  # finished: what was stored (BatchStatus's output fields)
+    idempotency_key: str | None = None  # created: a repeat with this key gets this batch back
+    fingerprint: str | None = None  # created: of what was asked, to refuse a reused key
+    v: int = SCHEMA_VERSION
+
+
+BatchState = Literal["running", "assembling", "completed", "cancelled"]
+
+
+@dataclass
+class BatchStatus:
+    """barcode.batch-status, keyed by batch id: the batcher's latest count of a batch, a few
+    times a second at most while it runs. Every gateway reads it to answer GET /v1/batches/{id}
+    and to push `batch_progress` to the batch's socket."""
+
+    batch_id: str
+    status: BatchState
+    total: int
+    completed: int = 0
+    failed: int = 0
+    cancelled: int = 0  # rows never started because the batch was cancelled
+    owner: str | None = None
+    company: str | None = None
+    client_id: str | None = None
+    request_id: str | None = None
+    created_ms: float = 0.0
+    updated_ms: float = field(default_factory=now_ms)
+    finished_ms: float | None = None
+    rows_per_s: float | None = None
+    eta_s: float | None = None
+    bucket: str | None = None
+    archive_key: str | None = None
+    sheet_key: str | None = None
+    manifest_key: str | None = None
+    labels: int | None = None  # placed on the sheet
+    labels_not_placed: int | None = None  # too large for the sheet's label (listed in the manifest)
+    errors: list[dict[str, Any]] | None = None  # the first few failed rows: row, code, message
+    idempotency_key: str | None = None
+    fingerprint: str | None = None
+    v: int = SCHEMA_VERSION
+
+
 @dataclass
 class DeadLetter:
     """barcode.deadletter: a message a service gave up on, with why and how often it tried.
@@ -247,7 +324,9 @@ class DeadLetter:
     v: int = SCHEMA_VERSION
 
 
-T = TypeVar("T", GenerateRequest, RenderJob, Result, Notification, Delivery, Progress, DeadLetter)
+Message = GenerateRequest | RenderJob | Result | Notification | Delivery | Progress | DeadLetter | BatchEvent | BatchStatus
+T = TypeVar("T", GenerateRequest, RenderJob, Result, Notification, Delivery, Progress, DeadLetter, BatchEvent,
+            BatchStatus)
 
 
 @cache
@@ -255,7 +334,7 @@ def _field_names(kind: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(kind))
 
 
-def encode(message: GenerateRequest | RenderJob | Result | Notification | Delivery | Progress | DeadLetter) -> bytes:
+def encode(message: Message) -> bytes:
     # Optional fields that are unset stay off the wire: smaller messages, cleaner logs. A
     # shallow dict: orjson writes the nested dataclasses (ErrorInfo) itself, and
     # dataclasses.asdict's deep copy cost more than the JSON encoding (docs/benchmarks.md).

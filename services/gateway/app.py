@@ -21,6 +21,7 @@ from services.gateway.files import FileFetcher
 from services.gateway.guard import guard, json_errors, security_headers
 from services.gateway.page import add_page_routes
 from services.gateway.publisher import Publisher
+from services.gateway.batch_api import routes as batch_routes
 from services.gateway.rest import routes
 from services.gateway.settings import GatewaySettings
 from services.gateway.sockets import SocketRegistry
@@ -53,7 +54,8 @@ async def _connect(gw: Gateway, started: list[kafka.RenewingProducer]) -> None:
     async def start_feed() -> Feed:
         feed = Feed(settings.kafka, gw.index, gw.registry, f"gateway-feed-{settings.replica}",
                     state_fetch_wait_ms=settings.state_fetch_wait_ms, known_companies=gw.keys.protected,
-                    replica=settings.replica, hold_linger_s=settings.hold_linger_s)
+                    replica=settings.replica, hold_linger_s=settings.hold_linger_s,
+                    batches=gw.batches, sign=gw.signed_url)
         try:
             await feed.start()
         except BaseException:
@@ -122,6 +124,7 @@ def init_app(settings: GatewaySettings) -> web.Application:
     app.cleanup_ctx.append(_kafka_ctx)
     app.on_shutdown.append(_close_sockets)
     app.add_routes(routes)
+    app.add_routes(batch_routes)
     app.router.add_get("/v1/ws", websocket)
     add_page_routes(app, settings.companies_file)
     return app

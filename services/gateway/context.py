@@ -9,6 +9,7 @@ from aiohttp import web
 
 from services.contract import ErrorCode
 from services.gateway.auth import Caller, KeyRing, Limits
+from services.gateway.batches import BatchIndex
 from services.gateway.errors import ApiError
 from services.gateway.feed import Feed
 from services.gateway.files import FileFetcher
@@ -35,6 +36,7 @@ class Gateway:
     signer: Signer | None = None  # signs storage URLs for clients, anew on every read
     # job id -> the outcome of its request's publish, while it is in progress (submit.py)
     publishing: dict[str, "asyncio.Future[bool]"] = field(default_factory=dict)
+    batches: BatchIndex = field(default_factory=BatchIndex)  # the batcher's latest status of each batch
 
     @property
     def state_ready(self) -> bool:

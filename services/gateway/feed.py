@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
 from services import contract
+from services.gateway.batches import BatchIndex, Sign, socket_message
 from services.gateway.messages import progress_messages
 from services.gateway.replies import ReplyRoutes, Route
 from services.gateway.sockets import SocketRegistry
@@ -38,6 +39,7 @@ from services.stage import kafka
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_S = 30.0
+BATCHES_KEPT_MS = 24 * 3600 * 1000  # barcode.batch-status's retention
 Handler = Callable[[ConsumerRecord[bytes, bytes]], None]
 
 
@@ -156,7 +158,8 @@ class Feed:
     def __init__(self, kafka: KafkaSettings, index: JobIndex, registry: SocketRegistry, client_id: str,
                  state_fetch_wait_ms: int = 100, state_fetch_min_bytes: int = 64 * 1024,
                  known_companies: frozenset[str] = frozenset(), replica: str = "gateway",
-                 hold_linger_s: float = 30.0) -> None:
+                 hold_linger_s: float = 30.0, batches: BatchIndex | None = None,
+                 sign: Sign = lambda bucket, key: None) -> None:
         self.kafka = kafka
         # Companies this replica has API keys for; a request owned by another keyed company
         # means replicas on these topics disagree on GATEWAY_API_KEYS (said once per company).
@@ -172,6 +175,11 @@ class Feed:
         self.state = _Follower(kafka, f"{client_id}-state", {kafka.topic(contract.REQUESTS): self._on_request,
                                                              kafka.topic(contract.DELIVERIES): self._on_delivery},
                                state_fetch_wait_ms, state_fetch_min_bytes)
+        # Batch statuses: every partition, a few records per batch, kept a day.
+        self.batches = batches if batches is not None else BatchIndex()
+        self.sign = sign
+        self.batch_state = _Follower(kafka, f"{client_id}-batches", {kafka.topic(contract.BATCH_STATUS): self._on_batch_status},
+                                     state_fetch_wait_ms, 1)
         self._held: dict[Route, _Held] = {}
         self._stopped_at: dict[Route, dict[TopicPartition, int]] = {}  # where a dropped route's reading ended
         self._dropped_records = 0  # read by followers since stopped
@@ -181,7 +189,8 @@ class Feed:
 
     @property
     def followers(self) -> list[_Follower]:
-        return [f for f in (self.home, self.state, *(h.follower for h in self._held.values())) if f is not None]
+        return [f for f in (self.home, self.state, self.batch_state, *(h.follower for h in self._held.values()))
+                if f is not None]
 
     def _since_ms(self) -> int:
         return int(time.time() * 1000 - self.kafka.state_ttl_s * 1000)
@@ -201,9 +210,10 @@ class Feed:
         since_ms = self._since_ms()
         for follower in (self.home, self.state):
             await follower.start(since_ms)
+        await self.batch_state.start(int(time.time() * 1000) - BATCHES_KEPT_MS)
         self._report_caught_up()
         self._tasks = [asyncio.create_task(self._run(f), name=f"gateway-feed-{n}")
-                       for n, f in enumerate((self.home, self.state))]
+                       for n, f in enumerate((self.home, self.state, self.batch_state))]
         self._tasks.append(asyncio.create_task(self._prune(), name="gateway-feed-prune"))
 
     async def stop(self) -> None:
@@ -311,7 +321,8 @@ class Feed:
     @property
     def results_read(self) -> int:
         """Notification and progress records read so far (home and held partitions)."""
-        return self._dropped_records + sum(f.records for f in self.followers if f is not self.state)
+        return self._dropped_records + sum(f.records for f in self.followers
+                                           if f is not self.state and f is not self.batch_state)
 
     @property
     def partitions_held(self) -> int:
@@ -328,7 +339,8 @@ class Feed:
             await self.state.read_past_now()
 
     def _report_caught_up(self) -> None:
-        if self.caught_up.is_set() or self.home is None or not (self.home.caught_up and self.state.caught_up):
+        if self.caught_up.is_set() or self.home is None or not (self.home.caught_up and self.state.caught_up
+                                                                 and self.batch_state.caught_up):
             return
         self.caught_up.set()
         log.info("job state caught up: %d jobs, %d clients with pending results",
@@ -343,9 +355,12 @@ class Feed:
         while True:
             await asyncio.sleep(PRUNE_EVERY_S)
             self.index.prune()
+            self.batches.prune()
 
     def _on_request(self, record: ConsumerRecord[bytes, bytes]) -> None:
         request = contract.decode(contract.GenerateRequest, record.value)
+        if request.batch_id:
+            return  # a batch row: the batcher sent it and counts it; no client asks for it alone
         self.index.add_request(request)
         owner = request.owner or ""
         if owner.startswith("company:") and owner[8:] not in self.known_companies \
@@ -378,6 +393,13 @@ class Feed:
         for message in progress_messages(step):
             for conn in sockets:
                 conn.send(message)
+
+    def _on_batch_status(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        status = contract.decode(contract.BatchStatus, record.value)
+        if not self.batches.add(status) or not status.client_id:
+            return
+        for conn in self.registry.for_client(status.client_id):
+            conn.send(socket_message(status, self.sign))
 
     def _on_delivery(self, record: ConsumerRecord[bytes, bytes]) -> None:
         delivery = contract.decode(contract.Delivery, record.value)

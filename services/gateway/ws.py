@@ -21,6 +21,9 @@ from aiokafka.errors import KafkaError
 
 from services.contract import ErrorCode
 from services.gateway.auth import Caller
+from services.gateway.batch_api import readable_batch, submit_batch
+from services.gateway.batch_input import parse_json
+from services.gateway.batches import socket_message
 from services.gateway.context import GATEWAY, Gateway, base_url, caller_of
 from services.gateway.errors import ApiError
 from services.gateway.guard import check_origin
@@ -248,13 +251,40 @@ async def _on_text(gw: Gateway, conn: Connection, request: web.Request, text: st
             await _resume(gw, conn, body)
         elif kind == "generate":
             await _generate(gw, conn, body, request_id)
+        elif kind == "batch":
+            await _batch(gw, conn, body, request_id)
+        elif kind == "batch_status":
+            await _batch_status(gw, conn, body, request_id)
         else:
             raise ApiError(ErrorCode.UNKNOWN_MESSAGE_TYPE,
-                           f"unknown message type {str(kind)[:40]!r}; send type \"generate\"")
+                           f"unknown message type {str(kind)[:40]!r}; send type \"generate\" or \"batch\"")
     except CloseSocket:
         raise
     except ApiError as error:
         _reject(gw, conn, error, request_id)
+
+
+async def _batch(gw: Gateway, conn: Connection, body: dict[str, Any], request_id: str | None) -> None:
+    """A batch over the socket (up to GATEWAY_MAX_MESSAGE_BYTES; bigger ones go over REST):
+    `batch_accepted`, then `batch_progress` a few times a second and `batch_completed`, sent to
+    this client id (a resumed socket keeps getting them)."""
+    gw.limits.take(conn.caller)
+    fields = {k: v for k, v in body.items() if k not in ("type", "request_id")}
+    batch = await asyncio.to_thread(parse_json, fields)
+    accepted, replayed = await submit_batch(gw, conn.caller, batch, conn.client_id, request_id)
+    conn.jobs_sent += 1  # like a job: no auth or resume after it
+    conn.send({"type": "batch_accepted", **accepted, **({"request_id": request_id} if request_id else {})})
+    if replayed:
+        await _batch_status(gw, conn, {"batch_id": accepted["batch_id"]}, request_id)
+
+
+async def _batch_status(gw: Gateway, conn: Connection, body: dict[str, Any], request_id: str | None) -> None:
+    """The batch's latest status now (a page that reconnected without resuming asks this)."""
+    batch_id = body.get("batch_id")
+    if not isinstance(batch_id, str):
+        raise ApiError(ErrorCode.INVALID_REQUEST, "batch_status needs a batch_id string")
+    status = await readable_batch(gw, conn.caller, batch_id)
+    conn.send({**socket_message(status, gw.signed_url), **({"request_id": request_id} if request_id else {})})
 
 
 async def _generate(gw: Gateway, conn: Connection, body: dict[str, Any], request_id: str | None) -> None:

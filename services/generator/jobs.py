@@ -11,7 +11,7 @@ import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from services.contract import FORMATS, ErrorCode, ErrorInfo, RenderJob, Result, now_ms
 from services.generator.errors import JobError, TransientError
@@ -82,7 +82,8 @@ class JobRunner:
 
     async def run(self, job: RenderJob) -> Result:
         trace = {**job.trace, "generator_in": now_ms()}
-        base = dict(job_id=job.job_id, company=job.company, request_id=job.request_id, client_id=job.client_id)
+        base: dict[str, Any] = dict(job_id=job.job_id, company=job.company, request_id=job.request_id,
+                                    client_id=job.client_id, batch_id=job.batch_id, row=job.row)
         try:
             result = await self._make(job, trace, base)
         except JobError as exc:
@@ -110,7 +111,7 @@ class JobRunner:
             return Result(status="failed", error=error, trace={**trace, "generated": now_ms()}, **base)
         return result
 
-    async def _make(self, job: RenderJob, trace: dict[str, float], base: dict[str, str | None]) -> Result:
+    async def _make(self, job: RenderJob, trace: dict[str, float], base: dict[str, Any]) -> Result:
         symbology = lookup(job.symbology)
         if symbology is None:
             raise JobError(ErrorCode.UNKNOWN_SYMBOLOGY, f"unknown symbology {job.symbology!r}")

@@ -34,12 +34,17 @@ def url_signer(settings: NotifierSettings) -> UrlSigner:
     return sign
 
 
-def notify_handler(notifications_topic: str, sign: UrlSigner, recent: RecentJobs) -> Handler:
+def notify_handler(notifications_topic: str, sign: UrlSigner, recent: RecentJobs,
+                   batch_rows_topic: str = contract.BATCH_ROWS) -> Handler:
     def handle(record: Record) -> Outputs:
         result = contract.decode(contract.Result, record.value)  # SchemaError: a dead letter
         if not recent.first_time(result.job_id):
             log.info("duplicate result for job %s dropped", result.job_id)
             return ()
+        if result.batch_id:
+            # A batch row tells nobody by itself: the batcher counts it (by the batch's key, so
+            # the batch's partition) and reports the batch's progress as a whole.
+            return (Output(batch_rows_topic, result.batch_id.encode(), record.value),)
         # Keyed by client so one client's notifications stay in order on one partition.
         key = (result.client_id or result.job_id).encode()
         return (Output(notifications_topic, key, contract.encode(to_notification(result, sign))),)
@@ -52,8 +57,9 @@ def build_stage(settings: NotifierSettings) -> Stage:
     recent = RecentJobs(settings.dedupe_window)
     return Stage(
         name="notifier", kafka=kafka, group="barcode-notifier", source=contract.RESULTS,
-        outputs=(contract.NOTIFICATIONS,),
-        handler=notify_handler(kafka.topic(contract.NOTIFICATIONS), url_signer(settings), recent),
+        outputs=(contract.NOTIFICATIONS, contract.BATCH_ROWS),
+        handler=notify_handler(kafka.topic(contract.NOTIFICATIONS), url_signer(settings), recent,
+                               kafka.topic(contract.BATCH_ROWS)),
         max_in_flight=settings.max_in_flight, health=settings.health,
         counters=lambda: {"remembered_jobs": len(recent)},
     )

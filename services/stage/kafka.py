@@ -72,6 +72,13 @@ def topic_specs(settings: KafkaSettings) -> list[NewTopic]:
         # Progress matters only while a job runs: ten minutes.
         NewTopic(settings.topic(contract.PROGRESS), settings.reply_partitions, rf,
                  topic_configs={**isr, "retention.ms": "600000", "segment.ms": "600000"}),
+        # A batch's events and its rows' results share a key (the batch id) and a partition
+        # count, so both land in the same partition number: the batcher that owns one owns both.
+        NewTopic(settings.topic(contract.BATCHES), settings.partitions, rf, topic_configs=day),
+        NewTopic(settings.topic(contract.BATCH_ROWS), settings.partitions, rf, topic_configs=day),
+        # Only each batch's latest count matters: compacted (and gone after a day).
+        NewTopic(settings.topic(contract.BATCH_STATUS), settings.partitions, rf,
+                 topic_configs={**day, "cleanup.policy": "compact,delete"}),
         # Kept a week: long enough for someone to look and redrive.
         NewTopic(settings.topic(contract.DEADLETTER), 1, rf,
                  topic_configs={**isr, "retention.ms": str(7 * 24 * 3600 * 1000)}),

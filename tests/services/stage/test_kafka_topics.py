@@ -18,10 +18,18 @@ def test_topics_take_partitions_replication_and_min_isr_from_the_environment() -
     specs = {t.name: t for t in topic_specs(settings)}
     assert set(specs) == {f"prod.{t}" for t in (contract.REQUESTS, contract.RENDER, contract.RESULTS,
                                                  contract.NOTIFICATIONS, contract.DELIVERIES, contract.PROGRESS,
-                                                 contract.DEADLETTER)}
+                                                 contract.DEADLETTER, contract.BATCHES, contract.BATCH_ROWS,
+                                                 contract.BATCH_STATUS)}
     for name, spec in specs.items():
         assert spec.replication_factor == 3 and spec.topic_configs["min.insync.replicas"] == "2"
         assert spec.num_partitions == (1 if name.endswith("deadletter") else 12)
+
+
+def test_a_batch_and_its_rows_results_share_a_partition_count() -> None:
+    """The batcher owns a batch through one partition number of both topics (range assignor)."""
+    specs = {t.name: t for t in topic_specs(KafkaSettings.from_env(Env({"BARCODE_PARTITIONS": "6"})))}
+    assert specs[contract.BATCHES].num_partitions == specs[contract.BATCH_ROWS].num_partitions == 6
+    assert specs[contract.BATCH_STATUS].topic_configs["cleanup.policy"] == "compact,delete"
 
 
 def test_a_single_broker_is_the_default() -> None:

@@ -1,0 +1,275 @@
+"""The batcher: fans each batch out into ordinary jobs, counts their results, reports progress,
+and assembles the outputs when the last row is in.
+
+It reads barcode.batches (created / rows / cancel / finished) and barcode.batch-rows (each row's
+Result, forwarded by the notifier) as one consumer group with the range assignor: both topics
+are keyed by batch id with the same partition count, so one member owns a batch's events and
+its results together. That member's state is a fold of the two partitions (tally.py), read
+again from their start whenever it is assigned them: a restarted or new batcher rebuilds every
+count exactly, and nothing is committed. Until it has caught up with what the partitions held at
+assignment it only reads; then it sends rows (at most BATCHER_WINDOW in flight per batch), and
+publishes each batch's status on barcode.batch-status a few times a second at most.
+
+A row sent twice (it was in flight when a batcher died) is the same job id: the object store
+already holds its file, and the tally counts its first result only.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from botocore.config import Config
+
+from services import contract
+from services.batcher.assemble import assemble
+from services.batcher.settings import BatcherSettings
+from services.batcher.tally import Tally
+from services.settings import exit_after, log_level, read_config
+from services.stage import eventloop, kafka
+from services.stage.health import serve_health
+from services.stage.main import Stopped, unless_stopped
+
+log = logging.getLogger(__name__)
+GROUP = "barcode-batcher"
+
+
+def s3_client(settings: BatcherSettings) -> Any:
+    s3 = settings.s3
+    return boto3.client("s3", endpoint_url=s3.endpoint, aws_access_key_id=s3.access_key,
+                        aws_secret_access_key=s3.secret_key, region_name=s3.region,
+                        config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
+                                      retries={"max_attempts": 5, "mode": "standard"},
+                                      max_pool_connections=16))
+
+
+class Batcher(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, settings: BatcherSettings, producer: kafka.RenewingProducer) -> None:
+        self.settings = settings
+        self.producer = producer
+        self.consumer: AIOKafkaConsumer | None = None
+        self.topics = {name: settings.kafka.topic(name) for name in
+                       (contract.BATCHES, contract.BATCH_ROWS, contract.BATCH_STATUS, contract.REQUESTS)}
+        self.tallies: dict[str, Tally] = {}
+        self.partition: dict[str, int] = {}  # batch -> its partition number
+        self.catching_up: dict[TopicPartition, int] = {}  # end offsets seen at assignment
+        self.assembling: dict[str, asyncio.Task[None]] = {}
+        self.dirty: set[str] = set()
+        self.last_status: dict[str, float] = {}
+        self.s3 = s3_client(settings)
+        self.stopping = False
+        self.counts = {"rows_sent_total": 0, "rows_counted_total": 0, "batches_assembled_total": 0,
+                       "duplicate_results_total": 0, "assembly_failures_total": 0}
+
+    # ---- ownership ------------------------------------------------------------------------
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        numbers = {tp.partition for tp in revoked}
+        for batch_id in [b for b, p in self.partition.items() if p in numbers]:
+            task = self.assembling.pop(batch_id, None)
+            if task is not None:
+                task.cancel()
+            self.tallies.pop(batch_id, None)
+            self.partition.pop(batch_id, None)
+            self.dirty.discard(batch_id)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        """Read every assigned partition again from its start: the state is their fold."""
+        assert self.consumer is not None
+        if not assigned:
+            return
+        self.consumer.seek_to_beginning(*assigned)
+        ends = await self.consumer.end_offsets(list(assigned))
+        self.catching_up.update({tp: end for tp, end in ends.items() if end > 0})
+        log.info("batcher owns %s; reading them from the start", sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
+
+    async def _check_caught_up(self) -> bool:
+        assert self.consumer is not None
+        assignment = self.consumer.assignment()
+        for tp, end in list(self.catching_up.items()):
+            if tp not in assignment or await self.consumer.position(tp) >= end:
+                del self.catching_up[tp]
+        return not self.catching_up
+
+    # ---- the fold -------------------------------------------------------------------------
+    def _tally(self, batch_id: str, partition: int) -> Tally:
+        tally = self.tallies.get(batch_id)
+        if tally is None:
+            tally = self.tallies[batch_id] = Tally(batch_id)
+            self.partition[batch_id] = partition
+        return tally
+
+    def fold(self, record: Any) -> None:
+        try:
+            if record.topic == self.topics[contract.BATCHES]:
+                event = contract.decode(contract.BatchEvent, record.value)
+                self._tally(event.batch_id, record.partition).apply_event(event)
+                self.dirty.add(event.batch_id)
+            else:
+                result = contract.decode(contract.Result, record.value)
+                if result.batch_id is None:
+                    return
+                if self._tally(result.batch_id, record.partition).apply_result(result):
+                    self.counts["rows_counted_total"] += 1
+                    self.dirty.add(result.batch_id)
+                else:
+                    self.counts["duplicate_results_total"] += 1
+        except contract.SchemaError as exc:
+            log.error("skipping undecodable record %s/%d@%d: %s", record.topic, record.partition, record.offset, exc)
+
+    # ---- acting on the state --------------------------------------------------------------
+    async def act(self) -> None:
+        for batch_id, tally in list(self.tallies.items()):
+            if tally.created is None:
+                continue
+            await self._send_rows(tally)
+            if tally.done and batch_id not in self.assembling:
+                self.assembling[batch_id] = asyncio.create_task(self._assemble(tally), name=f"assemble-{batch_id}")
+        await self._publish_statuses()
+
+    async def _send_rows(self, tally: Tally) -> None:
+        for row in tally.to_send(self.settings.window):
+            request = tally.request_for(row)
+            try:
+                future = await self.producer.send(self.topics[contract.REQUESTS], key=request.job_id.encode(),
+                                                  value=contract.encode(request))
+            except Exception as exc:  # noqa: BLE001 - the row goes again with the next ones
+                log.warning("row %d of batch %s not sent: %s", row, tally.batch_id, exc)
+                tally.unsent(row)
+                continue
+            future.add_done_callback(lambda f, t=tally, r=row: None if f.cancelled() or f.exception() is None
+                                     else t.unsent(r))
+            self.counts["rows_sent_total"] += 1
+
+    async def _assemble(self, tally: Tally) -> None:
+        loop = asyncio.get_running_loop()
+        bucket = tally.bucket or self.settings.s3.bucket
+
+        def fetch(key: str) -> bytes:
+            return bytes(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+        def upload(path: Path, key: str, content_type: str) -> None:
+            self.s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type})
+
+        self.dirty.add(tally.batch_id)  # "assembling"
+        try:
+            outputs = await loop.run_in_executor(None, assemble, tally, fetch, upload, self.settings.workdir)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.counts["assembly_failures_total"] += 1
+            log.exception("assembling batch %s failed; trying again in 5 s", tally.batch_id)
+            await asyncio.sleep(5)
+            self.assembling.pop(tally.batch_id, None)  # act() starts it again
+            return
+        outputs["bucket"] = bucket
+        # Stored first, then said: a batcher that dies in between assembles again (same keys).
+        event = contract.BatchEvent(batch_id=tally.batch_id, kind="finished", outputs=outputs)
+        await self.producer.send_and_wait(self.topics[contract.BATCHES], key=tally.batch_id.encode(),
+                                          value=contract.encode(event))
+        tally.finish(outputs)
+        self.counts["batches_assembled_total"] += 1
+        self.last_status.pop(tally.batch_id, None)  # the final status goes out at once
+        self.dirty.add(tally.batch_id)
+        await self._publish_statuses()
+
+    async def _publish_statuses(self) -> None:
+        now = time.monotonic()
+        for batch_id in list(self.dirty):
+            tally = self.tallies.get(batch_id)
+            if tally is None or tally.created is None:
+                self.dirty.discard(batch_id)
+                continue
+            first_or_final = batch_id not in self.last_status or tally.finished is not None
+            if not first_or_final and now - self.last_status[batch_id] < self.settings.status_interval_s:
+                continue
+            self.dirty.discard(batch_id)
+            self.last_status[batch_id] = now
+            status = tally.status()
+            await self.producer.send(self.topics[contract.BATCH_STATUS], key=batch_id.encode(),
+                                     value=contract.encode(status))
+
+    # ---- the loop -------------------------------------------------------------------------
+    async def run(self) -> None:
+        assert self.consumer is not None
+        while not self.stopping:
+            batches = await self.consumer.getmany(timeout_ms=100, max_records=5000)
+            for records in batches.values():
+                for record in records:
+                    self.fold(record)
+            if await self._check_caught_up():
+                await self.act()
+
+    def metrics(self) -> dict[str, float]:
+        return {**self.counts, "batches_owned": len(self.tallies), "batches_assembling": len(self.assembling),
+                "rows_in_flight": sum(len(t.in_flight) for t in self.tallies.values())}
+
+
+async def serve(settings: BatcherSettings, drain_s: float) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    producer = kafka.RenewingProducer(lambda: kafka.producer(settings.kafka, "batcher"))
+    batcher = Batcher(settings, producer)
+
+    def on_signal() -> None:
+        exit_after(drain_s, "batcher")
+        stop.set()
+        batcher.stopping = True
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal)
+    consumer: AIOKafkaConsumer | None = None
+    host, port = settings.health
+    try:
+        async with serve_health("batcher", host, port, settings.kafka.bootstrap, batcher.metrics):
+            await unless_stopped(stop, kafka.ensure_topics(settings.kafka))
+            await unless_stopped(stop, kafka.until_connected(settings.kafka, "starting the producer", producer.start))
+
+            async def started() -> AIOKafkaConsumer:
+                made = AIOKafkaConsumer(
+                    bootstrap_servers=settings.kafka.bootstrap, client_id="batcher", group_id=GROUP,
+                    enable_auto_commit=False, auto_offset_reset="earliest",
+                    partition_assignment_strategy=(RangePartitionAssignor,),
+                    fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms, request_timeout_ms=kafka.REQUEST_TIMEOUT_MS)
+                batcher.consumer = made
+                try:
+                    await made.start()
+                    made.subscribe([batcher.topics[contract.BATCHES], batcher.topics[contract.BATCH_ROWS]],
+                                   listener=batcher)
+                except BaseException:
+                    await made.stop()
+                    raise
+                return made
+
+            consumer = await unless_stopped(stop, kafka.until_connected(settings.kafka, "starting the consumer", started))
+            log.info("batcher ready: reading %s and %s as group %s", batcher.topics[contract.BATCHES],
+                     batcher.topics[contract.BATCH_ROWS], GROUP)
+            await batcher.run()
+    except Stopped:
+        log.info("batcher stopped while waiting for Kafka")
+    finally:
+        for task in batcher.assembling.values():
+            task.cancel()
+        if consumer is not None:
+            await consumer.stop()
+        with contextlib.suppress(Exception):
+            await producer.stop()
+        log.info("batcher stopped: %s", batcher.metrics())
+
+
+def run() -> None:
+    logging.basicConfig(level=log_level(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def prepare() -> tuple[BatcherSettings, float]:
+        from services.settings import drain_seconds
+        eventloop.install()
+        return BatcherSettings.from_env(), drain_seconds()
+
+    settings, drain_s = read_config(prepare)
+    asyncio.run(serve(settings, drain_s))

@@ -1,0 +1,205 @@
+"""Batches over REST (POST / GET / DELETE /v1/batches) and the one submission path the WebSocket
+`batch` message shares.
+
+A batch is accepted (202) once Kafka holds all of it: its rows first (in chunks under the
+broker's message size), then the "created" event that makes it exist, all keyed by the batch id
+on barcode.batches. A gateway that dies half way leaves rows without a batch, which nothing
+reads; the client's retry (same idempotency key, same batch id) publishes it whole. From there
+the batcher owns it (services/batcher) and every replica learns its progress from
+barcode.batch-status.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import time
+import uuid
+from typing import Any
+
+import orjson
+from aiohttp import web
+from aiokafka.errors import KafkaError
+
+from services import contract
+from services.contract import BatchEvent, BatchStatus, ErrorCode
+from services.gateway.auth import Caller
+from services.gateway.batch_input import BatchInput, decode_csv, parse_csv, parse_json
+from services.gateway.batches import public
+from services.gateway.context import GATEWAY, Gateway, caller_of
+from services.gateway.errors import ApiError
+from services.labels.sheet import SheetError, layout_from
+
+routes = web.RouteTableDef()
+CHUNK_BYTES = 256 * 1024  # rows per "rows" event: well under Kafka's 1 MB message limit
+SEND_TIMEOUT_S = 30.0
+ERRORS_SHOWN = 20  # invalid rows listed in the 202 (all of them are in the manifest)
+IDEMPOTENT_ID_WINDOW_S = 3600  # a key names the same batch for an hour
+
+
+def _gw(request: web.Request) -> Gateway:
+    return request.app[GATEWAY]
+
+
+async def _body(request: web.Request, limit: int) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"body is larger than {limit} bytes (GATEWAY_MAX_BATCH_BYTES)")
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"body is larger than {limit} bytes (GATEWAY_MAX_BATCH_BYTES)")
+    return raw
+
+
+def batch_fingerprint(batch: BatchInput, company: str | None) -> str:
+    """What the batch asks for, as a digest: the same key with another batch is refused (409)."""
+    digest = hashlib.sha256(orjson.dumps({"company": company, "sheet": batch.sheet}, option=orjson.OPT_SORT_KEYS))
+    for row in batch.rows:
+        digest.update(orjson.dumps(row.to_json(), option=orjson.OPT_SORT_KEYS))
+    return digest.hexdigest()[:32]
+
+
+def _batch_id(gw: Gateway, owner: str, key: str | None, fingerprint: str) -> str:
+    if not key:
+        return uuid.uuid4().hex
+    # The same owner, key and batch within the hour: the same id on any replica, so two replicas
+    # taking one retry at once publish one batch (the batcher ignores a second "created").
+    window = int(time.time() // IDEMPOTENT_ID_WINDOW_S)
+    message = f"batch|{owner}|{key}|{fingerprint}|{window}".encode("utf-8", "surrogateescape")
+    return hmac.new(gw.settings.resume_secret, message, hashlib.sha256).hexdigest()[:32]
+
+
+def _chunks(batch: BatchInput) -> list[list[dict[str, Any]]]:
+    out: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for row in batch.rows:
+        item = row.to_json()
+        length = len(orjson.dumps(item))
+        if out[-1] and size + length > CHUNK_BYTES:
+            out.append([])
+            size = 0
+        out[-1].append(item)
+        size += length
+    return out
+
+
+async def _publish(gw: Gateway, events: list[BatchEvent]) -> None:
+    assert gw.publisher is not None
+    topic = gw.settings.kafka.topic(contract.BATCHES)
+    try:
+        async with asyncio.timeout(SEND_TIMEOUT_S):
+            sent = [await gw.publisher.producer.send(topic, key=e.batch_id.encode(), value=contract.encode(e))
+                    for e in events]
+            await asyncio.gather(*sent)
+    except (KafkaError, TimeoutError) as exc:
+        raise ApiError(ErrorCode.UNAVAILABLE, "the batch queue is unavailable; try again (with the same "
+                                              "idempotency_key, nothing is made twice)") from exc
+
+
+def _accepted(status: BatchStatus, batch: BatchInput | None, replayed: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"batch_id": status.batch_id, "total": status.total, "status": status.status,
+                           "status_url": f"/v1/batches/{status.batch_id}"}
+    if batch is not None:
+        out.update(valid=batch.valid, invalid=batch.invalid, errors=batch.first_errors(ERRORS_SHOWN))
+    if replayed:
+        out["replayed"] = True
+    return out
+
+
+async def submit_batch(gw: Gateway, caller: Caller, batch: BatchInput, client_id: str | None = None,
+                       request_id: str | None = None) -> tuple[dict[str, Any], bool]:
+    """Publish a parsed batch; (the 202 body, whether it repeated an earlier one)."""
+    gw.check_serving()
+    try:
+        layout_from(batch.sheet)
+    except SheetError as exc:
+        raise ApiError(ErrorCode.INVALID_SHEET, f"sheet: {exc}") from None
+    company = gw.keys.effective_company(caller, batch.company)
+    fingerprint = batch_fingerprint(batch, company)
+    key = batch.idempotency_key
+    if key:
+        earlier = gw.batches.earlier(caller.owner, key)
+        if earlier is not None:
+            if earlier.fingerprint != fingerprint:
+                raise ApiError(ErrorCode.IDEMPOTENCY_KEY_REUSED, f"idempotency_key {key!r} was used for batch "
+                               f"{earlier.batch_id} with other rows; use a new key for a new batch", status=409)
+            return _accepted(earlier, None, True), True
+    batch_id = _batch_id(gw, caller.owner, key, fingerprint)
+    created = BatchEvent(batch_id=batch_id, kind="created", owner=caller.owner, company=company, client_id=client_id,
+                         request_id=request_id, total=len(batch.rows), sheet=batch.sheet, idempotency_key=key,
+                         fingerprint=fingerprint)
+    rows = [BatchEvent(batch_id=batch_id, kind="rows", rows=chunk) for chunk in _chunks(batch)]
+    await _publish(gw, [*rows, created])  # rows first: a batch exists only once it is whole
+    # Until the batcher's first status: known here at once (any later status replaces it).
+    status = BatchStatus(batch_id=batch_id, status="running", total=len(batch.rows), owner=caller.owner,
+                         company=company, client_id=client_id, request_id=request_id, created_ms=created.created_ms,
+                         updated_ms=0.0, idempotency_key=key, fingerprint=fingerprint)
+    gw.batches.add(status)
+    return _accepted(status, batch, False), False
+
+
+async def parse_body(request: web.Request) -> BatchInput:
+    gw = _gw(request)
+    raw = await _body(request, gw.settings.max_batch_bytes)
+    if request.content_type == "text/csv":
+        return await asyncio.to_thread(parse_csv, decode_csv(raw), request.query)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(ErrorCode.INVALID_JSON, f"body is not valid JSON: {exc}") from None
+    return await asyncio.to_thread(parse_json, body)
+
+
+async def readable_batch(gw: Gateway, caller: Caller, batch_id: str) -> BatchStatus:
+    """The batch, if it exists and the caller may see it (the same 404 either way)."""
+    if not gw.state_ready:
+        raise ApiError(ErrorCode.UNAVAILABLE, "batch state is still being read from Kafka; retry in a moment")
+    status = gw.batches.get(batch_id)
+    if status is None and gw.feed is not None:
+        # Created on another replica a moment ago: its first status is on its way.
+        try:
+            async with asyncio.timeout(10):
+                await gw.feed.batch_state.read_past_now()
+        except (KafkaError, TimeoutError) as exc:
+            raise ApiError(ErrorCode.UNAVAILABLE, "the batch state is unavailable; try again") from exc
+        status = gw.batches.get(batch_id)
+    if status is None or not gw.keys.may_read(caller, status.owner, status.company):
+        raise ApiError(ErrorCode.NOT_FOUND, f"no batch {batch_id[:64]} (unknown, not yours, or older than a day)")
+    return status
+
+
+@routes.post("/v1/batches")
+async def create_batch(request: web.Request) -> web.Response:
+    gw = _gw(request)
+    gw.check_serving()
+    batch = await parse_body(request)
+    body, replayed = await submit_batch(gw, caller_of(request), batch)
+    return web.json_response(body, status=200 if replayed else 202)
+
+
+@routes.get("/v1/batches/{batch_id}")
+async def batch_status(request: web.Request) -> web.Response:
+    gw = _gw(request)
+    batch_id = request.match_info["batch_id"]
+    raw_wait = request.query.get("wait", "0")
+    try:
+        wait = float(raw_wait)
+    except ValueError:
+        raise ApiError(ErrorCode.INVALID_REQUEST, f"wait must be a number of seconds, got {raw_wait!r}") from None
+    if not 0 <= wait <= gw.settings.max_wait_s:
+        raise ApiError(ErrorCode.INVALID_REQUEST, f"wait must be between 0 and {gw.settings.max_wait_s:g}")
+    status = await readable_batch(gw, caller_of(request), batch_id)
+    if wait:
+        status = await gw.batches.wait_final(batch_id, wait) or status
+    return web.json_response(public(status, gw.signed_url))
+
+
+@routes.delete("/v1/batches/{batch_id}")
+async def cancel_batch(request: web.Request) -> web.Response:
+    """Cancels the rows not started; rows in the pipeline finish, and the outputs hold what did."""
+    gw = _gw(request)
+    gw.check_serving()
+    status = await readable_batch(gw, caller_of(request), request.match_info["batch_id"])
+    if status.status in ("completed", "cancelled"):
+        return web.json_response(public(status, gw.signed_url))
+    await _publish(gw, [BatchEvent(batch_id=status.batch_id, kind="cancel")])
+    return web.json_response({**public(status, gw.signed_url), "status": "cancelling"}, status=202)
