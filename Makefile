@@ -100,6 +100,10 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 bench: install $(VENV)/.bench-installed ## The benchmark: pipeline, bwip-js and 2-process bwip-js interleaved x3, the ceiling, the gateway tier, RSS; rewrites docs/benchmarks.md tables (~30 min)
 	$(PY) -m devstack.bench $(BENCH_ARGS)
 
+.PHONY: bench-batches
+bench-batches: install ## 10,000-row batches (Code 128, mixed): time to last row and outputs, memory, single-job p99 beside one (~6 min)
+	$(PY) -m devstack.bench.batches $(BENCH_ARGS)
+
 .PHONY: bench-settings
 bench-settings: install ## CPU per job per process under each candidate Kafka/event-loop setting (~5 min)
 	$(PY) -m devstack.bench.settings $(BENCH_ARGS)

@@ -2,6 +2,9 @@
 `kubectl port-forward`), over WebSockets or REST, with a mix of symbologies from a JSON file;
 `--mode render` drives a plain render server (bwip-js) with the same schedule, for comparison.
 
+Batches: `--batches 2 --rows 10000 --batch-mix mixed [--verify]` submits the batches at once,
+follows them to their outputs and reports rows/s and the time to the last row and to the files.
+
 Fixed rate: `--rate 200 --duration 30`. Ramp: `--ramp 100:100:2000 --p99-bound 50` runs
 `--duration` seconds per step and stops at a step that misses the bound, has errors, or
 achieves less than 95% of the offered rate twice in a row (one miss is run again: a single stall
@@ -15,6 +18,8 @@ import json
 import sys
 from pathlib import Path
 
+from loadtest.batches import MIXES, run_batches
+from loadtest.batches import report as report_batches
 from loadtest.plot import write_plot
 from loadtest.ramp import ramp, rates
 from loadtest.results import Results, stage_table, table
@@ -42,7 +47,19 @@ def main() -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.add_argument("--warmup", type=float, default=0.0,
                         help="seconds at the first rate before measuring (a fresh broker JVM is slow)")
+    parser.add_argument("--batches", type=int, default=0,
+                        help="batch mode: submit this many batches at once (POST /v1/batches) and follow them")
+    parser.add_argument("--rows", type=int, default=1000, help="rows per batch, for --batches")
+    parser.add_argument("--batch-mix", choices=sorted(MIXES), default="code128",
+                        help="code128, or mixed: QR, Data Matrix and EAN-13 taking turns")
+    parser.add_argument("--verify", action="store_true",
+                        help="batch mode: decode every file of each ZIP and every label of each PDF sheet")
     args = parser.parse_args()
+    if args.batches:
+        runs = asyncio.run(run_batches(args.url, args.batches, args.rows, MIXES[args.batch_mix], args.verify,
+                                       say=(lambda text: None) if args.quiet else print))
+        print(report_batches(runs))
+        sys.exit(0 if all(r.final.get("status") == "completed" and not r.final.get("failed") for r in runs) else 1)
     # The load generator shares the CPUs with what it measures: the services' own event loop
     # (uvloop) keeps its cost per request down (BARCODE_EVENT_LOOP=asyncio for the standard one).
     eventloop.install()

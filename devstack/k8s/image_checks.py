@@ -23,7 +23,7 @@ SERVICE_CHECK = """
 import importlib, io, os
 from PIL import Image
 import zxingcpp
-for module in ("services.gateway", "services.router", "services.generator", "services.notifier", "loadtest"):
+for module in ("services.gateway", "services.router", "services.generator", "services.notifier", "services.batcher", "loadtest"):
     importlib.import_module(module)
 from services.render import api
 from services.render.symbologies import CATALOGUE

@@ -1,7 +1,8 @@
 """`make k8s-test`: the path users take, run for real on the local cluster, with a summary table.
 
 up -> images -> helm upgrade --install --wait -> every pod Ready -> helm test -> smoke (one job
-per format, every file decoded, through kubectl port-forward) -> 60 s of load -> pod deletions
+per format, every file decoded, through kubectl port-forward) -> a batch of 200 mixed rows, its ZIP
+and label sheet decoded -> 60 s of load -> pod deletions
 under load (router, generator, notifier, Kafka): lost and duplicated results counted ->
 rolling upgrade under load -> a WebSocket client whose gateway pod is deleted resumes on the
 other -> helm uninstall leaves nothing -> down. Any failed step fails the run, loudly; nothing
@@ -196,6 +197,18 @@ def smoke(gateway: PortForward) -> str:
     return out.stdout.strip().splitlines()[-1].removeprefix("[k8s-smoke] OK: ")
 
 
+def batch(gateway: PortForward, rows: int = 200) -> str:
+    """A batch through the batcher pod: every file of its ZIP and every label of its PDF decoded
+    here (the signed URLs go through the MinIO port-forward)."""
+    out = subprocess.run([sys.executable, "-m", "loadtest", "--url", gateway.url, "--batches", "1", "--rows", str(rows),
+                          "--batch-mix", "mixed", "--verify", "--quiet"], capture_output=True, text=True, timeout=600)
+    print(out.stdout, out.stderr, flush=True)
+    if out.returncode != 0:
+        raise RuntimeError("the batch did not complete with every file and label decoded")
+    table = [line for line in out.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    return f"{rows} rows (QR, Data Matrix, EAN-13): {table[-1] if table else ''}"
+
+
 def uninstall() -> str:
     helm("uninstall", RELEASE, "--wait", "--timeout", "5m")
     deadline = time.monotonic() + 180
@@ -245,6 +258,7 @@ def main(argv: list[str]) -> int:
         with PortForward(f"service/{RELEASE}-gateway", 8080) as gateway, \
                 PortForward(f"service/{RELEASE}-minio", 9000, local_port=9000):
             suite.run("k8s-smoke: every format, decoded", lambda: smoke(gateway))
+            suite.run("batch: ZIP and PDF label sheet, every file and label decoded", lambda: batch(gateway))
             suite.run("largest accepted job within the generator's memory limit",
                       lambda: worst_job_fits(gateway.url, kubectl, pods))
             suite.run(f"load {args.load_seconds:g}s at {args.load_rate:g}/s", lambda: load(gateway, args.load_rate, args.load_seconds))

@@ -14,8 +14,8 @@ import aiohttp
 import orjson
 
 from devstack.stack import Stack
-from tests.support.batches import (check_archive, check_sheet, download, manifest_rows, submit_csv,
-                                   wait_finished)
+from loadtest.batches import (check_archive, check_sheet, download, manifest_rows, run_batches, submit_csv,
+                              wait_finished)
 from tests.support.client import next_message
 
 SYMBOLOGIES = ("code128", "qrcode", "datamatrix", "ean13")
@@ -114,6 +114,15 @@ async def test_cancel_stops_the_rows_not_started(gateway_a: str) -> None:
     assert final["status"] == "cancelled" and final["cancelled"] > 0
     assert final["completed"] + final["failed"] + final["cancelled"] == 3000
     assert sum(m["status"] == "cancelled" for m in manifest) == final["cancelled"]
+
+
+async def test_the_load_tools_batch_mode_follows_batches_to_verified_outputs(gateway_a: str) -> None:
+    lines: list[str] = []
+    runs = await run_batches(gateway_a, batches=2, rows=40, symbologies=("qrcode", "ean13"), verify=True,
+                             within_s=120, say=lines.append)
+    assert [r.final["completed"] for r in runs] == [40, 40]
+    assert all(r.accepted_s <= (r.last_row_s or 0) <= (r.outputs_s or 0) for r in runs)
+    assert sum("40 files and 40 labels decoded" in line for line in lines) == 2
 
 
 async def test_bad_batches_are_refused_with_the_line_or_field_named(gateway_a: str) -> None:

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "barcode-pipeline"
 CI_VALUES = sorted((CHART / "ci").glob("*.yaml"))
 KUBERNETES = "1.37.0"  # the newest schemas kubernetes-validate carries
-SERVICES = ("gateway", "router", "generator", "notifier")
+SERVICES = ("gateway", "router", "generator", "notifier", "batcher")
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Pod")
 
 
@@ -110,7 +110,7 @@ def test_services_have_probes_pdbs_and_a_grace_period_longer_than_their_drain(re
         assert container["args"] == [f"services.{name}"]
         port = container["ports"][0]["containerPort"]
         health_port = {"gateway": "GATEWAY_PORT", "router": "ROUTER_HEALTH_PORT", "generator": "GENERATOR_METRICS_PORT",
-                       "notifier": "NOTIFIER_HEALTH_PORT"}[name]
+                       "notifier": "NOTIFIER_HEALTH_PORT", "batcher": "BATCHER_HEALTH_PORT"}[name]
         assert env[health_port] == str(port), name  # the probe asks where the service listens
 
 

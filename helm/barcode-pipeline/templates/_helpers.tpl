@@ -179,7 +179,7 @@ spec:
             {{- include "bp.containerSecurityContext" . | nindent 12 }}
       volumes:
         - name: tmp
-          emptyDir: {sizeLimit: 256Mi}
+          emptyDir: {sizeLimit: {{ $c.tmpSize | default "256Mi" }}}
         - name: config
           configMap:
             name: {{ include "bp.fullname" $root }}-config
