@@ -84,7 +84,7 @@ class Batcher(ConsumerRebalanceListener):  # type: ignore[misc]
         assert self.consumer is not None
         if not assigned:
             return
-        self.consumer.seek_to_beginning(*assigned)
+        await self.consumer.seek_to_beginning(*assigned)
         ends = await self.consumer.end_offsets(list(assigned))
         self.catching_up.update({tp: end for tp, end in ends.items() if end > 0})
         log.info("batcher owns %s; reading them from the start", sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
@@ -169,6 +169,7 @@ class Batcher(ConsumerRebalanceListener):  # type: ignore[misc]
             self.assembling.pop(tally.batch_id, None)  # act() starts it again
             return
         outputs["bucket"] = bucket
+        outputs["rows_per_s"] = round(tally.rate() or 0.0, 1)
         # Stored first, then said: a batcher that dies in between assembles again (same keys).
         event = contract.BatchEvent(batch_id=tally.batch_id, kind="finished", outputs=outputs)
         await self.producer.send_and_wait(self.topics[contract.BATCHES], key=tally.batch_id.encode(),

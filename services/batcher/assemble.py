@@ -9,7 +9,6 @@ multipart from disk.
 from __future__ import annotations
 
 import csv
-import io
 import logging
 import re
 import tempfile
@@ -19,8 +18,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-
-from PIL import Image
 
 from services.batcher.tally import Outcome, Tally
 from services.labels.sheet import SheetWriter, layout_from
@@ -68,13 +65,11 @@ def _prefetched(keys: list[str | None], fetch: Fetch) -> Iterator[bytes | None]:
 
 
 def _place(sheet: SheetWriter, body: bytes, outcome: Outcome, caption: str) -> str:
-    """Put a PNG on the sheet at its true size; what the manifest says about its label."""
+    """Put a PNG on the sheet at its true size (the dpi it was drawn for); what the manifest
+    says about its label."""
     if outcome.content_type != "image/png":
         return f"not placed: only PNG rows go on the sheet ({EXTENSIONS.get(outcome.content_type or '', '?')})"
-    with Image.open(io.BytesIO(body)) as image:
-        dpi = float(image.info.get("dpi", (300, 300))[0]) or 300.0
-        image.load()
-        refused = sheet.add(image, dpi, caption)
+    refused = sheet.add_png(body, caption)
     return f"not placed: {refused}" if refused else f"page {sheet.pages}"
 
 

@@ -51,6 +51,7 @@ class Tally:
     cursor: int = 1
     started_s: float | None = None
     counted_since_start: int = 0  # results counted by this owner (for its rate)
+    last_result_s: float | None = None
     bucket: str | None = None
 
     # ---- the fold -------------------------------------------------------------------------
@@ -98,6 +99,7 @@ class Tally:
             self.outcomes[row] = Outcome("failed", error_code=error.code if error else ErrorCode.INTERNAL,
                                          error_message=error.message if error else None)
         self.counted_since_start += 1
+        self.last_result_s = time.monotonic()
         return True
 
     def _cancel_unsent(self) -> None:
@@ -153,6 +155,14 @@ class Tally:
             owner=created.owner, batch_id=self.batch_id, row=row, trace={"gateway_in": contract.now_ms()})
 
     # ---- what clients see -----------------------------------------------------------------
+    def rate(self) -> float | None:
+        """Rows answered per second since this owner began sending; up to the last row once
+        there are no more (the time spent assembling is not the batch's pace)."""
+        if self.started_s is None or not self.counted_since_start:
+            return None
+        end = self.last_result_s if self.done and self.last_result_s is not None else time.monotonic()
+        return self.counted_since_start / max(end - self.started_s, 1e-3)
+
     def counts(self) -> dict[str, int]:
         out = {"completed": 0, "failed": 0, "cancelled": 0}
         for outcome in self.outcomes.values():
@@ -170,11 +180,11 @@ class Tally:
             state = "assembling"
         else:
             state = "running"
-        rate = eta = None
-        if self.started_s is not None and self.counted_since_start:
-            elapsed = max(time.monotonic() - self.started_s, 1e-3)
-            rate = self.counted_since_start / elapsed
+        rate, eta = self.rate(), None
+        if rate:
             eta = (self.total - len(self.outcomes)) / rate if state == "running" else 0.0
+        if self.finished is not None:
+            rate = self.finished.get("rows_per_s")
         errors = [{"row": row, "code": o.error_code, "message": o.error_message}
                   for row, o in sorted(self.outcomes.items()) if o.status == "failed"][:ERRORS_SHOWN]
         outputs = self.finished or {}

@@ -26,6 +26,7 @@ from services.contract import BatchEvent, BatchStatus, ErrorCode
 from services.gateway.auth import Caller
 from services.gateway.batch_input import BatchInput, decode_csv, parse_csv, parse_json
 from services.gateway.batches import public
+from services.gateway.bodies import read_body
 from services.gateway.context import GATEWAY, Gateway, caller_of
 from services.gateway.errors import ApiError
 from services.labels.sheet import SheetError, layout_from
@@ -39,15 +40,6 @@ IDEMPOTENT_ID_WINDOW_S = 3600  # a key names the same batch for an hour
 
 def _gw(request: web.Request) -> Gateway:
     return request.app[GATEWAY]
-
-
-async def _body(request: web.Request, limit: int) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
-        raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"body is larger than {limit} bytes (GATEWAY_MAX_BATCH_BYTES)")
-    raw = await request.content.read(limit + 1)
-    if len(raw) > limit:
-        raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"body is larger than {limit} bytes (GATEWAY_MAX_BATCH_BYTES)")
-    return raw
 
 
 def batch_fingerprint(batch: BatchInput, company: str | None) -> str:
@@ -139,7 +131,7 @@ async def submit_batch(gw: Gateway, caller: Caller, batch: BatchInput, client_id
 
 async def parse_body(request: web.Request) -> BatchInput:
     gw = _gw(request)
-    raw = await _body(request, gw.settings.max_batch_bytes)
+    raw = await read_body(request, gw.settings.max_batch_bytes, "GATEWAY_MAX_BATCH_BYTES")
     if request.content_type == "text/csv":
         return await asyncio.to_thread(parse_csv, decode_csv(raw), request.query)
     try:

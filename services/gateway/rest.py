@@ -7,6 +7,7 @@ import orjson
 from aiohttp import web
 
 from services.contract import ErrorCode
+from services.gateway.bodies import read_body
 from services.gateway.context import GATEWAY, Gateway, base_url, caller_of
 from services.gateway.dryrun import dry_run
 from services.gateway.errors import ApiError
@@ -25,11 +26,7 @@ def _gw(request: web.Request) -> Gateway:
 
 
 async def _json_body(request: web.Request, limit: int) -> object:
-    if request.content_length is not None and request.content_length > limit:
-        raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"body is larger than {limit} bytes")
-    raw = await request.content.read(limit + 1)
-    if len(raw) > limit:
-        raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"body is larger than {limit} bytes")
+    raw = await read_body(request, limit, "GATEWAY_MAX_BODY_BYTES")
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

@@ -9,8 +9,11 @@ the cell: scaling would change the X-dimension the renderer snapped to whole pri
 from __future__ import annotations
 
 import hashlib
+import io
 import math
+import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -239,6 +242,57 @@ def _gray(image: Image.Image) -> tuple[bytes, int]:
     return image.convert("L").tobytes(), 8
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_COLORS = {0: 1, 2: 3, 3: 1}  # PNG colour type -> samples per pixel (grey, RGB, palette)
+
+
+@dataclass(frozen=True)
+class PngSamples:
+    """A PNG's pixels as PDF can take them unchanged: its IDAT data is a zlib stream of rows
+    with PNG filter bytes, which PDF's FlateDecode reads with /Predictor 15. No decode and no
+    re-compression (they were 70 % of a sheet's time, docs/benchmarks.md)."""
+
+    width: int
+    height: int
+    dpi: float | None  # from pHYs, when it says metres
+    entries: bytes  # the XObject's dictionary entries
+    data: bytes
+
+
+def png_samples(png: bytes) -> PngSamples | None:
+    """None for a PNG that needs converting: transparency, interlacing, 16 bits, grey+alpha."""
+    if not png.startswith(PNG_SIGNATURE):
+        return None
+    pos, idat, palette, dpi, header = 8, [], b"", None, None
+    while pos + 8 <= len(png):
+        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
+        body = png[pos + 8:pos + 8 + length]
+        pos += 12 + length
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"PLTE":
+            palette = body
+        elif kind == b"pHYs" and body[8] == 1:  # pixels per metre
+            dpi = struct.unpack(">I", body[:4])[0] * 0.0254
+        elif kind in (b"tRNS", b"acTL"):
+            return None
+        elif kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"IEND":
+            break
+    if header is None or not idat:
+        return None
+    width, height, bits, colour, _, _, interlace = header
+    if interlace or bits == 16 or colour not in _COLORS or (colour == 3 and not palette):
+        return None
+    space = (f"[/Indexed /DeviceRGB {len(palette) // 3 - 1} <{palette.hex()}>]" if colour == 3
+             else "/DeviceRGB" if colour == 2 else "/DeviceGray")
+    entries = (f"/Type /XObject /Subtype /Image /Width {width} /Height {height} /ColorSpace {space} "
+               f"/BitsPerComponent {bits} /Interpolate false /Filter /FlateDecode "
+               f"/DecodeParms << /Predictor 15 /Colors {_COLORS[colour]} /BitsPerComponent {bits} /Columns {width} >>")
+    return PngSamples(width, height, dpi, entries.encode(), b"".join(idat))
+
+
 class SheetWriter:
     """Writes a label sheet to `out` as labels are added; close() writes the document's tail."""
 
@@ -266,14 +320,30 @@ class SheetWriter:
     def labels(self) -> int:
         return self._labels
 
+    def add_png(self, png: bytes, caption: str, default_dpi: float = 300.0) -> str | None:
+        """`add` for a PNG file, at the dpi it says (pHYs) or `default_dpi`: its samples go into
+        the PDF as they are when PDF can read them (palette, grey, RGB), else it is decoded."""
+        samples = png_samples(png)
+        if samples is None:
+            with Image.open(io.BytesIO(png)) as image:
+                image.load()
+                dpi = float(image.info.get("dpi", (default_dpi,))[0]) or default_dpi
+                return self.add(image, dpi, caption)
+        return self._add(samples.width, samples.height, samples.dpi or default_dpi, caption,
+                         lambda: self._shared(hashlib.sha256(samples.data).digest(),
+                                              lambda: self._stream(samples.entries, samples.data)))
+
     def add(self, image: Image.Image, dpi: float, caption: str) -> str | None:
         """Place `image` at its true size in the next free cell; None, or why it does not fit (the
         cell then stays free). An empty caption draws no caption line."""
+        return self._add(image.width, image.height, dpi, caption, lambda: self._xobject(image))
+
+    def _add(self, width_px: int, height_px: int, dpi: float, caption: str, xobject: Callable[[], int]) -> str | None:
         if self._closed:
             raise ValueError("the label sheet is closed")
         if not dpi > 0:
             raise ValueError(f"dpi must be positive, got {dpi}")
-        width, height = image.width / dpi * PT_PER_INCH, image.height / dpi * PT_PER_INCH
+        width, height = width_px / dpi * PT_PER_INCH, height_px / dpi * PT_PER_INCH
         inner_w = _pt(self._layout.label_width_mm - 2 * PADDING_MM)
         inner_h = _pt(self._layout.label_height_mm - 2 * PADDING_MM)
         text = _fit_caption(_winansi(caption), inner_w)
@@ -282,7 +352,7 @@ class SheetWriter:
             return self._refusal(width, block, inner_w, inner_h)
         if self._cell == self._layout.cells_per_page:
             self._finish_page()
-        self._ops.append(self._draw(self._xobject(image), width, height, block, text))
+        self._ops.append(self._draw(xobject(), width, height, block, text))
         self._cell += 1
         self._labels += 1
         return None
@@ -333,10 +403,14 @@ class SheetWriter:
         """The image's XObject on the open page: written now, or shared with an identical one."""
         samples, bits = _gray(image)
         digest = hashlib.sha256(b"%d %d %d " % (image.width, image.height, bits) + samples).digest()
+        header = (f"/Type /XObject /Subtype /Image /Width {image.width} /Height {image.height} "
+                  f"/ColorSpace /DeviceGray /BitsPerComponent {bits} /Interpolate false /Filter /FlateDecode")
+        return self._shared(digest, lambda: self._stream(header.encode(), zlib.compress(samples)))
+
+    def _shared(self, digest: bytes, write: Callable[[], int]) -> int:
+        """One XObject per distinct image on the open page."""
         if digest not in self._images:
-            header = (f"/Type /XObject /Subtype /Image /Width {image.width} /Height {image.height} "
-                      f"/ColorSpace /DeviceGray /BitsPerComponent {bits} /Interpolate false /Filter /FlateDecode")
-            self._images[digest] = self._stream(header.encode(), zlib.compress(samples))
+            self._images[digest] = write()
         return self._images[digest]
 
     def _finish_page(self) -> None:
@@ -344,7 +418,7 @@ class SheetWriter:
         images = " ".join(f"/Im{n} {n} 0 R" for n in self._images.values())
         width, height = _num(_pt(self._layout.page_width_mm)), _num(_pt(self._layout.page_height_mm))
         page = (f"<< /Type /Page /Parent {self._pages_id} 0 R /MediaBox [0 0 {width} {height}] "
-                f"/Resources << /ProcSet [/PDF /Text /ImageB] /Font << /F1 {self._font_id} 0 R >> "
+                f"/Resources << /ProcSet [/PDF /Text /ImageB /ImageC /ImageI] /Font << /F1 {self._font_id} 0 R >> "
                 f"/XObject << {images} >> >> /Contents {content} 0 R >>")
         self._page_ids.append(self._object(page.encode()))
         self._ops.clear()

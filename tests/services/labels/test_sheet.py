@@ -13,7 +13,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from services.labels.sheet import PRESETS, SheetError, SheetLayout, SheetWriter, layout_from
+from services.labels.sheet import png_samples, PRESETS, SheetError, SheetLayout, SheetWriter, layout_from
 from services.render.api import render
 from services.render.symbologies import lookup
 from services.render.types import Rendered
@@ -110,6 +110,33 @@ def test_a_barcode_is_printed_at_its_true_size_centred_in_its_cell(tmp_path: Pat
     assert bottom - top == pytest.approx((ink_bottom - ink_top) / 300 * 600, rel=0.01)
     assert (left + right) / 2 == pytest.approx(cell.width / 2, abs=2)  # 2 px: 0.08 mm
     assert _decoded(cell) == {"ABC-123"}
+
+
+@pytest.mark.parametrize(("engine", "transparent"), [("zint", False), ("python-barcode", False), ("zint", True)])
+def test_a_png_goes_in_unchanged_at_the_dpi_it_says_and_reads_back(tmp_path: Path, engine: str, transparent: bool) -> None:
+    """Palette (libzint) and RGB (python-barcode) PNGs are copied in without decoding; one with
+    transparency is decoded and flattened onto white. Either way: true size, and it scans."""
+    found = lookup("code128")
+    assert found is not None
+    body = render(found, "PNG-42", "png", {"module_width": 0.3387, "dpi": 300}, engine=engine).body
+    if transparent:
+        with Image.open(io.BytesIO(body)) as image:
+            buffer = io.BytesIO()
+            image.convert("RGBA").save(buffer, "PNG", dpi=(300, 300))
+            body = buffer.getvalue()
+    assert (png_samples(body) is None) == transparent
+    layout = layout_from(None)
+    with (tmp_path / "sheet.pdf").open("wb") as out:
+        writer = SheetWriter(out, layout)
+        assert writer.add_png(body, "PNG-42", default_dpi=150) is None  # the PNG's own 300 dpi wins
+        writer.close()
+    cell = _cell(_rasterise(tmp_path / "sheet.pdf")[0], layout, 0)
+    with Image.open(io.BytesIO(body)) as image:
+        _, _, ink_right, _ = _ink_box(image)
+        ink_left = _ink_box(image)[0]
+    left, _, right, _ = _ink_box(cell.crop((0, 0, cell.width, cell.height * 3 // 4)))  # above the caption
+    assert right - left == pytest.approx((ink_right - ink_left) / 300 * 600, rel=0.01)
+    assert "PNG-42" in _decoded(cell)
 
 
 def test_a_label_larger_than_the_cell_is_refused_and_leaves_the_cell_free(tmp_path: Path) -> None:
