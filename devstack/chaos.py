@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 
 from devstack.stack import Stack
+from loadtest.batches import download, manifest_rows, submit_csv, wait_finished
 
 
 @dataclass
@@ -245,8 +246,30 @@ async def watchdog(stack: Stack, stop: asyncio.Event, restarts: Counter[str]) ->
 Watch = Callable[[asyncio.Event, Counter[str]], Awaitable[None]]
 
 
+async def _batch_outcome(session: aiohttp.ClientSession, url: str, batch_id: str, rows: list[str],
+                         within_s: float) -> dict[str, Any]:
+    """After the faults: the batch's end, and its manifest checked row by row against the input."""
+    deadline = time.monotonic() + within_s
+    final: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        try:
+            final = await wait_finished(session, url, batch_id, within_s=max(1.0, deadline - time.monotonic()))
+            break
+        except (aiohttp.ClientError, RuntimeError, OSError):
+            await asyncio.sleep(1)  # the gateway is still coming back
+    if final.get("status") != "completed":
+        return {"rows": len(rows), "status": final.get("status", "unknown"), "missing": len(rows), "duplicated": 0,
+                "completed": final.get("completed", 0), "wrong": 0}
+    manifest = manifest_rows(await download(session, final["manifest_url"]))
+    numbers = Counter(int(line["row"]) for line in manifest)
+    return {"rows": len(rows), "status": final["status"], "completed": final["completed"],
+            "missing": sum(1 for n in range(1, len(rows) + 1) if n not in numbers),
+            "duplicated": sum(c - 1 for c in numbers.values()),
+            "wrong": sum(1 for line in manifest if line["status"] != "completed" or line["data"] != rows[int(line["row"]) - 1])}
+
+
 async def drive(url: str, target: Any, jobs: int, rate: float, clients: int, faults: list[Fault], drain_s: float,
-                watch: Watch | None = None) -> dict[str, Any]:
+                watch: Watch | None = None, batch_rows: int = 0) -> dict[str, Any]:
     """Send `jobs` through the gateway at `url` while `faults` hit `target` (a local Stack, or a
     cluster), one after another without pausing the load; then wait for every accepted job's
     result, check each file, and count what was lost or duplicated, overall and per fault."""
@@ -258,6 +281,10 @@ async def drive(url: str, target: Any, jobs: int, rate: float, clients: int, fau
         chaos_clients = [ChaosClient(url, f"c{i}", ledger) for i in range(clients)]
         readers = [asyncio.create_task(c.run(session, stop)) for c in chaos_clients]
         await asyncio.sleep(1)
+        # A batch beside the jobs, through every fault: none of its rows lost or counted twice.
+        batch_data = [f"CHAOSBATCH{n:06d}{uuid.uuid4().hex[:4]}" for n in range(batch_rows)]
+        batch_id = (await submit_csv(session, url, "data,symbology\n" + "".join(f"{d},code128\n" for d in batch_data)))[
+            "batch_id"] if batch_rows else None
         interval = 1.0 / rate
         fault_every = max(1, jobs // (len(faults) + 1))
         fault_tasks = []
@@ -283,6 +310,7 @@ async def drive(url: str, target: Any, jobs: int, rate: float, clients: int, fau
             if len(ledger.accepted) == len(ledger.sent) and ledger.in_flight() == 0:
                 break
             await asyncio.sleep(0.5)
+        batch = await _batch_outcome(session, url, batch_id, batch_data, drain_s) if batch_id else None
         stop.set()
         await guard
         for c in chaos_clients:
@@ -323,6 +351,7 @@ async def drive(url: str, target: Any, jobs: int, rate: float, clients: int, fau
                     sum(1 for j in f.in_flight_jobs if len(ledger.finals.get(j, [])) > 1),
                     f.recovered) for f in faults],
         "sent_during": [f.sent_during for f in faults],
+        "batch": batch,
     }
 
 
@@ -352,16 +381,21 @@ def report(result: dict[str, Any]) -> str:
     lines.append(f"LOST {result['lost']}   DUPLICATED {result['duplicated']}   BAD FILES {result['bad_files']}   "
                  f"(reconnects {result['reconnects']}, rejections {result['rejected']}, "
                  f"unplanned restarts {result['crashes']})")
+    if result.get("batch"):
+        b = result["batch"]
+        lines.append(f"batch of {b['rows']} rows beside them: {b['status']}, completed {b['completed']}, "
+                     f"MISSING {b['missing']}   COUNTED TWICE {b['duplicated']}   WRONG {b['wrong']}")
     return "\n".join(lines)
 
 
-def run(root: Path, jobs: int, rate: float, clients: int, faults: list[Fault], drain_s: float) -> dict[str, Any]:
+def run(root: Path, jobs: int, rate: float, clients: int, faults: list[Fault], drain_s: float,
+        batch_rows: int = 0) -> dict[str, Any]:
     stack = Stack.create(root)
     try:
         stack.start_infra()
         stack.start_pipeline()
         return asyncio.run(drive(stack.services["gateway"].url, stack, jobs, rate, clients, faults, drain_s,
-                                 watch=lambda stop, crashes: watchdog(stack, stop, crashes)))
+                                 watch=lambda stop, crashes: watchdog(stack, stop, crashes), batch_rows=batch_rows))
     finally:
         stack.stop()
 
@@ -373,16 +407,19 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--drain", type=float, default=180.0)
     parser.add_argument("--short", action="store_true", help="one kill per service only")
+    parser.add_argument("--batch-rows", type=int, default=20_000,
+                        help="a batch of this many rows runs beside the jobs through every fault (0: none)")
     parser.add_argument("--only", default="", help="run only the faults whose name contains this, e.g. 'kill Kafka'")
     args = parser.parse_args()
     faults = [f for f in (short_faults() if args.short else full_faults()) if args.only in f.name]
     if not faults:
         parser.error(f"no fault name contains {args.only!r}")
     with tempfile.TemporaryDirectory(prefix="chaos-") as folder:
-        result = run(Path(folder), args.jobs, args.rate, args.clients, faults, args.drain)
+        result = run(Path(folder), args.jobs, args.rate, args.clients, faults, args.drain, args.batch_rows)
     print(report(result))
+    batch = result["batch"] or {"missing": 0, "duplicated": 0, "wrong": 0}
     sys.exit(0 if result["lost"] == result["duplicated"] == result["bad_files"] == 0
-             and result["never_accepted"] == 0 else 1)
+             and result["never_accepted"] == 0 and batch["missing"] == batch["duplicated"] == batch["wrong"] == 0 else 1)
 
 
 if __name__ == "__main__":

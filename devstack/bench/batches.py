@@ -109,7 +109,14 @@ def singles_beside_a_batch(gateway: str, rate: float, seconds: float, rows: int)
     batch.join()
     # The batch must have run through the whole measurement, or "beside a batch" is not what was measured.
     assert done and (done[0].last_row_s or 0) > seconds + 2, "the batch ended before the single jobs did"
+    measured["batch_rows_per_s"] = round(rows / ((done[0].last_row_s or 0) - done[0].accepted_s))
     return measured
+
+
+def use_window(stack: Stack, window: int) -> None:
+    """Restart the batcher with BATCHER_WINDOW = `window` (the rest keeps running, warm)."""
+    stack.services["batcher"].stop()
+    stack.service("batcher", BATCHER_WINDOW=str(window), **UNLIMITED).start()
 
 
 def table(rows: list[dict[str, Any]], columns: list[tuple[str, Callable[[dict[str, Any]], Any]]]) -> str:
@@ -123,7 +130,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--single-rate", type=float, default=50.0, help="single jobs/s beside the batch")
     parser.add_argument("--single-seconds", type=float, default=15.0)
-    parser.add_argument("--rounds", type=int, default=2, help="alone / beside-a-batch pairs")
+    parser.add_argument("--rounds", type=int, default=2, help="alone / beside-a-batch pairs per window")
+    parser.add_argument("--windows", default="256,64,16", help="BATCHER_WINDOW values tried beside single jobs")
     args = parser.parse_args()
     root = BENCH_DIR / "batches-stack"
     shutil.rmtree(root, ignore_errors=True)
@@ -137,10 +145,14 @@ def main() -> None:
         batches = [one_batch(gateway, stack, args.rows, mix) for mix in ("code128", "mixed")]
         pairs = []
         for n in range(args.rounds):
-            _say(f"single jobs at {args.single_rate:g}/s: alone, then beside a {args.rows}-row batch (round {n + 1})")
-            pairs.append({"round": n + 1, "beside": "nothing", **singles(gateway, args.single_rate, args.single_seconds)})
-            pairs.append({"round": n + 1, "beside": f"{args.rows}-row batch",
-                          **singles_beside_a_batch(gateway, args.single_rate, args.single_seconds, args.rows)})
+            for window in (int(w) for w in args.windows.split(",")):
+                use_window(stack, window)
+                _say(f"single jobs at {args.single_rate:g}/s: alone, then beside a {args.rows}-row batch "
+                     f"(BATCHER_WINDOW {window}, round {n + 1})")
+                pairs.append({"round": n + 1, "window": window, "beside": "nothing",
+                              **singles(gateway, args.single_rate, args.single_seconds)})
+                pairs.append({"round": n + 1, "window": window, "beside": f"{args.rows}-row batch",
+                              **singles_beside_a_batch(gateway, args.single_rate, args.single_seconds, args.rows)})
     finally:
         stack.stop()
     names = sorted({k for b in batches for k in b["peak_rss_mib"]})
@@ -153,7 +165,9 @@ def main() -> None:
     print(table(batches, [("batch", lambda r: f"{r['rows']} {r['mix']}"),
                           *[(f"{n} MiB", lambda r, n=n: r["peak_rss_mib"].get(n)) for n in names]]))
     print()
-    print(table(pairs, [("round", lambda r: r["round"]), ("single jobs beside", lambda r: r["beside"]),
+    print(table(pairs, [("round", lambda r: r["round"]), ("BATCHER_WINDOW", lambda r: r["window"]),
+                        ("single jobs beside", lambda r: r["beside"]),
+                        ("batch rows/s", lambda r: r.get("batch_rows_per_s", "")),
                         ("achieved/s", lambda r: r["achieved_rate"]), ("p50 ms", lambda r: r["p50_ms"]),
                         ("p99 ms", lambda r: r["p99_ms"]), ("failed", lambda r: r["failed"]), ("lost", lambda r: r["lost"])]))
     out = BENCH_DIR / "batches.json"

@@ -120,4 +120,4 @@ def assemble(tally: Tally, fetch: Fetch, upload: Upload, workdir: str | None = N
     log.info("batch %s assembled in %.1f s: %d rows, %d labels placed, %d not placed",
              tally.batch_id, time.monotonic() - started, tally.total, placed, not_placed)
     return {**keys, "labels": placed, "labels_not_placed": not_placed, "finished_ms": time.time() * 1000,
-            **counts}
+            "errors": tally.first_errors(), **counts}

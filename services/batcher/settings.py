@@ -10,8 +10,9 @@ from services.settings import Env, KafkaSettings, S3Settings, health_endpoint
 class BatcherSettings:
     kafka: KafkaSettings
     s3: S3Settings
-    # Rows of one batch sent into the pipeline and not answered yet. Small enough that single
-    # jobs queue behind a few hundred batch rows at most, not behind the whole batch.
+    # Rows of one batch sent into the pipeline and not answered yet: single jobs beside a batch
+    # queue behind this many rows at each stage. 16: single jobs' p50 12 -> 60 ms beside a batch
+    # running at ~300 rows/s; 256: 12 -> 700 ms at ~420 rows/s (docs/benchmarks.md, "Batches").
     window: int
     status_interval_s: float  # at most one progress update per batch this often
     workdir: str | None  # where outputs are written before upload (the system's temp dir if unset)
@@ -23,7 +24,7 @@ class BatcherSettings:
         return cls(
             kafka=KafkaSettings.from_env(env),
             s3=S3Settings.from_env(env),
-            window=env.int("BATCHER_WINDOW", 256, minimum=1),
+            window=env.int("BATCHER_WINDOW", 16, minimum=1),
             status_interval_s=env.int("BATCHER_STATUS_INTERVAL_MS", 250, minimum=10) / 1000,
             workdir=env.str("BATCHER_WORKDIR", "") or None,
             health=health_endpoint("batcher", env),

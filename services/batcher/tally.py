@@ -155,6 +155,10 @@ class Tally:
             owner=created.owner, batch_id=self.batch_id, row=row, trace={"gateway_in": contract.now_ms()})
 
     # ---- what clients see -----------------------------------------------------------------
+    def first_errors(self) -> list[dict[str, Any]]:
+        return [{"row": row, "code": o.error_code, "message": o.error_message}
+                for row, o in sorted(self.outcomes.items()) if o.status == "failed"][:ERRORS_SHOWN]
+
     def rate(self) -> float | None:
         """Rows answered per second since this owner began sending; up to the last row once
         there are no more (the time spent assembling is not the batch's pace)."""
@@ -185,9 +189,8 @@ class Tally:
             eta = (self.total - len(self.outcomes)) / rate if state == "running" else 0.0
         if self.finished is not None:
             rate = self.finished.get("rows_per_s")
-        errors = [{"row": row, "code": o.error_code, "message": o.error_message}
-                  for row, o in sorted(self.outcomes.items()) if o.status == "failed"][:ERRORS_SHOWN]
         outputs = self.finished or {}
+        errors = outputs.get("errors") if self.finished is not None else self.first_errors()
         return BatchStatus(
             batch_id=self.batch_id, status=state, total=self.total, completed=counts["completed"],
             failed=counts["failed"], cancelled=counts["cancelled"], owner=created.owner, company=created.company,

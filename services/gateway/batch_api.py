@@ -26,7 +26,7 @@ from services.contract import BatchEvent, BatchStatus, ErrorCode
 from services.gateway.auth import Caller
 from services.gateway.batch_input import BatchInput, decode_csv, parse_csv, parse_json
 from services.gateway.batches import public
-from services.gateway.bodies import read_body
+from services.gateway.bodies import read_body, wait_seconds
 from services.gateway.context import GATEWAY, Gateway, caller_of
 from services.gateway.errors import ApiError
 from services.labels.sheet import SheetError, layout_from
@@ -97,15 +97,31 @@ def _accepted(status: BatchStatus, batch: BatchInput | None, replayed: bool) -> 
     return out
 
 
-async def submit_batch(gw: Gateway, caller: Caller, batch: BatchInput, client_id: str | None = None,
-                       request_id: str | None = None) -> tuple[dict[str, Any], bool]:
-    """Publish a parsed batch; (the 202 body, whether it repeated an earlier one)."""
-    gw.check_serving()
+def checked(gw: Gateway, caller: Caller, batch: BatchInput) -> str | None:
+    """What a batch must pass before anything is published: a printable sheet, a company the
+    caller may use. Returns the company it runs as."""
     try:
         layout_from(batch.sheet)
     except SheetError as exc:
         raise ApiError(ErrorCode.INVALID_SHEET, f"sheet: {exc}") from None
-    company = gw.keys.effective_company(caller, batch.company)
+    return gw.keys.effective_company(caller, batch.company)
+
+
+def _check_running(gw: Gateway, caller: Caller) -> None:
+    """A caller's batches at once are bounded: each keeps BATCHER_WINDOW rows in the pipeline,
+    so many of them would crowd out everyone's single jobs."""
+    limit = gw.settings.max_batches_per_caller
+    running = gw.batches.running(caller.owner)
+    if running >= limit:
+        raise ApiError(ErrorCode.TOO_MANY_IN_FLIGHT, f"{running} batches of this caller are still running "
+                       f"(GATEWAY_MAX_BATCHES_PER_CALLER is {limit}); wait for one to finish", status=429)
+
+
+async def submit_batch(gw: Gateway, caller: Caller, batch: BatchInput, client_id: str | None = None,
+                       request_id: str | None = None) -> tuple[dict[str, Any], bool]:
+    """Publish a parsed batch; (the 202 body, whether it repeated an earlier one)."""
+    gw.check_serving()
+    company = checked(gw, caller, batch)
     fingerprint = batch_fingerprint(batch, company)
     key = batch.idempotency_key
     if key:
@@ -115,6 +131,7 @@ async def submit_batch(gw: Gateway, caller: Caller, batch: BatchInput, client_id
                 raise ApiError(ErrorCode.IDEMPOTENCY_KEY_REUSED, f"idempotency_key {key!r} was used for batch "
                                f"{earlier.batch_id} with other rows; use a new key for a new batch", status=409)
             return _accepted(earlier, None, True), True
+    _check_running(gw, caller)
     batch_id = _batch_id(gw, caller.owner, key, fingerprint)
     created = BatchEvent(batch_id=batch_id, kind="created", owner=caller.owner, company=company, client_id=client_id,
                          request_id=request_id, total=len(batch.rows), sheet=batch.sheet, idempotency_key=key,
@@ -164,6 +181,11 @@ async def create_batch(request: web.Request) -> web.Response:
     gw = _gw(request)
     gw.check_serving()
     batch = await parse_body(request)
+    if request.query.get("dry_run") in ("1", "true"):
+        # What the batch would be, without sending it: the page shows this before "Send".
+        checked(gw, caller_of(request), batch)
+        return web.json_response({"dry_run": True, "total": len(batch.rows), "valid": batch.valid,
+                                  "invalid": batch.invalid, "errors": batch.first_errors(ERRORS_SHOWN)})
     body, replayed = await submit_batch(gw, caller_of(request), batch)
     return web.json_response(body, status=200 if replayed else 202)
 
@@ -172,13 +194,7 @@ async def create_batch(request: web.Request) -> web.Response:
 async def batch_status(request: web.Request) -> web.Response:
     gw = _gw(request)
     batch_id = request.match_info["batch_id"]
-    raw_wait = request.query.get("wait", "0")
-    try:
-        wait = float(raw_wait)
-    except ValueError:
-        raise ApiError(ErrorCode.INVALID_REQUEST, f"wait must be a number of seconds, got {raw_wait!r}") from None
-    if not 0 <= wait <= gw.settings.max_wait_s:
-        raise ApiError(ErrorCode.INVALID_REQUEST, f"wait must be between 0 and {gw.settings.max_wait_s:g}")
+    wait = wait_seconds(request, gw.settings.max_wait_s)
     status = await readable_batch(gw, caller_of(request), batch_id)
     if wait:
         status = await gw.batches.wait_final(batch_id, wait) or status

@@ -37,6 +37,10 @@ class BatchIndex:
     def get(self, batch_id: str) -> BatchStatus | None:
         return self.batches.get(batch_id)
 
+    def running(self, owner: str) -> int:
+        """Batches of this owner not finished yet (a few per caller: a scan is cheap)."""
+        return sum(1 for s in self.batches.values() if s.owner == owner and not _final(s))
+
     def earlier(self, owner: str, key: str) -> BatchStatus | None:
         batch_id = self.idempotency.get((owner, key))
         return self.batches.get(batch_id) if batch_id else None

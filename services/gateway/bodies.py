@@ -1,4 +1,4 @@
-"""Reading a request body whole, up to a limit."""
+"""Reading what a request carries: its body, whole and bounded; its `?wait=`."""
 from __future__ import annotations
 
 from aiohttp import web
@@ -22,3 +22,15 @@ async def read_body(request: web.Request, limit: int, setting: str) -> bytes:
         if size > limit:
             raise too_large
     return b"".join(chunks)
+
+
+def wait_seconds(request: web.Request, most: float) -> float:
+    """`?wait=N` of a status read: 0 (the default) to `most` seconds (GATEWAY_MAX_WAIT_SECONDS)."""
+    raw = request.query.get("wait", "0")
+    try:
+        wait = float(raw)
+    except ValueError:
+        raise ApiError(ErrorCode.INVALID_REQUEST, f"wait must be a number of seconds, got {raw!r}") from None
+    if not 0 <= wait <= most:
+        raise ApiError(ErrorCode.INVALID_REQUEST, f"wait must be between 0 and {most:g}")
+    return wait

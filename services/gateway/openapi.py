@@ -160,6 +160,7 @@ def _paths() -> dict[str, Any]:
             "responses": {"200": _json("profiles", {"type": "object", "required": ["companies"],
                                                     "properties": {"companies": {"type": "array"}}}),
                           **_COMMON}}},
+        **_batch_paths(),
         "/healthz": {"get": {"operationId": "healthz", "summary": "The process is alive",
                              "responses": {"200": _json("ok", {"type": "object"})}}},
         "/readyz": {"get": {"operationId": "readyz", "summary": "Kafka connected and job state caught up",
@@ -167,6 +168,69 @@ def _paths() -> dict[str, Any]:
                                           "503": _json("not ready: the failing checks", {"type": "object"})}}},
         "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus metrics", "responses": {
             "200": {"description": "Prometheus text", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+    }
+
+
+_BATCH_ROW = {"type": "object", "required": ["data"], "properties": {
+    "data": {"type": "string", "minLength": 1}, "symbology": {"type": "string"}, "format": {"type": "string"},
+    "options": {"type": "object"}}}
+_BATCH_STATUS = {"type": "object", "required": ["batch_id", "status", "total"], "properties": {
+    "batch_id": {"type": "string"}, "status": {"enum": ["running", "assembling", "completed", "cancelled"]},
+    "total": {"type": "integer"}, "completed": {"type": "integer"}, "failed": {"type": "integer"},
+    "cancelled": {"type": "integer"}, "done": {"type": "integer"}, "rows_per_s": _optional({"type": "number"}),
+    "eta_s": _optional({"type": "number"}), "errors": {"type": "array"}, "archive_url": _optional({"type": "string"}),
+    "sheet_url": _optional({"type": "string"}), "manifest_url": _optional({"type": "string"}),
+    "labels": _optional({"type": "integer"}), "labels_not_placed": _optional({"type": "integer"}),
+    "request_id": {"type": "string"}}}
+
+
+_CANCELLING = {**_BATCH_STATUS, "properties": {**_BATCH_STATUS["properties"], "status": {"const": "cancelling"}}}
+
+
+def _batch_paths() -> dict[str, Any]:
+    batch_id = {"name": "batch_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    accepted = {"type": "object", "required": ["batch_id", "total"], "properties": {
+        "batch_id": {"type": "string"}, "total": {"type": "integer"}, "valid": {"type": "integer"},
+        "invalid": {"type": "integer"}, "errors": {"type": "array"}, "status": {"type": "string"},
+        "status_url": {"type": "string"}, "replayed": {"const": True}, "dry_run": {"const": True}}}
+    links = {"GetBatch": {"operationId": "getBatch", "parameters": {"batch_id": "$response.body#/batch_id"}}}
+    not_found = _error("not_found: unknown batch, another caller's, or older than a day")
+    return {
+        "/v1/batches": {"post": {
+            "operationId": "createBatch",
+            "summary": "A batch: every row an ordinary job; a ZIP, a manifest and a PDF label sheet when done",
+            "parameters": [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+                           for name in ("symbology", "format", "company", "sheet", "idempotency_key", "dry_run")],
+            "requestBody": {"required": True, "content": {
+                JSON: {"schema": {"type": "object", "required": ["items"], "properties": {
+                    "items": {"type": "array", "minItems": 1, "maxItems": 100_000, "items": _BATCH_ROW},
+                    "symbology": {"type": "string"}, "format": {"type": "string"}, "company": {"type": "string"},
+                    "options": {"type": "object"}, "sheet": {"type": "object"},
+                    "idempotency_key": {"type": "string"}}}},
+                "text/csv": {"schema": {"type": "string", "description": "a header row with a data column"}}}},
+            "responses": {
+                "202": _json("accepted", accepted, links=links),
+                "200": _json("a repeated idempotency key, or a dry run", accepted, links=links),
+                **_COMMON, **_BODY,
+                "400": _error("invalid_json, invalid_csv, too_many_rows, invalid_sheet, invalid_request, "
+                              "unknown_symbology, unknown_format"),
+                "409": _error("idempotency_key_reused: the key was used for other rows"),
+                "429": _error("rate_limited, or too_many_in_flight: GATEWAY_MAX_BATCHES_PER_CALLER batches running"),
+                "503": _error("unavailable: Kafka did not take the batch; retry with the same key")}}},
+        "/v1/batches/{batch_id}": {
+            "get": {
+                "operationId": "getBatch", "summary": "Progress, rate and ETA; the outputs' URLs once finished",
+                "parameters": [batch_id, {"name": "wait", "in": "query", "required": False,
+                                          "schema": {"type": "number", "minimum": 0, "maximum": 60}}],
+                "responses": {"200": _json("status", _BATCH_STATUS), **_COMMON,
+                              "400": _error("invalid_request: bad wait value"), "404": not_found,
+                              "503": _error("unavailable: the batch state is still being read from Kafka")}},
+            "delete": {
+                "operationId": "cancelBatch", "summary": "Cancel the rows not started yet",
+                "parameters": [batch_id],
+                "responses": {"202": _json("cancelling", _CANCELLING), "200": _json("already finished", _BATCH_STATUS),
+                              **_COMMON, "403": _error("origin_not_allowed"), "404": not_found,
+                              "503": _error("unavailable: Kafka did not take the cancel")}}},
     }
 
 

@@ -7,7 +7,7 @@ import orjson
 from aiohttp import web
 
 from services.contract import ErrorCode
-from services.gateway.bodies import read_body
+from services.gateway.bodies import read_body, wait_seconds
 from services.gateway.context import GATEWAY, Gateway, base_url, caller_of
 from services.gateway.dryrun import dry_run
 from services.gateway.errors import ApiError
@@ -103,13 +103,7 @@ async def validate(request: web.Request) -> web.Response:
 async def job_status(request: web.Request) -> web.Response:
     gw = _gw(request)
     job_id = request.match_info["job_id"]
-    raw_wait = request.query.get("wait", "0")
-    try:
-        wait = float(raw_wait)
-    except ValueError:
-        raise ApiError(ErrorCode.INVALID_REQUEST, f"wait must be a number of seconds, got {raw_wait!r}") from None
-    if not 0 <= wait <= gw.settings.max_wait_s:
-        raise ApiError(ErrorCode.INVALID_REQUEST, f"wait must be between 0 and {gw.settings.max_wait_s:g}")
+    wait = wait_seconds(request, gw.settings.max_wait_s)
     job = await _readable_job(request, job_id)
     hold = await read_results_of(gw, job)  # held while waiting for the result
     try:

@@ -21,6 +21,7 @@ class GatewaySettings:
     replica: str  # names this replica in logs and metrics
     max_body_bytes: int  # REST request bodies above this get 413 payload_too_large
     max_batch_bytes: int  # POST /v1/batches bodies (JSON or CSV) above this get 413
+    max_batches_per_caller: int  # batches of one caller running at once; more get 429
     max_message_bytes: int  # WebSocket messages above this get an error; the socket stays open
     max_frame_bytes: int  # hard cap: aiohttp closes a socket (1009) on a bigger frame
     max_wait_s: float  # upper bound for GET /v1/jobs/{id}?wait=
@@ -79,6 +80,7 @@ class GatewaySettings:
             max_body_bytes=env.int("GATEWAY_MAX_BODY_BYTES", 64 * 1024, minimum=1024),
             # 100,000 rows of ~100 bytes, with room: 32 MiB.
             max_batch_bytes=env.int("GATEWAY_MAX_BATCH_BYTES", 32 * 1024 * 1024, minimum=1024),
+            max_batches_per_caller=env.int("GATEWAY_MAX_BATCHES_PER_CALLER", 4, minimum=1),
             max_message_bytes=max_message,
             max_frame_bytes=max(env.int("GATEWAY_MAX_FRAME_BYTES", 1024 * 1024, minimum=1024), max_message),
             max_wait_s=env.float("GATEWAY_MAX_WAIT_SECONDS", 60.0, minimum=0.0),

@@ -53,6 +53,7 @@ async def test_a_csv_batch_gives_a_zip_a_manifest_and_a_label_sheet_that_decode_
         assert final["status"] == "completed", final
         assert (final["completed"], final["failed"], final["total"]) == (238, 2, 240)
         assert final["labels"] == 237 and final["labels_not_placed"] == 1
+        assert [(e["row"], e["code"]) for e in final["errors"]] == [(10, "invalid_length"), (21, "unknown_symbology")]
         archive = await download(session, final["archive_url"])
         manifest = manifest_rows(await download(session, final["manifest_url"]))
         sheet = await download(session, final["sheet_url"])
@@ -142,6 +143,39 @@ async def test_a_csv_that_arrives_in_pieces_is_read_whole(gateway_a: str) -> Non
         assert resp.status == 202 and (body["total"], body["invalid"]) == (2000, 0), body
         async with session.delete(f"{gateway_a}/v1/batches/{body['batch_id']}"):
             pass  # the rows themselves are not what this test is about
+
+
+async def test_a_dry_run_reports_the_rows_and_sends_nothing(gateway_a: str) -> None:
+    text = _csv([("DRY-1", "code128"), ("12345", "ean13"), ("DRY-3", "qrcode")])
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{gateway_a}/v1/batches", data=text, params={"dry_run": "1"},
+                                headers={"Content-Type": "text/csv"}) as resp:
+            body = await resp.json()
+    assert resp.status == 200 and body["dry_run"] and "batch_id" not in body
+    assert (body["total"], body["valid"], body["invalid"]) == (3, 2, 1) and body["errors"][0]["row"] == 2
+
+
+async def test_a_caller_has_a_bounded_number_of_batches_running(gateway_a: str) -> None:
+    tag = uuid.uuid4().hex[:6].upper()
+    accepted: list[str] = []
+    async with aiohttp.ClientSession() as session:
+        try:
+            for n in range(6):
+                text = _csv([(f"{tag}{n}{r:05d}", "code128") for r in range(3000)])
+                async with session.post(f"{gateway_a}/v1/batches", data=text, headers={"Content-Type": "text/csv"}) as resp:
+                    body = await resp.json()
+                if resp.status == 429:
+                    break
+                assert resp.status == 202, body
+                accepted.append(body["batch_id"])
+            assert resp.status == 429 and body["error"]["code"] == "too_many_in_flight", body
+            assert "GATEWAY_MAX_BATCHES_PER_CALLER" in body["error"]["message"] and len(accepted) <= 4
+        finally:
+            for batch_id in accepted:
+                async with session.delete(f"{gateway_a}/v1/batches/{batch_id}"):
+                    pass
+            for batch_id in accepted:
+                await wait_finished(session, gateway_a, batch_id, within_s=60)
 
 
 async def test_bad_batches_are_refused_with_the_line_or_field_named(gateway_a: str) -> None:

@@ -5,9 +5,11 @@ pasted and forgotten, and the page under its Content-Security-Policy."""
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import re
 import uuid
+import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -283,6 +285,42 @@ async def test_a_batch_of_five_shows_each_job(page: Page) -> None:
         await expect(item.locator("img")).to_be_visible()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / "batch.png"), full_page=True)
+
+
+async def test_a_pasted_csv_is_checked_then_sent_and_its_progress_survives_a_reload(page: Page) -> None:
+    tag = uuid.uuid4().hex[:6].upper()
+    csv = "data,symbology\n" + "".join(f"{tag}{n:04d},code128\n" for n in range(800)) + "12345,ean13\n"
+    await page.get_by_label("Or paste CSV").fill(csv)
+    # Checked by the server before anything is sent: the row count and the row that cannot be valid.
+    await expect(page.locator("#batch-check")).to_have_text("801 rows: 800 valid, 1 with errors", timeout=15_000)
+    await expect(page.locator("#batch-errors li")).to_have_text(re.compile(r"^row 801: .*\(invalid_length\)$"))
+    await page.get_by_label("Label sheet").select_option("avery-l7163")
+    await page.get_by_role("button", name="Send batch (801 rows)").click()
+    await expect(page.locator("#batch-status")).to_contain_text("rows/s", timeout=20_000)
+    await page.reload()  # the connection and the page go; the batch's progress comes back
+    await expect(page.get_by_role("status")).to_have_text("connected (resumed)", timeout=20_000)
+    await expect(page.locator("#batch-status")).to_contain_text("completed: 801 of 801 rows, 1 failed", timeout=90_000)
+    assert await page.locator("#batch-progress").evaluate("p => [p.value, p.max]") == [801, 801]
+    await expect(page.locator("#batch-status")).to_contain_text("800 labels on the sheet")
+    await expect(page.locator("#batch-failed li")).to_have_text(re.compile(r"^row 801: .*\(invalid_length\)$"))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / "batch-sheet.png"), full_page=True)
+    async with aiohttp.ClientSession() as session:
+        async with session.get(await page.locator("#batch-zip").get_attribute("href") or "") as resp:
+            archive = await resp.read()
+        async with session.get(await page.locator("#batch-pdf").get_attribute("href") or "") as resp:
+            assert resp.status == 200 and (await resp.read()).startswith(b"%PDF-")
+    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+        assert len(zf.namelist()) == 801  # 800 files and the manifest
+
+
+async def test_a_dropped_csv_file_is_read_and_checked(page: Page, tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text("data,symbology\nDROP-1,qrcode\nDROP-2,nosuch\n")
+    await page.locator("#batch-file").set_input_files(str(path))
+    await expect(page.get_by_label("Or paste CSV")).to_have_value(path.read_text())
+    await expect(page.locator("#batch-check")).to_have_text("2 rows: 1 valid, 1 with errors", timeout=15_000)
+    await expect(page.locator("#batch-errors li")).to_contain_text("(unknown_symbology)")
 
 
 async def test_keyboard_only_on_a_phone_width_screen_with_every_control_labelled(browser: Browser,

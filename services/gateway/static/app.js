@@ -2,6 +2,8 @@
 // timeline per job, a session history. Plain JavaScript (no build step): what is in the
 // repository is what the browser runs.
 
+import { startBatches } from "./batch.js";
+
 const $ = (id) => document.getElementById(id);
 const STEPS = ["accepted", "routed", "rendered", "stored", "delivered"];
 // Which form field an error code concerns, so the message appears next to it.
@@ -582,6 +584,10 @@ async function start() {
   });
   onCompany();
   connect();
+  startBatches({
+    headers: () => (page.apiKey ? { "X-API-Key": page.apiKey } : {}),
+    defaults: () => ({ symbology: $("symbology").value, format: $("format").value, company: $("company").value }),
+  });
 }
 
 // For people and tests: drop the socket as a network failure would, and stay away holdMs.

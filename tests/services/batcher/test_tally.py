@@ -93,10 +93,12 @@ def test_cancel_stops_what_has_not_started_and_rows_in_flight_finish() -> None:
 def test_a_finished_batch_keeps_its_counts_and_lets_its_rows_go() -> None:
     tally = _folded(*_events(total=2), _result(1), _result(2))
     tally.apply_event(BatchEvent("b1", "finished", outputs={"completed": 2, "failed": 0, "cancelled": 0,
-                                                            "archive_key": "a.zip", "bucket": "barcodes"}))
+                                                            "archive_key": "a.zip", "bucket": "barcodes",
+                                                            "errors": [{"row": 9, "code": "x", "message": "y"}]}))
     assert not tally.rows and not tally.done and not tally.apply_result(_result(1))
     status = tally.status()
     assert (status.status, status.completed, status.archive_key) == ("completed", 2, "a.zip")
+    assert status.errors == [{"row": 9, "code": "x", "message": "y"}]  # kept with the outputs
 
 
 def test_a_row_the_broker_refused_goes_again() -> None:
