@@ -259,13 +259,16 @@ async def _batch_outcome(session: aiohttp.ClientSession, url: str, batch_id: str
             await asyncio.sleep(1)  # the gateway is still coming back
     if final.get("status") != "completed":
         return {"rows": len(rows), "status": final.get("status", "unknown"), "missing": len(rows), "duplicated": 0,
-                "completed": final.get("completed", 0), "wrong": 0}
+                "completed": final.get("completed", 0), "failed": {}, "wrong": 0}
     manifest = manifest_rows(await download(session, final["manifest_url"]))
     numbers = Counter(int(line["row"]) for line in manifest)
     return {"rows": len(rows), "status": final["status"], "completed": final["completed"],
+            "failed": dict(Counter(line["error_code"] for line in manifest if line["status"] == "failed")),
             "missing": sum(1 for n in range(1, len(rows) + 1) if n not in numbers),
             "duplicated": sum(c - 1 for c in numbers.values()),
-            "wrong": sum(1 for line in manifest if line["status"] != "completed" or line["data"] != rows[int(line["row"]) - 1])}
+            # A row answered with another row's data, or cancelled though nobody cancelled it.
+            "wrong": sum(1 for line in manifest if line["status"] == "cancelled"
+                         or line["data"] != rows[int(line["row"]) - 1])}
 
 
 async def drive(url: str, target: Any, jobs: int, rate: float, clients: int, faults: list[Fault], drain_s: float,
@@ -384,7 +387,7 @@ def report(result: dict[str, Any]) -> str:
     if result.get("batch"):
         b = result["batch"]
         lines.append(f"batch of {b['rows']} rows beside them: {b['status']}, completed {b['completed']}, "
-                     f"MISSING {b['missing']}   COUNTED TWICE {b['duplicated']}   WRONG {b['wrong']}")
+                     f"failed {b['failed']}, MISSING {b['missing']}   COUNTED TWICE {b['duplicated']}   WRONG {b['wrong']}")
     return "\n".join(lines)
 
 

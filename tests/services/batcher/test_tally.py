@@ -2,7 +2,9 @@
 the window that keeps a batch from flooding the pipeline."""
 from __future__ import annotations
 
-from services.batcher.tally import Tally, row_job_id
+import time
+
+from services.batcher.tally import ROW_ATTEMPTS, Tally, row_job_id
 from services.contract import BatchEvent, ErrorCode, ErrorInfo, Result
 
 
@@ -112,3 +114,46 @@ def test_a_repeated_created_event_changes_nothing() -> None:
     events = _events(total=3)
     tally = _folded(*events, BatchEvent("b1", "created", total=99, company="Other"))
     assert tally.total == 3 and tally.created is not None and tally.created.company == "CompanyA"
+
+
+def _retryable(row: int, attempt: int) -> Result:
+    return Result(job_id=row_job_id("b1", row, attempt), status="failed", batch_id="b1", row=row,
+                  error=ErrorInfo(ErrorCode.STORAGE_UNAVAILABLE, "object store unavailable", retryable=True))
+
+
+def test_a_row_failing_with_a_retryable_error_is_sent_again_later_as_a_new_job() -> None:
+    tally = _folded(*_events(total=2))
+    assert tally.to_send(10) == [1, 2]
+    tally.apply_result(_retryable(1, 0))
+    assert 1 not in tally.outcomes and tally.to_send(10) == []  # not yet: it backs off
+    assert tally.to_send(10, now=time.monotonic() + 60) == [1]
+    assert tally.request_for(1).job_id == row_job_id("b1", 1, 1) != row_job_id("b1", 1)
+    tally.apply_result(_result(1))
+    tally.apply_result(_result(2))
+    assert tally.done and tally.counts() == {"completed": 2, "failed": 0, "cancelled": 0}
+
+
+def test_a_row_that_keeps_failing_is_failed_after_its_attempts_and_a_rebuild_agrees() -> None:
+    failures = [_retryable(1, attempt) for attempt in range(ROW_ATTEMPTS)]
+    live = _folded(*_events(total=1))
+    for failure in failures:
+        assert live.to_send(10, now=time.monotonic() + 3600) == [1]
+        live.apply_result(failure)
+    rebuilt = _folded(*failures, *_events(total=1))
+    for tally in (live, rebuilt):
+        assert tally.done and tally.outcomes[1].error_code == ErrorCode.STORAGE_UNAVAILABLE
+
+
+def test_a_rebuild_sends_a_row_between_retries_under_its_next_job_id() -> None:
+    rebuilt = _folded(*_events(total=1), _retryable(1, 0))
+    assert rebuilt.to_send(10, now=time.monotonic() + 60) == [1]
+    assert rebuilt.request_for(1).job_id == row_job_id("b1", 1, 1)
+
+
+def test_a_retry_pending_when_the_batch_is_cancelled_is_cancelled() -> None:
+    tally = _folded(*_events(total=1))
+    tally.to_send(10)
+    tally.apply_result(_retryable(1, 0))
+    tally.apply_event(BatchEvent("b1", "cancel"))
+    assert tally.done and tally.outcomes[1].status == "cancelled"
+    assert tally.to_send(10, now=time.monotonic() + 60) == []
