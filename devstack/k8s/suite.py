@@ -205,8 +205,18 @@ def batch(gateway: PortForward, rows: int = 200) -> str:
     print(out.stdout, out.stderr, flush=True)
     if out.returncode != 0:
         raise RuntimeError("the batch did not complete with every file and label decoded")
-    table = [line for line in out.stdout.splitlines() if line.startswith("| ") and "---" not in line]
-    return f"{rows} rows (QR, Data Matrix, EAN-13): {table[-1] if table else ''}"
+    return batch_detail(out.stdout, rows)
+
+
+def batch_detail(report: str, rows: int) -> str:
+    """The summary line of the load tool's batch table (loadtest/batches.py `report`)."""
+    cells = [line.strip("| ").split(" | ") for line in report.splitlines()
+             if line.startswith("| ") and "---" not in line and not line.startswith("| batch |")]
+    if not cells:
+        raise RuntimeError(f"no batch row in the load tool's report:\n{report}")
+    _, _, _, last_row, outputs, rate, completed, failed = cells[-1]
+    return (f"{rows} rows (QR, Data Matrix, EAN-13): last row after {last_row} s ({rate} rows/s), ZIP and PDF "
+            f"at {outputs} s; {completed} completed, {failed} failed; every file and label decoded")
 
 
 def uninstall() -> str:

@@ -65,11 +65,14 @@ def _prefetched(keys: list[str | None], fetch: Fetch) -> Iterator[bytes | None]:
 
 
 def _place(sheet: SheetWriter, body: bytes, outcome: Outcome, caption: str) -> str:
-    """Put a PNG on the sheet at its true size (the dpi it was drawn for); what the manifest
-    says about its label."""
-    if outcome.content_type != "image/png":
-        return f"not placed: only PNG rows go on the sheet ({EXTENSIONS.get(outcome.content_type or '', '?')})"
-    refused = sheet.add_png(body, caption)
+    """Put a row on the sheet at its true size (a PNG at the dpi it was drawn for, an SVG as
+    vectors); what the manifest says about its label."""
+    if outcome.content_type == "image/svg+xml":
+        refused = sheet.add_svg(body, caption)  # vectors, at the size in mm the SVG states
+    elif outcome.content_type == "image/png":
+        refused = sheet.add_png(body, caption)
+    else:
+        return f"not placed: {EXTENSIONS.get(outcome.content_type or '', '?')} rows are not drawn on the sheet (PNG and SVG are)"
     return f"not placed: {refused}" if refused else f"page {sheet.pages}"
 
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import math
+import re
 import struct
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
+from xml.etree import ElementTree
 
 from PIL import Image
 
@@ -293,6 +296,83 @@ def png_samples(png: bytes) -> PngSamples | None:
     return PngSamples(width, height, dpi, entries.encode(), b"".join(idat))
 
 
+_PATH_RECT = re.compile(r"M(-?[\d.]+)[ ,](-?[\d.]+)h(-?[\d.]+)v(-?[\d.]+)h(-?[\d.]+)Z")
+_SKIPPED = {"desc", "title", "text", "tspan", "metadata"}  # the caption is drawn by the sheet itself
+_WHITE = {"#ffffff", "#fff", "white"}
+
+
+@dataclass(frozen=True)
+class VectorSymbol:
+    """An SVG barcode as dark rectangles: what both engines' SVGs are made of (libzint: paths of
+    `M x y h w v h h -w Z`; python-barcode: <rect>s), in millimetres from the top left."""
+
+    width_mm: float
+    height_mm: float
+    rects: tuple[tuple[float, float, float, float, str], ...]  # x, y, w, h, fill (#rrggbb or a name)
+
+
+def _fill_of(element: Any, inherited: str | None) -> str | None:
+    style = dict(part.split(":", 1) for part in element.get("style", "").replace(" ", "").split(";") if ":" in part)
+    return (style.get("fill") or element.get("fill") or inherited or "").lower() or None
+
+
+def _mm(value: str | None) -> float:
+    if value is None or not value.endswith("mm"):
+        raise ValueError("not a size in mm")
+    return float(value[:-2])
+
+
+def svg_symbol(svg: bytes) -> VectorSymbol | None:
+    """The SVG as rectangles, or None when it holds anything else (a circle, a transform, a
+    curve): such a symbol is left off the sheet and the manifest says why, rather than drawn wrong."""
+    try:
+        root = ElementTree.fromstring(svg)
+        width_mm, height_mm = _mm(root.get("width")), _mm(root.get("height"))
+        box = [float(v) for v in (root.get("viewBox") or f"0 0 {width_mm} {height_mm}").replace(",", " ").split()]
+    except (ElementTree.ParseError, ValueError, TypeError):
+        return None
+    sx, sy = width_mm / box[2], height_mm / box[3]
+    rects: list[tuple[float, float, float, float, str]] = []
+
+    def walk(element: Any, fill: str | None) -> bool:
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag in _SKIPPED:
+            return True
+        if element.get("transform") or tag not in ("svg", "g", "rect", "path"):
+            return False
+        fill = _fill_of(element, fill)
+        if tag == "rect" and fill not in _WHITE:
+            try:
+                x, y = float(element.get("x", 0)), float(element.get("y", 0))
+                w, h = float(element.get("width")), float(element.get("height"))
+            except (TypeError, ValueError):
+                return False
+            rects.append(((x - box[0]) * sx, (y - box[1]) * sy, w * sx, h * sy, fill or "#000000"))
+        elif tag == "path" and fill not in _WHITE:
+            d = element.get("d", "").replace(" Z", "Z").strip()
+            parts = _PATH_RECT.findall(d)
+            if not parts or _PATH_RECT.sub("", d).strip():
+                return False
+            for x, y, w, h, _ in parts:
+                rects.append(((float(x) - box[0]) * sx, (float(y) - box[1]) * sy, float(w) * sx, float(h) * sy,
+                              fill or "#000000"))
+        return all(walk(child, fill) for child in element)
+
+    if not walk(root, None):
+        return None
+    return VectorSymbol(width_mm, height_mm, tuple(rects))
+
+
+def _rgb(fill: str) -> str:
+    """PDF fill operator for a hex colour (or black for a named one)."""
+    value = fill.lstrip("#")
+    if len(value) == 3:
+        value = "".join(c * 2 for c in value)
+    if len(value) != 6 or any(c not in "0123456789abcdef" for c in value):
+        return "0 0 0 rg"
+    return " ".join(_num(int(value[i:i + 2], 16) / 255) for i in (0, 2, 4)) + " rg"
+
+
 class SheetWriter:
     """Writes a label sheet to `out` as labels are added; close() writes the document's tail."""
 
@@ -333,12 +413,30 @@ class SheetWriter:
                          lambda: self._shared(hashlib.sha256(samples.data).digest(),
                                               lambda: self._stream(samples.entries, samples.data)))
 
+    def add_svg(self, svg: bytes, caption: str) -> str | None:
+        """An SVG row as vectors at its true size (the mm its root states); why not, when its
+        shapes are not the rectangles the sheet draws."""
+        symbol = svg_symbol(svg)
+        if symbol is None:
+            return "its SVG holds shapes other than rectangles (the sheet draws only those)"
+        w, h = symbol.width_mm, symbol.height_mm
+        ops = []
+        for fill, group in itertools.groupby(sorted(symbol.rects, key=lambda r: r[4]), key=lambda r: r[4]):
+            ops.append(_rgb(fill))
+            # Unit square coordinates, y up: the page draws it as it draws an image.
+            ops += [f"{_num(x / w)} {_num(1 - (y + rh) / h)} {_num(rw / w)} {_num(rh / h)} re" for x, y, rw, rh, _ in group]
+            ops.append("f")
+        content = zlib.compress("\n".join(ops).encode())
+        entries = b"/Type /XObject /Subtype /Form /BBox [0 0 1 1] /Filter /FlateDecode"
+        return self._add(w, h, MM_PER_INCH, caption,
+                         lambda: self._shared(hashlib.sha256(content).digest(), lambda: self._stream(entries, content)))
+
     def add(self, image: Image.Image, dpi: float, caption: str) -> str | None:
         """Place `image` at its true size in the next free cell; None, or why it does not fit (the
         cell then stays free). An empty caption draws no caption line."""
         return self._add(image.width, image.height, dpi, caption, lambda: self._xobject(image))
 
-    def _add(self, width_px: int, height_px: int, dpi: float, caption: str, xobject: Callable[[], int]) -> str | None:
+    def _add(self, width_px: float, height_px: float, dpi: float, caption: str, xobject: Callable[[], int]) -> str | None:
         if self._closed:
             raise ValueError("the label sheet is closed")
         if not dpi > 0:

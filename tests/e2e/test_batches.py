@@ -5,8 +5,10 @@ row and counts none twice while every service is SIGKILLed in the middle of it."
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 import uuid
+import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from devstack.stack import Stack
 from loadtest.batches import (check_archive, check_sheet, download, manifest_rows, run_batches, submit_csv,
                               wait_finished)
 from tests.support.client import next_message
+from tests.support.decode import decode
 
 SYMBOLOGIES = ("code128", "qrcode", "datamatrix", "ean13")
 
@@ -45,8 +48,11 @@ async def test_a_csv_batch_gives_a_zip_a_manifest_and_a_label_sheet_that_decode_
     rows[9] = ("12345", "ean13")  # too short: reported for its row, the batch goes on
     rows[20] = (f"{tag}-NOSUCH", "nosuch")  # unknown symbology
     rows[40] = ("X" * 40 + tag, "code128")  # valid, but wider than the sheet's label: not placed
+    # Every sixth row as SVG: in the ZIP as SVG, on the sheet as vectors.
+    formats = ["svg" if n % 6 == 5 else "png" for n in range(len(rows))]
+    text = "data,symbology,format\n" + "".join(f"{d},{s},{f}\n" for (d, s), f in zip(rows, formats))
     async with aiohttp.ClientSession() as session:
-        accepted = await submit_csv(session, gateway_a, _csv(rows))
+        accepted = await submit_csv(session, gateway_a, text)
         assert accepted["total"] == 240 and accepted["invalid"] == 2
         assert [(e["row"], e["code"]) for e in accepted["errors"]] == [(10, "invalid_length"), (21, "unknown_symbology")]
         final = await wait_finished(session, gateway_a, accepted["batch_id"], within_s=180)
@@ -57,13 +63,19 @@ async def test_a_csv_batch_gives_a_zip_a_manifest_and_a_label_sheet_that_decode_
         archive = await download(session, final["archive_url"])
         manifest = manifest_rows(await download(session, final["manifest_url"]))
         sheet = await download(session, final["sheet_url"])
-    assert [(int(m["row"]), m["data"], m["symbology"]) for m in manifest] == \
-        [(n + 1, d, s) for n, (d, s) in enumerate(rows)]
+    assert [(int(m["row"]), m["data"], m["symbology"], m["format"]) for m in manifest] == \
+        [(n + 1, d, s, f) for n, ((d, s), f) in enumerate(zip(rows, formats))]
     assert {int(m["row"]): m["error_code"] for m in manifest if m["status"] == "failed"} == \
         {10: "invalid_length", 21: "unknown_symbology"}
     assert manifest[40]["label"].startswith("not placed") and "does not fit" in manifest[40]["label"]
     assert check_archive(archive, manifest) == 238
+    with zipfile.ZipFile(io.BytesIO(archive)) as zf:  # the SVG files too (check_archive reads PNGs)
+        svgs = [m for m in manifest if m["file"].endswith(".svg")]
+        assert len(svgs) == 40
+        for m in svgs:
+            assert any(t.startswith(m["data"]) for t in decode(zf.read(m["file"]), "image/svg+xml")), m
     assert check_sheet(sheet, manifest) == 237
+    assert b"/Subtype /Form" in sheet  # the SVG rows' labels are vectors
 
 
 async def test_a_batch_over_the_websocket_reports_progress_then_completion(gateway_a: str) -> None:

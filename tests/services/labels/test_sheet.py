@@ -13,7 +13,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from services.labels.sheet import png_samples, PRESETS, SheetError, SheetLayout, SheetWriter, layout_from
+from services.labels.sheet import png_samples, svg_symbol, PRESETS, SheetError, SheetLayout, SheetWriter, layout_from
 from services.render.api import render
 from services.render.symbologies import lookup
 from services.render.types import Rendered
@@ -137,6 +137,43 @@ def test_a_png_goes_in_unchanged_at_the_dpi_it_says_and_reads_back(tmp_path: Pat
     left, _, right, _ = _ink_box(cell.crop((0, 0, cell.width, cell.height * 3 // 4)))  # above the caption
     assert right - left == pytest.approx((ink_right - ink_left) / 300 * 600, rel=0.01)
     assert "PNG-42" in _decoded(cell)
+
+
+@pytest.mark.parametrize(("symbology", "engine", "data"), [
+    ("code128", "zint", "VEC-1"), ("code128", "python-barcode", "VEC-2"), ("qrcode", "zint", "VEC-3"),
+    ("datamatrix", "zint", "VEC-4"), ("ean13", "python-barcode", "400638133393")])
+def test_an_svg_row_is_drawn_as_vectors_at_its_true_size_and_reads_back(tmp_path: Path, symbology: str, engine: str,
+                                                                        data: str) -> None:
+    found = lookup(symbology)
+    assert found is not None
+    svg = render(found, data, "svg", {"module_width": 0.3387}, engine=engine).body
+    symbol = svg_symbol(svg)
+    assert symbol is not None and symbol.rects
+    layout = layout_from({"preset": "avery-l7163"})
+    with (tmp_path / "sheet.pdf").open("wb") as out:
+        writer = SheetWriter(out, layout)
+        assert writer.add_svg(svg, "") is None  # no caption: the ink is the symbol's alone
+        writer.close()
+    pdf = (tmp_path / "sheet.pdf").read_bytes()
+    assert b"/Subtype /Form" in pdf and b"/Subtype /Image" not in pdf  # vectors, no raster
+    cell = _cell(_rasterise(tmp_path / "sheet.pdf")[0], layout, 0)
+    assert any(text.startswith(data) for text in _decoded(cell)), _decoded(cell)
+    # The dark rectangles' extent, from the SVG, against the ink on the 600 dpi page.
+    left_mm = min(x for x, _, _, _, _ in symbol.rects)
+    right_mm = max(x + w for x, _, w, _, _ in symbol.rects)
+    ink_left, _, ink_right, _ = _ink_box(cell)
+    assert ink_right - ink_left == pytest.approx((right_mm - left_mm) / MM_PER_INCH * 600, rel=0.01)
+
+
+def test_an_svg_with_other_shapes_is_refused_not_drawn_wrong() -> None:
+    circle = b'<svg xmlns="http://www.w3.org/2000/svg" width="10mm" height="10mm" viewBox="0 0 10 10"><circle cx="5" cy="5" r="2"/></svg>'
+    rotated = (b'<svg xmlns="http://www.w3.org/2000/svg" width="10mm" height="10mm" viewBox="0 0 10 10">'
+               b'<g transform="rotate(90)"><rect x="1" y="1" width="2" height="2"/></g></svg>')
+    assert svg_symbol(circle) is None and svg_symbol(rotated) is None and svg_symbol(b"not xml") is None
+    with io.BytesIO() as out:
+        writer = SheetWriter(out, layout_from(None))
+        assert "rectangles" in (writer.add_svg(circle, "x") or "")
+        assert writer.labels == 0
 
 
 def test_a_label_larger_than_the_cell_is_refused_and_leaves_the_cell_free(tmp_path: Path) -> None:
