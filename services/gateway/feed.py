@@ -72,8 +72,12 @@ class _Follower:
             partitions = [TopicPartition(t, p) for t, ps in found.items() for p in ps]
         self.consumer.assign(partitions)
         positions = positions or {}
-        starts = await self.consumer.offsets_for_times({tp: since_ms for tp in partitions if tp not in positions})
+        # The end offsets first: a record appended after them is found by offsets_for_times. In
+        # the other order a record appended between the two calls was skipped: no record since
+        # `since_ms` yet, so "start at the end", which by then was past it (found by CI: a
+        # result that arrived as a replica began to read its partition never reached the wait).
         ends = await self.consumer.end_offsets(partitions)
+        starts = await self.consumer.offsets_for_times({tp: since_ms for tp in partitions if tp not in positions})
         for tp in partitions:
             start = starts.get(tp)
             self.consumer.seek(tp, positions[tp] if tp in positions else start.offset if start is not None else ends[tp])

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from aiokafka.errors import KafkaError
 
-from services.gateway.feed import Feed
+from services.gateway.feed import Feed, _Follower
 from services.gateway.replies import ReplyRoutes, Route
 from services.gateway.sockets import SocketRegistry
 from services.gateway.state import JobIndex
@@ -175,3 +176,51 @@ async def test_a_status_wait_holds_a_partition_that_was_only_lingering() -> None
     await _settle()
     assert feed.partitions_held == 0
     await feed.stop()
+
+
+class _RacingConsumer:
+    """A partition that receives its first record between the reader's first and second call
+    to the broker, whichever they are."""
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.calls = 0
+        self.sought: dict[Any, int] = {}
+
+    def _call(self) -> None:
+        self.calls += 1
+        if self.calls == 2:
+            self.records = 1  # appended now, at offset 0
+
+    async def start(self) -> None:
+        pass
+
+    def assign(self, partitions: list[Any]) -> None:
+        self.partitions = partitions
+
+    async def offsets_for_times(self, times: dict[Any, int]) -> dict[Any, Any]:
+        self._call()
+        return {tp: (SimpleNamespace(offset=0) if self.records else None) for tp in times}
+
+    async def end_offsets(self, partitions: list[Any]) -> dict[Any, int]:
+        self._call()
+        return {tp: self.records for tp in partitions}
+
+    def seek(self, tp: Any, offset: int) -> None:
+        self.sought[tp] = offset
+
+    async def position(self, tp: Any) -> int:
+        return self.sought[tp]
+
+
+async def test_a_record_arriving_as_a_reader_starts_is_read_not_skipped() -> None:
+    """Found by CI (test_idempotency, about 1 run in 9): a job's result was appended between
+    the reader's two start-up calls to the broker; it began past it and the wait never ended."""
+    follower = _Follower(KafkaSettings.from_env(Env({})), "test", {"barcode.notifications": lambda r: None}, 100, 1,
+                         only={"barcode.notifications": 5})
+    await follower.consumer.stop()  # the real client it made, never started
+    consumer = _RacingConsumer()
+    follower.consumer = consumer  # type: ignore[assignment]
+    await follower.start(since_ms=0)
+    [(tp, offset)] = consumer.sought.items()
+    assert offset == 0  # reading starts at the record, not past it (it was 1)
