@@ -33,7 +33,7 @@ from services import contract
 from services.batcher.assemble import assemble
 from services.batcher.settings import BatcherSettings
 from services.batcher.tally import Tally
-from services.settings import exit_after, log_level, read_config
+from services.settings import drain_seconds, exit_after, log_level, read_config
 from services.stage import eventloop, kafka
 from services.stage.health import serve_health
 from services.stage.main import Stopped, unless_stopped
@@ -243,11 +243,7 @@ async def serve(settings: BatcherSettings, drain_s: float) -> None:
             await unless_stopped(stop, kafka.until_connected(settings.kafka, "starting the producer", producer.start))
 
             async def started() -> AIOKafkaConsumer:
-                made = AIOKafkaConsumer(
-                    bootstrap_servers=settings.kafka.bootstrap, client_id="batcher", group_id=GROUP,
-                    enable_auto_commit=False, auto_offset_reset="earliest",
-                    partition_assignment_strategy=(RangePartitionAssignor,),
-                    fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms, request_timeout_ms=kafka.REQUEST_TIMEOUT_MS)
+                made = kafka.consumer(settings.kafka, "batcher", GROUP, assignors=(RangePartitionAssignor,))
                 batcher.consumer = made
                 try:
                     await made.start()
@@ -278,7 +274,6 @@ def run() -> None:
     logging.basicConfig(level=log_level(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     def prepare() -> tuple[BatcherSettings, float]:
-        from services.settings import drain_seconds
         eventloop.install()
         return BatcherSettings.from_env(), drain_seconds()
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.errors import (InvalidProducerEpoch, KafkaError, KafkaTimeoutError, OutOfOrderSequenceNumber,
                              TopicAlreadyExistsError, UnknownProducerId, for_code)
 
@@ -39,9 +40,12 @@ def producer(settings: KafkaSettings, client_id: str, linger_ms: int | None = No
     )
 
 
-def consumer(settings: KafkaSettings, client_id: str, group_id: str | None, *topics: str) -> AIOKafkaConsumer:
+def consumer(settings: KafkaSettings, client_id: str, group_id: str | None, *topics: str,
+             assignors: tuple[Any, ...] = (RoundRobinPartitionAssignor,)) -> AIOKafkaConsumer:
+    """`assignors`: the batcher asks for the range assignor (a batch's two topics, one member)."""
     return AIOKafkaConsumer(
         *topics,
+        partition_assignment_strategy=assignors,
         bootstrap_servers=settings.bootstrap,
         client_id=client_id,
         group_id=group_id,
