@@ -108,6 +108,10 @@ bench-batches: install ## 10,000-row batches (Code 128, mixed): time to last row
 bench-settings: install ## CPU per job per process under each candidate Kafka/event-loop setting (~5 min)
 	$(PY) -m devstack.bench.settings $(BENCH_ARGS)
 
+.PHONY: bench-servers
+bench-servers: install ## CPU per job of Kafka and MinIO under their own candidate settings (threads, GC), interleaved (~15 min)
+	$(PY) -m devstack.bench.servers $(BENCH_ARGS)
+
 .PHONY: profile
 profile: install $(VENV)/.bench-installed ## py-spy flame graphs of every service under load (.local/bench/profile-*.svg)
 	$(PY) -m devstack.bench.profile $(PROFILE_ARGS)

@@ -31,6 +31,8 @@ class KafkaBroker:
     data_dir: Path
     port: int = field(default_factory=free_port)
     controller_port: int = field(default_factory=free_port)
+    # Broker properties over the defaults below (`make bench-servers` tries candidates).
+    extra_props: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -72,6 +74,7 @@ class KafkaBroker:
             "auto.create.topics.enable": "false",
             # Let the retention of short-lived topics (notifications: 1 h) act within minutes.
             "log.retention.check.interval.ms": "60000",
+            **self.extra_props,
         }
         config = self.data_dir / "server.properties"
         config.write_text("".join(f"{k}={v}\n" for k, v in props.items()))

@@ -21,6 +21,8 @@ class MinioServer:
     data_dir: Path
     port: int = field(default_factory=free_port)
     console_port: int = field(default_factory=free_port)
+    # Environment over the defaults below (`make bench-servers` tries candidates).
+    extra_env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -43,6 +45,7 @@ class MinioServer:
             MINIO_BROWSER="off",
             MINIO_UPDATE="off",
         )
+        env.update(self.extra_env)
         self.proc = spawn(
             [str(binary), "server", "--quiet", "--address", f"127.0.0.1:{self.port}",
              "--console-address", f"127.0.0.1:{self.console_port}", str(self.data_dir)],

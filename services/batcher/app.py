@@ -18,38 +18,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import urllib3
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
-from botocore.config import Config
 
 from services import contract
 from services.batcher.assemble import assemble
 from services.batcher.settings import BatcherSettings
 from services.batcher.tally import Tally
-from services.settings import drain_seconds, exit_after, log_level, read_config
-from services.stage import eventloop, kafka
+from services.settings import read_config
+from services.stage import kafka
 from services.stage.health import serve_health
-from services.stage.main import Stopped, unless_stopped
+from services.stage.main import Stopped, start_process, stop_on_signals, unless_stopped
+from services.storage.client import boto3_client
 from services.storage.sigv4 import Signer
 
 log = logging.getLogger(__name__)
 GROUP = "barcode-batcher"
-
-
-def s3_client(settings: BatcherSettings) -> Any:
-    s3 = settings.s3
-    return boto3.client("s3", endpoint_url=s3.endpoint, aws_access_key_id=s3.access_key,
-                        aws_secret_access_key=s3.secret_key, region_name=s3.region,
-                        config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                                      retries={"max_attempts": 5, "mode": "standard"},
-                                      max_pool_connections=16))
 
 
 class Batcher(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -65,7 +54,7 @@ class Batcher(ConsumerRebalanceListener):  # type: ignore[misc]
         self.assembling: dict[str, asyncio.Task[None]] = {}
         self.dirty: set[str] = set()
         self.last_status: dict[str, float] = {}
-        self.s3 = s3_client(settings)  # uploads (multipart from disk)
+        self.s3 = boto3_client(settings.s3, attempts=5, connections=16)  # uploads (multipart from disk)
         s3 = settings.s3
         self.signer = Signer(s3.endpoint, s3.access_key, s3.secret_key, s3.region)
         self.http = urllib3.PoolManager(maxsize=16, timeout=urllib3.Timeout(connect=2, read=30))
@@ -223,40 +212,29 @@ class Batcher(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 async def serve(settings: BatcherSettings, drain_s: float) -> None:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
     producer = kafka.RenewingProducer(lambda: kafka.producer(settings.kafka, "batcher"))
     batcher = Batcher(settings, producer)
 
-    def on_signal() -> None:
-        exit_after(drain_s, "batcher")
-        stop.set()
+    def begin_drain() -> None:
         batcher.stopping = True
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal)
+    stop = stop_on_signals("batcher", drain_s, begin_drain)
     consumer: AIOKafkaConsumer | None = None
     host, port = settings.health
     try:
         async with serve_health("batcher", host, port, settings.kafka.bootstrap, batcher.metrics):
             await unless_stopped(stop, kafka.ensure_topics(settings.kafka))
             await unless_stopped(stop, kafka.until_connected(settings.kafka, "starting the producer", producer.start))
+            topics = [batcher.topics[contract.BATCHES], batcher.topics[contract.BATCH_ROWS]]
 
-            async def started() -> AIOKafkaConsumer:
-                made = kafka.consumer(settings.kafka, "batcher", GROUP, assignors=(RangePartitionAssignor,))
-                batcher.consumer = made
-                try:
-                    await made.start()
-                    made.subscribe([batcher.topics[contract.BATCHES], batcher.topics[contract.BATCH_ROWS]],
-                                   listener=batcher)
-                except BaseException:
-                    await made.stop()
-                    raise
-                return made
+            def made(made_consumer: AIOKafkaConsumer) -> None:
+                batcher.consumer = made_consumer  # its assignment callbacks seek with it
 
-            consumer = await unless_stopped(stop, kafka.until_connected(settings.kafka, "starting the consumer", started))
-            log.info("batcher ready: reading %s and %s as group %s", batcher.topics[contract.BATCHES],
-                     batcher.topics[contract.BATCH_ROWS], GROUP)
+            consumer = await unless_stopped(stop, kafka.until_connected(
+                settings.kafka, "starting the consumer",
+                lambda: kafka.started_consumer(settings.kafka, "batcher", GROUP, topics, batcher,
+                                               assignors=(RangePartitionAssignor,), made=made)))
+            log.info("batcher ready: reading %s and %s as group %s", *topics, GROUP)
             await batcher.run()
     except Stopped:
         log.info("batcher stopped while waiting for Kafka")
@@ -271,11 +249,7 @@ async def serve(settings: BatcherSettings, drain_s: float) -> None:
 
 
 def run() -> None:
-    logging.basicConfig(level=log_level(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    async def main(drain_s: float) -> None:
+        await serve(read_config(BatcherSettings.from_env), drain_s)
 
-    def prepare() -> tuple[BatcherSettings, float]:
-        eventloop.install()
-        return BatcherSettings.from_env(), drain_seconds()
-
-    settings, drain_s = read_config(prepare)
-    asyncio.run(serve(settings, drain_s))
+    start_process(main)

@@ -33,7 +33,7 @@ from services.labels.sheet import SheetError, layout_from
 
 routes = web.RouteTableDef()
 CHUNK_BYTES = 256 * 1024  # rows per "rows" event: well under Kafka's 1 MB message limit
-SEND_TIMEOUT_S = 30.0
+SEND_TIMEOUT_S = 30.0  # up to 32 MiB of rows, against a single job's 10 s
 ERRORS_SHOWN = 20  # invalid rows listed in the 202 (all of them are in the manifest)
 IDEMPOTENT_ID_WINDOW_S = 3600  # a key names the same batch for an hour
 
@@ -76,15 +76,10 @@ def _chunks(batch: BatchInput) -> list[list[dict[str, Any]]]:
 
 async def _publish(gw: Gateway, events: list[BatchEvent]) -> None:
     assert gw.publisher is not None
-    topic = gw.settings.kafka.topic(contract.BATCHES)
-    try:
-        async with asyncio.timeout(SEND_TIMEOUT_S):
-            sent = [await gw.publisher.producer.send(topic, key=e.batch_id.encode(), value=contract.encode(e))
-                    for e in events]
-            await asyncio.gather(*sent)
-    except (KafkaError, TimeoutError) as exc:
-        raise ApiError(ErrorCode.UNAVAILABLE, "the batch queue is unavailable; try again (with the same "
-                                              "idempotency_key, nothing is made twice)") from exc
+    await gw.publisher.publish_all(
+        gw.settings.kafka.topic(contract.BATCHES), [(e.batch_id, contract.encode(e)) for e in events],
+        "the batch queue is unavailable; try again (with the same idempotency_key, nothing is made twice)",
+        SEND_TIMEOUT_S)
 
 
 def _accepted(status: BatchStatus, batch: BatchInput | None, replayed: bool) -> dict[str, Any]:

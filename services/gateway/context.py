@@ -10,6 +10,7 @@ from aiohttp import web
 from services.contract import ErrorCode
 from services.gateway.auth import Caller, KeyRing, Limits
 from services.gateway.batches import BatchIndex
+from services.gateway.client_address import client_address
 from services.gateway.errors import ApiError
 from services.gateway.feed import Feed
 from services.gateway.files import FileFetcher
@@ -45,12 +46,18 @@ class Gateway:
         feed reads them, and a resent request would miss its earlier job."""
         return self.feed is not None and self.feed.caught_up.is_set()
 
+    def readiness(self) -> dict[str, bool]:
+        """What serving needs, by name: /readyz shows it, check_serving refuses on it."""
+        return {"kafka_producer": self.publisher is not None, "job_state_caught_up": self.state_ready,
+                "not_draining": not self.draining}
+
     def check_serving(self) -> None:
         """Refuse (503, retry) what needs Kafka and the caught-up job state: submissions,
         sockets, status reads."""
-        if self.draining:
+        checks = self.readiness()
+        if not checks["not_draining"]:
             raise ApiError(ErrorCode.UNAVAILABLE, "gateway is shutting down; use another replica or retry")
-        if self.publisher is None or not self.state_ready:
+        if not all(checks.values()):
             raise ApiError(ErrorCode.UNAVAILABLE, "gateway is still connecting to Kafka and reading the job "
                                                   "state; retry in a moment")
 
@@ -61,7 +68,7 @@ class Gateway:
 
 
 GATEWAY = web.AppKey("gateway", Gateway)
-CALLER = "barcode.caller"  # request key: the Caller the middleware authenticated
+CALLER = web.RequestKey("caller", Caller)  # the Caller the middleware authenticated
 
 
 def base_url(request: web.Request) -> str:
@@ -71,13 +78,19 @@ def base_url(request: web.Request) -> str:
     return public or f"{request.scheme}://{request.host}"
 
 
+def remote_of(request: web.Request) -> str:
+    """Where the request came from: the peer, or the caller behind a trusted proxy."""
+    return client_address(request.remote, request.headers.getall("X-Forwarded-For", []),
+                          request.app[GATEWAY].settings.trusted_proxies)
+
+
 def caller_of(request: web.Request, key: str | None = None) -> Caller:
     """The caller by its X-API-Key header (or a key given otherwise); 401 for a wrong key, and
     429 for any key once this source address has sent too many wrong ones."""
     if key is None and CALLER in request:
-        return request[CALLER]  # type: ignore[no-any-return]
+        return request[CALLER]
     gw = request.app[GATEWAY]
-    remote = request.remote or "?"
+    remote = remote_of(request)
     key = key if key is not None else request.headers.get("X-API-Key")
     if key:
         gw.limits.check_auth_budget(remote)

@@ -2,16 +2,13 @@
 port-forward to the gateway is enough to fetch results."""
 from __future__ import annotations
 
-from typing import Any
-
 import aiohttp
-import boto3
 from aiohttp import web
-from botocore.config import Config
 
 from services.contract import ErrorCode
 from services.gateway.errors import ApiError
 from services.settings import S3Settings
+from services.storage.sigv4 import Signer
 
 
 FILE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
@@ -20,16 +17,12 @@ FILE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 class FileFetcher:
     def __init__(self, s3: S3Settings, session: aiohttp.ClientSession) -> None:
         self.session = session
-        # Only used to sign URLs for the internal endpoint (local computation, no requests);
-        # the download itself is an async aiohttp stream.
-        self._signer: Any = boto3.client(
-            "s3", endpoint_url=s3.endpoint, aws_access_key_id=s3.access_key,
-            aws_secret_access_key=s3.secret_key, region_name=s3.region,
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-        )
+        # Signs URLs for the internal endpoint (a local computation, no request); the download
+        # itself is an async aiohttp stream.
+        self._signer = Signer(s3.endpoint, s3.access_key, s3.secret_key, s3.region)
 
     async def stream(self, request: web.Request, bucket: str, key: str, content_type: str, job_id: str) -> web.StreamResponse:
-        url = self._signer.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=300)
+        url = self._signer.presign_get(bucket, key, 300)
         try:
             async with self.session.get(url) as upstream:
                 if upstream.status == 404:

@@ -1,4 +1,4 @@
-"""Puts requests and delivery receipts on Kafka."""
+"""Puts requests, batch events and delivery receipts on Kafka."""
 from __future__ import annotations
 
 import asyncio
@@ -32,13 +32,24 @@ class Publisher:
     async def publish_request(self, request: GenerateRequest) -> None:
         """Returns once the broker has the request (acks=all): only then is it `accepted`."""
         try:
-            async with asyncio.timeout(SEND_TIMEOUT_S):
-                await self.producer.send_and_wait(
-                    self.requests_topic, key=request.job_id.encode(), value=contract.encode(request))
-        except (KafkaError, TimeoutError) as exc:
-            log.error("could not publish job %s: %s", request.job_id, exc)
-            raise ApiError(ErrorCode.UNAVAILABLE, "the job queue is unavailable; try again") from exc
+            await self.publish_all(self.requests_topic, [(request.job_id, contract.encode(request))])
+        except ApiError:
+            log.error("could not publish job %s", request.job_id)
+            raise
         self.published += 1
+
+    async def publish_all(self, topic: str, records: list[tuple[str, bytes]],
+                          refusal: str = "the job queue is unavailable; try again",
+                          timeout_s: float = SEND_TIMEOUT_S) -> None:
+        """Sends (key, value) records in order and returns once the broker has every one
+        (acks=all), within `timeout_s`; else ApiError(unavailable, `refusal`)."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                sent = [await self.producer.send(topic, key=key.encode(), value=value) for key, value in records]
+                await asyncio.gather(*sent)
+        except (KafkaError, TimeoutError) as exc:
+            log.warning("could not publish %d record(s) to %s: %s", len(records), topic, exc)
+            raise ApiError(ErrorCode.UNAVAILABLE, refusal) from exc
 
     async def publish_delivery(self, client_id: str, job_id: str) -> None:
         """A receipt so other replicas stop holding this result for the client. Not awaited to

@@ -152,12 +152,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
-    gw = _gw(request)
-    checks = {
-        "kafka_producer": gw.publisher is not None,
-        "job_state_caught_up": gw.feed is not None and gw.feed.caught_up.is_set(),
-        "not_draining": not gw.draining,
-    }
+    checks = _gw(request).readiness()
     ready = all(checks.values())
     return web.json_response({"status": "ready" if ready else "not_ready", "checks": checks},
                              status=200 if ready else 503)

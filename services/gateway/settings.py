@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from services.companies.profiles import DEFAULT_COMPANIES
+from services.gateway.client_address import Network, trusted_networks
 from services.settings import ConfigError, Env, KafkaSettings, S3Settings
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class GatewaySettings:
     companies_file: str  # the router's company profiles, offered by GET /v1/companies and the page
     max_jobs: int  # jobs held for status and resume; beyond it the oldest go before their TTL
     public_url: str  # base of the links we hand out (file_url, OpenAPI servers); "" = as reached
+    # Proxies whose X-Forwarded-For names the caller (client_address.py); none: the peer is the caller.
+    trusted_proxies: tuple[Network, ...]
     allowed_hosts: frozenset[str]  # Host header names we answer to ("*": any); stops DNS rebinding
     anonymous_companies: frozenset[str]  # companies callers without a key may name ("*": any without keys)
     url_ttl_s: int  # lifetime of a signed storage URL, signed anew on every read
@@ -102,6 +105,7 @@ class GatewaySettings:
             companies_file=env.str("ROUTER_COMPANIES_FILE", str(DEFAULT_COMPANIES)),
             max_jobs=env.int("GATEWAY_MAX_JOBS", 100_000, minimum=1000),
             public_url=public_url,
+            trusted_proxies=trusted_networks(env.str("GATEWAY_TRUSTED_PROXIES", "")),
             allowed_hosts=_allowed_hosts(env.str("GATEWAY_ALLOWED_HOSTS", ""), public_url),
             anonymous_companies=_names(env.str("GATEWAY_ANONYMOUS_COMPANIES", "*")),
             url_ttl_s=env.int("GATEWAY_URL_TTL_SECONDS", 900, minimum=1),

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from services.generator.errors import TransientError
 from services.settings import S3Settings
+from services.storage.client import boto3_client
 from services.storage.sigv4 import Signer
 
 log = logging.getLogger(__name__)
@@ -29,12 +27,7 @@ log = logging.getLogger(__name__)
 def ensure_bucket(settings: S3Settings, ttl_days: int) -> None:
     """Create the bucket if missing and (re)apply the expiry rule, so the TTL setting wins.
     Blocking; runs once before the worker starts."""
-    client: Any = boto3.client(
-        "s3", endpoint_url=settings.endpoint, aws_access_key_id=settings.access_key,
-        aws_secret_access_key=settings.secret_key, region_name=settings.region,
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                      retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=10),
-    )
+    client = boto3_client(settings, connect_timeout=2, read_timeout=10)
     try:
         client.head_bucket(Bucket=settings.bucket)
     except ClientError:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.errors import (InvalidProducerEpoch, KafkaError, KafkaTimeoutError, OutOfOrderSequenceNumber,
@@ -59,6 +59,24 @@ def consumer(settings: KafkaSettings, client_id: str, group_id: str | None, *top
         # stalled a generator that long after a Kafka pod deletion in `make k8s-test`.
         request_timeout_ms=REQUEST_TIMEOUT_MS,
     )
+
+
+async def started_consumer(settings: KafkaSettings, client_id: str, group_id: str, topics: list[str],
+                           listener: ConsumerRebalanceListener,
+                           assignors: tuple[Any, ...] = (RoundRobinPartitionAssignor,),
+                           made: Callable[[AIOKafkaConsumer], None] | None = None) -> AIOKafkaConsumer:
+    """A started consumer subscribed to `topics`; one whose start failed is closed, and the next
+    try makes a new one. `made` sees the consumer before it joins (a listener that uses it)."""
+    started = consumer(settings, client_id, group_id, assignors=assignors)
+    if made is not None:
+        made(started)
+    try:
+        await started.start()
+        started.subscribe(topics, listener=listener)
+    except BaseException:
+        await started.stop()
+        raise
+    return started
 
 
 def topic_specs(settings: KafkaSettings) -> list[NewTopic]:

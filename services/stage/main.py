@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+from aiokafka import AIOKafkaConsumer
 
 from services import contract
 from services.settings import KafkaSettings, drain_seconds, exit_after, log_level, read_config
@@ -75,31 +75,30 @@ async def unless_stopped(stop: asyncio.Event, step: Awaitable[T]) -> T:
     raise Stopped
 
 
-async def started_consumer(stage: Stage, listener: ConsumerRebalanceListener) -> AIOKafkaConsumer:
-    """A started consumer; one whose start failed is closed, and the next try makes a new one."""
-    consumer = kafka.consumer(stage.kafka, stage.name, stage.group)
-    try:
-        await consumer.start()
-        consumer.subscribe([stage.kafka.topic(stage.source)], listener=listener)
-    except BaseException:
-        await consumer.stop()
-        raise
-    return consumer
+def stop_on_signals(name: str, drain_s: float, also: Callable[[], None]) -> asyncio.Event:
+    """On SIGTERM or SIGINT: set the returned event, call `also` (begin the drain), and end the
+    process after `drain_s` whatever is still running."""
+    stop = asyncio.Event()
+
+    def on_signal() -> None:
+        exit_after(drain_s, name)  # finish what is in hand, or give up on it
+        stop.set()
+        also()
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal)
+    return stop
 
 
 async def serve(stage: Stage, drain_s: float) -> None:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
     runtime: Runtime | None = None
 
-    def on_signal() -> None:
-        exit_after(drain_s, stage.name)  # finish what is in hand, or give up on it
-        stop.set()
+    def begin_drain() -> None:
         if runtime is not None:
             runtime.stop()
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal)
+    stop = stop_on_signals(stage.name, drain_s, begin_drain)
     # Replaced by a new one if a restarted broker refuses its sequence: retries would fail forever.
     producer = stage.producer or kafka.RenewingProducer(lambda: kafka.producer(stage.kafka, stage.name))
     publisher = Publisher(producer)
@@ -130,7 +129,9 @@ async def serve(stage: Stage, drain_s: float) -> None:
             fresh = Runtime(publisher, stage.handler, dead_letters, stage.max_in_flight, drain_s)
             listener = fresh.rebalance_listener()
             consumer = await unless_stopped(stop, kafka.until_connected(
-                stage.kafka, "starting the consumer", lambda: started_consumer(stage, listener)))
+                stage.kafka, "starting the consumer",
+                lambda: kafka.started_consumer(stage.kafka, stage.name, stage.group, [stage.kafka.topic(stage.source)],
+                                               listener)))
             fresh.consumer, runtime = consumer, fresh
             if stop.is_set():
                 runtime.stop()
@@ -146,8 +147,9 @@ async def serve(stage: Stage, drain_s: float) -> None:
         log.info("%s stopped: %s", stage.name, counters())
 
 
-def run(build: Callable[[], Stage]) -> None:
-    """The process entry of every stage: `python -m services.<name>`."""
+def start_process(serve_with: Callable[[float], Awaitable[None]]) -> None:
+    """The process entry of every Kafka service: logging, the event loop, the drain deadline,
+    then `serve_with(drain_s)` until it returns."""
     logging.basicConfig(level=log_level(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     def prepare() -> float:
@@ -157,9 +159,14 @@ def run(build: Callable[[], Stage]) -> None:
         return drain_seconds()
 
     drain_s = read_config(prepare)
+    asyncio.run(serve_with(drain_s))
 
-    async def main() -> None:
+
+def run(build: Callable[[], Stage]) -> None:
+    """`python -m services.<name>` of a stage."""
+
+    async def main(drain_s: float) -> None:
         # Built on the loop: aiokafka clients (a service's own producer) need a running loop.
         await serve(read_config(build), drain_s)
 
-    asyncio.run(main())
+    start_process(main)
