@@ -165,6 +165,9 @@ class Result:
     verified: bool | None = None  # True: decoded back and matched; None: not known (cached) or not decodable
     batch_id: str | None = None  # a row of this batch (services/batcher); its result goes to the batcher
     row: int | None = None  # the row's number in its batch, from 1
+    # A batch row's image shows its human-readable text itself (the label sheet then prints no
+    # caption under it); None for single jobs and failures.
+    text_printed: bool | None = None
     v: int = SCHEMA_VERSION
 
 

@@ -29,6 +29,7 @@ class Outcome:
     cached: bool = False
     error_code: str | None = None
     error_message: str | None = None
+    text_printed: bool | None = None  # the image shows its own human-readable text
 
 
 # A row that fails with a retryable error (the object store away, an enrichment partner down)
@@ -111,7 +112,8 @@ class Tally:
                 return True
         if result.status == "completed":
             self.outcomes[row] = Outcome("completed", key=result.key, content_type=result.content_type,
-                                         verified=result.verified, cached=result.cached)
+                                         verified=result.verified, cached=result.cached,
+                                         text_printed=result.text_printed)
             self.bucket = self.bucket or result.bucket
         else:
             self.outcomes[row] = Outcome("failed", error_code=error.code if error else ErrorCode.INTERNAL,

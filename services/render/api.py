@@ -55,6 +55,13 @@ def check(symbology: Symbology, data: str, options: dict[str, Any], engine: str 
     return info
 
 
+def prints_text(info: SymbolInfo, options: dict[str, Any]) -> bool:
+    """Whether the drawn symbol shows its human-readable text (`info` from check() with the
+    same options): both engines print it unless `write_text` is false, where the symbology
+    has one."""
+    return bool(info.text) and bool(options.get("write_text", True))
+
+
 def render(symbology: Symbology, data: str, fmt: str, options: dict[str, Any], engine: str | None = None,
            verify_output: bool = True, max_pixels: int = MAX_PIXELS) -> Rendered:
     """Draw one barcode and, where zxing-cpp can read the symbology, decode it back."""

@@ -52,3 +52,20 @@ async def test_a_job_over_the_pixel_budget_fails_output_too_large_before_drawing
     assert result.status == "failed" and result.error is not None
     assert (result.error.code, result.error.retryable) == ("output_too_large", False)
     assert "pixels" in result.error.message and not store.objects
+
+
+async def test_a_batch_row_says_whether_its_image_prints_its_text_even_when_cached() -> None:
+    """The label sheet captions a row only when the image has no text line of its own; the
+    second run of the same row is a cache hit and must say the same."""
+    def job(n: int, symbology: str, options: dict[str, object], batch: str | None = "b1") -> RenderJob:
+        return RenderJob(job_id=f"job-{n}", company="Default", data="ABC123", symbology=symbology, format="png",
+                         options=options, engine="zint", batch_id=batch, row=n if batch else None)
+
+    with ThreadPoolExecutor(1) as executor:
+        runner = JobRunner(MemoryStore(), executor, attempts=1, backoff_s=0.0)  # type: ignore[arg-type]
+        printed = [(await runner.run(job(n, name, options))).text_printed
+                   for n, (name, options) in enumerate([("code128", {}), ("code128", {}), ("qrcode", {}),
+                                                        ("code128", {"write_text": False})])]
+        single = await runner.run(job(9, "code128", {}, batch=None))
+    assert printed == [True, True, False, False]
+    assert single.text_printed is None  # single jobs carry nothing extra
