@@ -97,7 +97,7 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 	@touch $@
 
 .PHONY: bench
-bench: install $(VENV)/.bench-installed ## The benchmark: pipeline, bwip-js and 2-process bwip-js interleaved x3, the ceiling, the gateway tier, RSS; rewrites docs/benchmarks.md tables (~30 min)
+bench: install $(VENV)/.bench-installed ## The benchmark: pipeline, bwip-js and 2-process bwip-js interleaved x3, the ceiling, the gateway tier, RSS; rewrites docs/benchmarks.md tables (~25 min)
 	$(PY) -m devstack.bench $(BENCH_ARGS)
 
 .PHONY: bench-batches

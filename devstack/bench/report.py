@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
 from loadtest.stages import STAGES
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-CPU_COLUMNS = ("gateway", "router", "generator", "notifier", "kafka", "minio", "bwip-js", "load tool")
+CPU_COLUMNS = ("gateway", "router", "generator", "notifier", "batcher", "kafka", "minio", "bwip-js", "load tool")
 PIPELINE = "pipeline"
 
 
@@ -204,3 +207,16 @@ def splice(document: str, generated: str) -> str:
     if start < 0 or end < start:
         raise ValueError(f"docs/benchmarks.md needs the markers {BEGIN} and {END}")
     return document[:start + len(BEGIN)] + "\n" + generated + "\n" + document[end:]
+
+
+def main() -> None:
+    """`python -m devstack.bench.report [results.json]`: write the tables again from a run's
+    results (after a change to this report, without running the bench again)."""
+    source = Path(sys.argv[1] if len(sys.argv) > 1 else ".local/bench/results.json")
+    doc = Path("docs/benchmarks.md")
+    doc.write_text(splice(doc.read_text(), render(json.loads(source.read_text()))))
+    print(f"wrote {doc} from {source}")
+
+
+if __name__ == "__main__":
+    main()
