@@ -384,6 +384,8 @@ def report(result: dict[str, Any]) -> str:
     lines.append(f"LOST {result['lost']}   DUPLICATED {result['duplicated']}   BAD FILES {result['bad_files']}   "
                  f"(reconnects {result['reconnects']}, rejections {result['rejected']}, "
                  f"unplanned restarts {result['crashes']})")
+    if result["bad_files"]:
+        lines.append(f"bad files, by reason: {result['bad_file_reasons']}")
     if result.get("batch"):
         b = result["batch"]
         lines.append(f"batch of {b['rows']} rows beside them: {b['status']}, completed {b['completed']}, "

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 from aiokafka.errors import KafkaError
 
@@ -30,26 +32,22 @@ class Publisher:
         return self.producer.renewals + self.receipts.renewals
 
     async def publish_request(self, request: GenerateRequest) -> None:
-        """Returns once the broker has the request (acks=all): only then is it `accepted`."""
-        try:
-            await self.publish_all(self.requests_topic, [(request.job_id, contract.encode(request))])
-        except ApiError:
-            log.error("could not publish job %s", request.job_id)
-            raise
+        """Returns once the broker has the request (acks=all): only then is it `accepted`.
+        send_and_wait, not send: after a broker restart the producer's sequence is refused once,
+        and the request is sent again on a renewed producer inside the same call."""
+        async with _refused_as_unavailable(SEND_TIMEOUT_S, "the job queue is unavailable; try again",
+                                           f"job {request.job_id}"):
+            await self.producer.send_and_wait(
+                self.requests_topic, key=request.job_id.encode(), value=contract.encode(request))
         self.published += 1
 
-    async def publish_all(self, topic: str, records: list[tuple[str, bytes]],
-                          refusal: str = "the job queue is unavailable; try again",
+    async def publish_all(self, topic: str, records: list[tuple[str, bytes]], refusal: str,
                           timeout_s: float = SEND_TIMEOUT_S) -> None:
-        """Sends (key, value) records in order and returns once the broker has every one
-        (acks=all), within `timeout_s`; else ApiError(unavailable, `refusal`)."""
-        try:
-            async with asyncio.timeout(timeout_s):
-                sent = [await self.producer.send(topic, key=key.encode(), value=value) for key, value in records]
-                await asyncio.gather(*sent)
-        except (KafkaError, TimeoutError) as exc:
-            log.warning("could not publish %d record(s) to %s: %s", len(records), topic, exc)
-            raise ApiError(ErrorCode.UNAVAILABLE, refusal) from exc
+        """Sends (key, value) records in order, all in flight at once, and returns once the
+        broker has every one (acks=all), within `timeout_s`; else ApiError(unavailable, `refusal`)."""
+        async with _refused_as_unavailable(timeout_s, refusal, f"{len(records)} record(s) to {topic}"):
+            sent = [await self.producer.send(topic, key=key.encode(), value=value) for key, value in records]
+            await asyncio.gather(*sent)
 
     async def publish_delivery(self, client_id: str, job_id: str) -> None:
         """A receipt so other replicas stop holding this result for the client. Not awaited to
@@ -62,6 +60,17 @@ class Publisher:
             log.warning("delivery receipt for %s not sent: %s", job_id, exc)
             return
         future.add_done_callback(_log_failure)
+
+
+@contextlib.asynccontextmanager
+async def _refused_as_unavailable(timeout_s: float, refusal: str, what: str) -> AsyncIterator[None]:
+    """A send that Kafka refuses or does not acknowledge in time is the client's 503."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            yield
+    except (KafkaError, TimeoutError) as exc:
+        log.error("could not publish %s: %s", what, exc)
+        raise ApiError(ErrorCode.UNAVAILABLE, refusal) from exc
 
 
 def _log_failure(future: "asyncio.Future[object]") -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +78,46 @@ def fingerprint(request: GenerateRequest) -> str:
 
 def error_body(error: ErrorInfo) -> dict[str, Any]:
     return {"code": error.code, "message": error.message, "retryable": error.retryable}
+
+
+class UnsettledKeys:
+    """The job id of each keyed request whose publish failed, by (owner, key, fingerprint).
+
+    A failed publish is not proof that Kafka does not have the request: a broker that died
+    after appending it, or a send that timed out and went through later, leave it on the log,
+    where its job runs. The retry of the same request must then be the same job, whenever it
+    comes: without this, a retry in a later minute got another id (submit.idempotent_job_id) and
+    made a second job, whose result the client was sent for a job it was never told about
+    (`make chaos`: 3 and 5 such jobs in two runs, around the Kafka kills). Other parameters under
+    the same key are another fingerprint: the key stays free for them."""
+
+    def __init__(self, ttl_s: float, limit: int = 10_000) -> None:
+        self.ttl_s, self.limit = ttl_s, limit
+        self._ids: OrderedDict[tuple[str | None, str, str], tuple[str, float]] = OrderedDict()
+
+    @staticmethod
+    def _key(request: GenerateRequest) -> tuple[str | None, str, str]:
+        return (request.owner, request.idempotency_key or "", fingerprint(request))
+
+    def job_id_for(self, request: GenerateRequest) -> str | None:
+        """The id of this request's earlier failed attempt, if one is remembered."""
+        found = self._ids.get(self._key(request))
+        if found is None or time.monotonic() - found[1] > self.ttl_s:
+            return None
+        return found[0]
+
+    def failed(self, request: GenerateRequest) -> None:
+        self._ids[self._key(request)] = (request.job_id, time.monotonic())
+        self._ids.move_to_end(self._key(request))
+        while len(self._ids) > self.limit:  # the oldest go first: bounded memory
+            self._ids.popitem(last=False)
+
+    def settled(self, request: GenerateRequest) -> None:
+        """Published: the index holds the job from now on."""
+        self._ids.pop(self._key(request), None)
+
+    def __len__(self) -> int:
+        return len(self._ids)
 
 
 class JobIndex:

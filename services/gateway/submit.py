@@ -105,7 +105,9 @@ async def submit(gw: Gateway, caller: Caller, body: Any, client_id: str | None,
     job.company = gw.keys.effective_company(caller, job.company)
     job.owner = caller.owner
     if job.idempotency_key:
-        job.job_id = idempotent_job_id(gw.settings.resume_secret, job)
+        # A retry of a request whose publish failed keeps that attempt's id: the request may be
+        # on Kafka after all, and a second id would be a second job (state.py UnsettledKeys).
+        job.job_id = gw.unsettled.job_id_for(job) or idempotent_job_id(gw.settings.resume_secret, job)
         earlier = gw.index.earlier_job(job)
         if earlier is None and wait_for_other_replicas:
             # The key may have come in on another replica a moment ago (no stickiness).
@@ -135,9 +137,10 @@ async def _published(gw: Gateway, job_id: str) -> bool:
 
 
 async def publish(gw: Gateway, job: GenerateRequest) -> None:
-    """Index, then publish; a request Kafka did not take (for whatever reason) is forgotten
-    again, so its idempotency key stays free and no job waits for a request that never left.
-    Indexed first so a result that comes back at once finds its job."""
+    """Index, then publish; a request whose publish failed is forgotten again, so no job waits
+    for a request that may never have left and its key stays free for other parameters (a retry
+    with the same ones keeps its job id). Indexed first so a result that comes back at once
+    finds its job."""
     assert gw.publisher is not None
     outcome: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
     gw.publishing[job.job_id] = outcome
@@ -146,9 +149,13 @@ async def publish(gw: Gateway, job: GenerateRequest) -> None:
         await gw.publisher.publish_request(job)
     except BaseException:
         gw.index.discard(job.job_id)
+        if job.idempotency_key:
+            gw.unsettled.failed(job)
         outcome.set_result(False)
         raise
     else:
+        if job.idempotency_key:
+            gw.unsettled.settled(job)
         outcome.set_result(True)
     finally:
         if gw.publishing.get(job.job_id) is outcome:

@@ -113,3 +113,36 @@ async def test_a_repeat_is_not_answered_with_a_job_whose_publish_then_fails() ->
     done = await second
     assert not done.replayed and publisher.published == [done.job_id]
     assert gw.index.get(done.job_id) is not None
+
+
+class _FailingOncePublisher:
+    """The first publish fails as a broker that died after appending it would look; later ones
+    succeed."""
+
+    def __init__(self) -> None:
+        self.attempts: list[str] = []
+
+    async def publish_request(self, request: GenerateRequest) -> None:
+        self.attempts.append(request.job_id)
+        if len(self.attempts) == 1:
+            raise ApiError(ErrorCode.UNAVAILABLE, "the job queue is unavailable; try again")
+
+
+async def test_a_retry_after_a_failed_publish_keeps_its_job_id_across_a_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by `make chaos` (3 and 5 jobs): a publish that timed out while Kafka was down had
+    reached the log after all; the client's retry a minute later got another job id and made a
+    second job, whose result came for a job the client was never told about."""
+    publisher = _FailingOncePublisher()
+    gw = Gateway(settings=GatewaySettings.from_env(Env({"GATEWAY_RESUME_SECRET": "s"})), index=JobIndex(60),
+                 registry=SocketRegistry(), publisher=publisher, feed=_Feed())  # type: ignore[arg-type]
+    caller = Caller("anonymous:1", None, A)
+    clock = [1_000_000 * IDEMPOTENT_ID_WINDOW_S + 59.9]
+    monkeypatch.setattr("services.gateway.submit.time.time", lambda: clock[0])
+    with pytest.raises(ApiError):
+        await submit(gw, caller, {"data": "X", "idempotency_key": "k"}, None)
+    clock[0] += 1.0  # the next minute
+    retried = await submit(gw, caller, {"data": "X", "idempotency_key": "k"}, None, wait_for_other_replicas=False)
+    assert publisher.attempts == [retried.job_id, retried.job_id]  # one job id, so at most one job
+    # The key is still free for other parameters (a new job), and settled ids are forgotten.
+    other = await submit(gw, caller, {"data": "Y", "idempotency_key": "k2"}, None)
+    assert other.job_id != retried.job_id and len(gw.unsettled) == 0
