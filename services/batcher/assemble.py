@@ -66,10 +66,10 @@ def _prefetched(keys: list[str | None], fetch: Fetch) -> Iterator[bytes | None]:
 
 def _place(sheet: SheetWriter, body: bytes, outcome: Outcome, caption: str) -> str:
     """Put a row on the sheet at its true size (a PNG at the dpi it was drawn for, an SVG as
-    vectors), captioned with its data unless the image prints that itself; what the manifest
+    vectors), captioned with its data unless the PNG prints that itself; what the manifest
     says about its label."""
-    if outcome.text_printed:
-        caption = ""
+    if outcome.text_printed and outcome.content_type == "image/png":
+        caption = ""  # an SVG's own text is not drawn on the sheet (sheet.py): it keeps the caption
     if outcome.content_type == "image/svg+xml":
         refused = sheet.add_svg(body, caption)  # vectors, at the size in mm the SVG states
     elif outcome.content_type == "image/png":

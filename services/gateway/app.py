@@ -25,7 +25,7 @@ from services.gateway.batch_api import routes as batch_routes
 from services.gateway.rest import routes
 from services.gateway.settings import GatewaySettings
 from services.gateway.sockets import SocketRegistry
-from services.gateway.state import JobIndex, UnsettledKeys
+from services.gateway.state import JobIndex
 from services.gateway.ws import websocket
 from services.stage import kafka
 from services.storage.sigv4 import Signer
@@ -113,7 +113,6 @@ def init_app(settings: GatewaySettings) -> web.Application:
     s3 = settings.s3
     app[GATEWAY] = Gateway(
         settings=settings, index=JobIndex(settings.kafka.state_ttl_s, settings.max_jobs), registry=SocketRegistry(),
-        unsettled=UnsettledKeys(settings.kafka.state_ttl_s),
         keys=KeyRing.load(settings.api_keys, settings.api_keys_file, settings.anonymous_companies,
                           owner_salt=settings.resume_secret),
         limits=Limits(settings.rate_limit, settings.rate_burst, settings.max_sockets_per_caller,

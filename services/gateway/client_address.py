@@ -6,7 +6,8 @@ request comes from the proxy, so every anonymous caller would be one. With
 GATEWAY_TRUSTED_PROXIES set (addresses or CIDR ranges), a request from one of them is taken to
 come from the rightmost X-Forwarded-For entry that is not a trusted proxy: the entries left of
 it were written by the client and prove nothing. A request from anyone else is its own peer
-address, whatever it claims.
+address, whatever it claims. Trust only the proxies' own addresses: a trusted range that also
+holds clients (a whole pod network) lets those clients name any address in the header.
 """
 from __future__ import annotations
 
@@ -31,12 +32,20 @@ def trusted_networks(text: str, name: str = "GATEWAY_TRUSTED_PROXIES") -> tuple[
     return tuple(out)
 
 
-def _trusted(address: str, proxies: Iterable[Network]) -> bool:
+def _parsed(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address, with an IPv4-mapped IPv6 one (a dual-stack listener's view of an IPv4
+    peer, ::ffff:10.0.0.7) as the IPv4 address it is."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
-        return False
-    return any(ip in net for net in proxies if net.version == ip.version)
+        return None
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return mapped if mapped is not None else ip
+
+
+def _trusted(address: str, proxies: Iterable[Network]) -> bool:
+    ip = _parsed(address)
+    return ip is not None and any(ip in net for net in proxies if net.version == ip.version)
 
 
 def client_address(peer: str | None, forwarded_for: list[str], proxies: tuple[Network, ...]) -> str:
@@ -47,7 +56,8 @@ def client_address(peer: str | None, forwarded_for: list[str], proxies: tuple[Ne
         return address
     hops = [hop.strip() for header in forwarded_for for hop in header.split(",") if hop.strip()]
     for hop in reversed(hops):
-        address = hop
+        parsed = _parsed(hop)
+        address = str(parsed) if parsed is not None else hop  # one spelling per address
         if not _trusted(hop, proxies):
             break
     return address

@@ -17,7 +17,7 @@ from services.gateway.files import FileFetcher
 from services.gateway.publisher import Publisher
 from services.gateway.settings import GatewaySettings
 from services.gateway.sockets import SocketRegistry
-from services.gateway.state import JobIndex, UnsettledKeys
+from services.gateway.state import JobIndex
 from services.storage.sigv4 import Signer
 
 
@@ -38,8 +38,6 @@ class Gateway:
     # job id -> the outcome of its request's publish, while it is in progress (submit.py)
     publishing: dict[str, "asyncio.Future[bool]"] = field(default_factory=dict)
     batches: BatchIndex = field(default_factory=BatchIndex)  # the batcher's latest status of each batch
-    # Keyed requests whose publish failed: their retry keeps the job id (state.py UnsettledKeys).
-    unsettled: UnsettledKeys = field(default_factory=lambda: UnsettledKeys(3600.0))
 
     @property
     def state_ready(self) -> bool:

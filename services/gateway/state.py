@@ -93,27 +93,29 @@ class UnsettledKeys:
 
     def __init__(self, ttl_s: float, limit: int = 10_000) -> None:
         self.ttl_s, self.limit = ttl_s, limit
-        self._ids: OrderedDict[tuple[str | None, str, str], tuple[str, float]] = OrderedDict()
+        # (owner, key, fingerprint) -> (job id, where its result would be: client id or job id, when)
+        self._ids: OrderedDict[tuple[str | None, str, str], tuple[str, str, float]] = OrderedDict()
 
     @staticmethod
     def _key(request: GenerateRequest) -> tuple[str | None, str, str]:
         return (request.owner, request.idempotency_key or "", fingerprint(request))
 
-    def job_id_for(self, request: GenerateRequest) -> str | None:
-        """The id of this request's earlier failed attempt, if one is remembered."""
+    def pinned(self, request: GenerateRequest) -> tuple[str, str] | None:
+        """(job id, result key) of this request's earlier failed attempt, if one is remembered:
+        the result key (its client id, else its job id) is where that attempt's result goes."""
         found = self._ids.get(self._key(request))
-        if found is None or time.monotonic() - found[1] > self.ttl_s:
+        if found is None or time.monotonic() - found[2] > self.ttl_s:
             return None
-        return found[0]
+        return found[0], found[1]
 
     def failed(self, request: GenerateRequest) -> None:
-        self._ids[self._key(request)] = (request.job_id, time.monotonic())
+        self._ids[self._key(request)] = (request.job_id, request.client_id or request.job_id, time.monotonic())
         self._ids.move_to_end(self._key(request))
         while len(self._ids) > self.limit:  # the oldest go first: bounded memory
             self._ids.popitem(last=False)
 
     def settled(self, request: GenerateRequest) -> None:
-        """Published: the index holds the job from now on."""
+        """The request is in the index (published here, or read from Kafka): it answers from now on."""
         self._ids.pop(self._key(request), None)
 
     def __len__(self) -> int:
@@ -136,6 +138,8 @@ class JobIndex:
         self.finals: dict[str, OrderedDict[str, Notification]] = {}
         self.delivered: OrderedDict[str, float] = OrderedDict()  # job id -> when
         self.idempotency: dict[tuple[str, str], str] = {}  # (owner, key) -> job id
+        # Keyed requests whose publish failed here, until the request is indexed (UnsettledKeys).
+        self.unsettled = UnsettledKeys(ttl_s)
         self.duplicates_dropped = 0
 
     def _job(self, job_id: str, created_ms: float) -> Job:
@@ -157,6 +161,7 @@ class JobIndex:
             job.idempotency = (request.owner or "", request.idempotency_key)
             job.fingerprint = fingerprint(request)
             self.idempotency.setdefault(job.idempotency, job.job_id)  # the first job with a key wins
+            self.unsettled.settled(request)
         return job
 
     def discard(self, job_id: str) -> None:

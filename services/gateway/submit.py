@@ -49,6 +49,9 @@ class Submitted:
     status: str  # "queued", or the earlier job's status
     replayed: bool  # an earlier request with this idempotency key made this job
     final: Notification | None = None  # the earlier job's result, if it has one
+    # A retry of a failed attempt from another client: that attempt may run (and its result go
+    # to its client's partition) instead of this copy, so the caller reads there too.
+    results_also_at: str | None = None
 
 
 def idempotent_job_id(secret: bytes, request: GenerateRequest, now: float | None = None) -> str:
@@ -107,7 +110,8 @@ async def submit(gw: Gateway, caller: Caller, body: Any, client_id: str | None,
     if job.idempotency_key:
         # A retry of a request whose publish failed keeps that attempt's id: the request may be
         # on Kafka after all, and a second id would be a second job (state.py UnsettledKeys).
-        job.job_id = gw.unsettled.job_id_for(job) or idempotent_job_id(gw.settings.resume_secret, job)
+        pinned = gw.index.unsettled.pinned(job)
+        job.job_id = pinned[0] if pinned else idempotent_job_id(gw.settings.resume_secret, job)
         earlier = gw.index.earlier_job(job)
         if earlier is None and wait_for_other_replicas:
             # The key may have come in on another replica a moment ago (no stickiness).
@@ -122,6 +126,14 @@ async def submit(gw: Gateway, caller: Caller, body: Any, client_id: str | None,
                                "with other parameters; use a new key for a new request", status=409)
             (await read_results_of(gw, earlier)).release()  # its status may be another replica's to read
             return Submitted(earlier.job_id, earlier.status, True, earlier.notification)
+        # Looked up again: an earlier attempt whose publish was pending above may have failed
+        # meanwhile (and may be on Kafka after all); this request is its retry.
+        pinned = gw.index.unsettled.pinned(job) or pinned
+        if pinned is not None:
+            job.job_id = pinned[0]
+            await publish(gw, job)
+            elsewhere = pinned[1] if pinned[1] != (job.client_id or job.job_id) else None
+            return Submitted(job.job_id, "queued", False, results_also_at=elsewhere)
     await publish(gw, job)
     return Submitted(job.job_id, "queued", False)
 
@@ -150,12 +162,10 @@ async def publish(gw: Gateway, job: GenerateRequest) -> None:
     except BaseException:
         gw.index.discard(job.job_id)
         if job.idempotency_key:
-            gw.unsettled.failed(job)
+            gw.index.unsettled.failed(job)
         outcome.set_result(False)
         raise
     else:
-        if job.idempotency_key:
-            gw.unsettled.settled(job)
         outcome.set_result(True)
     finally:
         if gw.publishing.get(job.job_id) is outcome:

@@ -311,6 +311,11 @@ async def _generate(gw: Gateway, conn: Connection, body: dict[str, Any], request
             final = job.notification
             if final is None:
                 gw.registry.watch(done.job_id, conn)
+        elif done.results_also_at is not None:
+            # Our retry of an attempt from another client that failed to publish, yet may have
+            # reached Kafka: whichever copy runs first, its result comes here too.
+            conn.holds.append(await hold_results(gw, done.results_also_at))
+            gw.registry.watch(done.job_id, conn)
     conn.send(accepted)
     if final is not None:
         # Already final: answer it again on this socket (once: the connection deduplicates).

@@ -128,7 +128,7 @@ class JobRunner:
         key = object_key(symbology.name, info.data, job.format, job.options, f"{engine.NAME}-{engine.VERSION}")
         content_type = FORMATS[job.format]
         if job.batch_id is not None:
-            base = {**base, "text_printed": api.prints_text(info, job.options)}  # the sheet's caption
+            base = {**base, "text_printed": api.prints_text(symbology, info, job.options, job.engine)}  # the sheet's caption
         if key in self.known:
             self.counts["cached"] += 1
             self.report(job, "stored", with_routed=True, cached=True)

@@ -12,7 +12,7 @@ from services.render import engine_pybarcode, engine_zint
 from services.render.budget import MAX_PIXELS, RASTER_DOTS, enforce, raster_options
 from services.render.errors import JobError
 from services.render.geometry import geometry
-from services.render.symbologies import PYBARCODE, ZINT, Symbology
+from services.render.symbologies import PYBARCODE, ZINT, ZINT_NO_TEXT, Symbology
 from services.render.types import Rendered, SymbolInfo
 from services.render.verify import verify
 
@@ -55,10 +55,13 @@ def check(symbology: Symbology, data: str, options: dict[str, Any], engine: str 
     return info
 
 
-def prints_text(info: SymbolInfo, options: dict[str, Any]) -> bool:
+def prints_text(symbology: Symbology, info: SymbolInfo, options: dict[str, Any], engine: str | None = None) -> bool:
     """Whether the drawn symbol shows its human-readable text (`info` from check() with the
-    same options): both engines print it unless `write_text` is false, where the symbology
-    has one."""
+    same options and engine): both engines print it unless `write_text` is false, and libzint
+    never under the symbologies it draws without (ZINT_NO_TEXT; check() still names a text for
+    DPD and Korea Post)."""
+    if engine_for(symbology, engine) is engine_zint and symbology.name in ZINT_NO_TEXT:
+        return False
     return bool(info.text) and bool(options.get("write_text", True))
 
 

@@ -19,6 +19,10 @@ from devstack.ports import free_port
     # Read by the stage runtime's own start (services/stage/main.py), not by their settings.
     ("services.router", "BARCODE_DRAIN_SECONDS"),
     ("services.generator", "BARCODE_DRAIN_SECONDS"),
+    # The batcher starts through the same process entry (stage/main.start_process).
+    ("services.batcher", "BARCODE_KAFKA_START_WAIT_SECONDS"),
+    ("services.batcher", "BARCODE_DRAIN_SECONDS"),
+    ("services.batcher", "BATCHER_WINDOW"),
 ])
 def test_a_bad_variable_exits_with_one_line_naming_it(module: str, variable: str) -> None:
     env = {**os.environ, variable: "abc", "BARCODE_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}"}

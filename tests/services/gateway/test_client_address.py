@@ -24,6 +24,8 @@ PROXIES = trusted_networks("10.0.0.0/8, 192.168.1.7, fd00::/8")
     ("10.1.2.3", ["10.9.9.9, 192.168.1.7"], "10.9.9.9"),  # only proxies: the leftmost
     ("fd00::1", ["2001:db8::7"], "2001:db8::7"),
     (None, ["198.51.100.1"], "?"),
+    ("::ffff:10.1.2.3", ["198.51.100.1"], "198.51.100.1"),  # a dual-stack listener's view of the proxy
+    ("10.1.2.3", ["::ffff:198.51.100.1"], "198.51.100.1"),  # one spelling per caller
 ])
 def test_the_caller_is_the_rightmost_untrusted_hop(peer: str | None, forwarded: list[str], expected: str) -> None:
     assert client_address(peer, forwarded, PROXIES) == expected

@@ -145,4 +145,30 @@ async def test_a_retry_after_a_failed_publish_keeps_its_job_id_across_a_minute(m
     assert publisher.attempts == [retried.job_id, retried.job_id]  # one job id, so at most one job
     # The key is still free for other parameters (a new job), and settled ids are forgotten.
     other = await submit(gw, caller, {"data": "Y", "idempotency_key": "k2"}, None)
-    assert other.job_id != retried.job_id and len(gw.unsettled) == 0
+    assert other.job_id != retried.job_id and len(gw.index.unsettled) == 0
+
+
+async def test_a_resend_waiting_on_a_pending_attempt_that_fails_takes_its_job_id(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found in review: the resend came in the next minute while the first attempt's publish
+    was still pending; it computed another id before waiting, and published that one after the
+    first attempt failed (which may have reached Kafka): two jobs."""
+    publisher = _HangingThenFailingPublisher()
+    gw = Gateway(settings=GatewaySettings.from_env(Env({"GATEWAY_RESUME_SECRET": "s"})), index=JobIndex(60),
+                 registry=SocketRegistry(), publisher=publisher, feed=_Feed())  # type: ignore[arg-type]
+    caller = Caller("anonymous:1", None, A)
+    clock = [1_000_000 * IDEMPOTENT_ID_WINDOW_S + 59.99]
+    monkeypatch.setattr("services.gateway.submit.time.time", lambda: clock[0])
+    body = {"data": "X", "idempotency_key": "k"}
+    first = asyncio.create_task(submit(gw, caller, body, "c" * 32))
+    await asyncio.sleep(0.01)
+    first_id = next(iter(gw.publishing))
+    clock[0] += 1.0  # the resend comes in the next minute, from another client id
+    second = asyncio.create_task(submit(gw, caller, body, "d" * 32, wait_for_other_replicas=False))
+    await asyncio.sleep(0.01)
+    publisher.release.set()
+    with pytest.raises(ApiError):
+        await first
+    done = await second
+    assert publisher.published == [first_id] and done.job_id == first_id
+    assert done.results_also_at == "c" * 32  # where the first attempt's result would go
