@@ -147,3 +147,14 @@ def test_python_barcode_code128_data_starting_with_99_is_drawn_correctly(data: s
 def test_python_barcode_fallback_also_verifies_vector_output() -> None:
     rendered = api.render(CATALOGUE["code128"], "9912", "svg", {}, "python-barcode")
     assert rendered.body.lstrip().startswith(b"<")
+
+
+@pytest.mark.parametrize("name", ["mailmark-2d", "datamatrix"])
+def test_latin1_data_without_an_eci_verifies_as_iso_8859_1(name: str) -> None:
+    """Found by the property test: Mailmark 2D with "¡¡" (Latin-1, no ECI) failed
+    verification, because zxing-cpp guessed Shift_JIS ("｡｡") for those bytes; a reader takes
+    ISO 8859-1 there, and so does the check now."""
+    symbology = CATALOGUE[name]
+    data = "JGB 012100123412345678AB19XY1A 0             \xa1\xa1ww.xyz.com" if name == "mailmark-2d" else "\xa1\xa1 ok"
+    rendered = api.render(symbology, data, "png", {})  # verifies, or raises verification_failed
+    assert rendered.body.startswith(b"\x89PNG")
