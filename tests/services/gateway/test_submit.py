@@ -78,6 +78,12 @@ class _Feed:
         return uuid.uuid4().hex
 
 
+def _gateway(publisher: object) -> Gateway:
+    """A gateway with a caught-up feed and `publisher` in place of Kafka."""
+    return Gateway(settings=GatewaySettings.from_env(Env({"GATEWAY_RESUME_SECRET": "s"})), index=JobIndex(60),
+                   registry=SocketRegistry(), publisher=publisher, feed=_Feed())  # type: ignore[arg-type]
+
+
 class _HangingThenFailingPublisher:
     """The first publish hangs until released, then fails (a broker deleted mid-send); later
     ones succeed."""
@@ -98,8 +104,7 @@ async def test_a_repeat_is_not_answered_with_a_job_whose_publish_then_fails() ->
     publish hung on a deleted broker, re-sent its key, and was told `accepted` for the pending
     job; that publish then failed, and the job never existed."""
     publisher = _HangingThenFailingPublisher()
-    gw = Gateway(settings=GatewaySettings.from_env(Env({"GATEWAY_RESUME_SECRET": "s"})), index=JobIndex(60),
-                 registry=SocketRegistry(), publisher=publisher, feed=_Feed())  # type: ignore[arg-type]
+    gw = _gateway(publisher)
     caller = Caller("anonymous:1", None, A)
     body = {"data": "X", "idempotency_key": "k"}
     first = asyncio.create_task(submit(gw, caller, body, None))
@@ -113,6 +118,13 @@ async def test_a_repeat_is_not_answered_with_a_job_whose_publish_then_fails() ->
     done = await second
     assert not done.replayed and publisher.published == [done.job_id]
     assert gw.index.get(done.job_id) is not None
+
+
+def _frozen_clock(monkeypatch: pytest.MonkeyPatch, second: float) -> list[float]:
+    """submit's clock at `second` of a minute; move it by changing the list's one value."""
+    clock = [1_000_000 * IDEMPOTENT_ID_WINDOW_S + second]
+    monkeypatch.setattr("services.gateway.submit.time.time", lambda: clock[0])
+    return clock
 
 
 class _FailingOncePublisher:
@@ -133,11 +145,9 @@ async def test_a_retry_after_a_failed_publish_keeps_its_job_id_across_a_minute(m
     reached the log after all; the client's retry a minute later got another job id and made a
     second job, whose result came for a job the client was never told about."""
     publisher = _FailingOncePublisher()
-    gw = Gateway(settings=GatewaySettings.from_env(Env({"GATEWAY_RESUME_SECRET": "s"})), index=JobIndex(60),
-                 registry=SocketRegistry(), publisher=publisher, feed=_Feed())  # type: ignore[arg-type]
+    gw = _gateway(publisher)
     caller = Caller("anonymous:1", None, A)
-    clock = [1_000_000 * IDEMPOTENT_ID_WINDOW_S + 59.9]
-    monkeypatch.setattr("services.gateway.submit.time.time", lambda: clock[0])
+    clock = _frozen_clock(monkeypatch, 59.9)
     with pytest.raises(ApiError):
         await submit(gw, caller, {"data": "X", "idempotency_key": "k"}, None)
     clock[0] += 1.0  # the next minute
@@ -154,11 +164,9 @@ async def test_a_resend_waiting_on_a_pending_attempt_that_fails_takes_its_job_id
     was still pending; it computed another id before waiting, and published that one after the
     first attempt failed (which may have reached Kafka): two jobs."""
     publisher = _HangingThenFailingPublisher()
-    gw = Gateway(settings=GatewaySettings.from_env(Env({"GATEWAY_RESUME_SECRET": "s"})), index=JobIndex(60),
-                 registry=SocketRegistry(), publisher=publisher, feed=_Feed())  # type: ignore[arg-type]
+    gw = _gateway(publisher)
     caller = Caller("anonymous:1", None, A)
-    clock = [1_000_000 * IDEMPOTENT_ID_WINDOW_S + 59.99]
-    monkeypatch.setattr("services.gateway.submit.time.time", lambda: clock[0])
+    clock = _frozen_clock(monkeypatch, 59.99)
     body = {"data": "X", "idempotency_key": "k"}
     first = asyncio.create_task(submit(gw, caller, body, "c" * 32))
     await asyncio.sleep(0.01)
