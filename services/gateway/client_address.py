@@ -43,8 +43,7 @@ def _parsed(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | Non
     return mapped if mapped is not None else ip
 
 
-def _trusted(address: str, proxies: Iterable[Network]) -> bool:
-    ip = _parsed(address)
+def _trusted(ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None, proxies: Iterable[Network]) -> bool:
     return ip is not None and any(ip in net for net in proxies if net.version == ip.version)
 
 
@@ -52,12 +51,12 @@ def client_address(peer: str | None, forwarded_for: list[str], proxies: tuple[Ne
     """`peer` unless it is a trusted proxy; then the rightmost X-Forwarded-For entry (of all the
     headers, in order) that is not one. A chain of only trusted proxies ends at its leftmost."""
     address = peer or "?"
-    if not proxies or not _trusted(address, proxies):
+    if not proxies or not _trusted(_parsed(address), proxies):
         return address
     hops = [hop.strip() for header in forwarded_for for hop in header.split(",") if hop.strip()]
     for hop in reversed(hops):
         parsed = _parsed(hop)
         address = str(parsed) if parsed is not None else hop  # one spelling per address
-        if not _trusted(hop, proxies):
+        if not _trusted(parsed, proxies):
             break
     return address

@@ -103,20 +103,24 @@ class UnsettledKeys:
     def pinned(self, request: GenerateRequest) -> tuple[str, str] | None:
         """(job id, result key) of this request's earlier failed attempt, if one is remembered:
         the result key (its client id, else its job id) is where that attempt's result goes."""
+        if not self._ids:  # nearly always: no fingerprint to compute on the submit path
+            return None
         found = self._ids.get(self._key(request))
         if found is None or time.monotonic() - found[2] > self.ttl_s:
             return None
         return found[0], found[1]
 
     def failed(self, request: GenerateRequest) -> None:
-        self._ids[self._key(request)] = (request.job_id, request.client_id or request.job_id, time.monotonic())
-        self._ids.move_to_end(self._key(request))
+        key = self._key(request)
+        self._ids[key] = (request.job_id, request.client_id or request.job_id, time.monotonic())
+        self._ids.move_to_end(key)
         while len(self._ids) > self.limit:  # the oldest go first: bounded memory
             self._ids.popitem(last=False)
 
     def settled(self, request: GenerateRequest) -> None:
         """The request is in the index (published here, or read from Kafka): it answers from now on."""
-        self._ids.pop(self._key(request), None)
+        if self._ids:  # every keyed request the feed reads passes here: no fingerprint when empty
+            self._ids.pop(self._key(request), None)
 
     def __len__(self) -> int:
         return len(self._ids)

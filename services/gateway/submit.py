@@ -107,11 +107,9 @@ async def submit(gw: Gateway, caller: Caller, body: Any, client_id: str | None,
     job = await off_loop_if_long(body, parse_generate, body, job_id, client_id)
     job.company = gw.keys.effective_company(caller, job.company)
     job.owner = caller.owner
+    elsewhere: str | None = None  # where a failed earlier attempt's result would go, if not here
     if job.idempotency_key:
-        # A retry of a request whose publish failed keeps that attempt's id: the request may be
-        # on Kafka after all, and a second id would be a second job (state.py UnsettledKeys).
-        pinned = gw.index.unsettled.pinned(job)
-        job.job_id = pinned[0] if pinned else idempotent_job_id(gw.settings.resume_secret, job)
+        job.job_id = idempotent_job_id(gw.settings.resume_secret, job)
         earlier = gw.index.earlier_job(job)
         if earlier is None and wait_for_other_replicas:
             # The key may have come in on another replica a moment ago (no stickiness).
@@ -126,16 +124,16 @@ async def submit(gw: Gateway, caller: Caller, body: Any, client_id: str | None,
                                "with other parameters; use a new key for a new request", status=409)
             (await read_results_of(gw, earlier)).release()  # its status may be another replica's to read
             return Submitted(earlier.job_id, earlier.status, True, earlier.notification)
-        # Looked up again: an earlier attempt whose publish was pending above may have failed
-        # meanwhile (and may be on Kafka after all); this request is its retry.
-        pinned = gw.index.unsettled.pinned(job) or pinned
+        # A retry of a request whose publish failed keeps that attempt's id: the request may be
+        # on Kafka after all, and a second id would be a second job (state.py UnsettledKeys).
+        # Looked up here, after the waits above: an attempt pending there may have failed since.
+        pinned = gw.index.unsettled.pinned(job)
         if pinned is not None:
-            job.job_id = pinned[0]
-            await publish(gw, job)
-            elsewhere = pinned[1] if pinned[1] != (job.client_id or job.job_id) else None
-            return Submitted(job.job_id, "queued", False, results_also_at=elsewhere)
+            job.job_id, attempt_results = pinned
+            if attempt_results != (job.client_id or job.job_id):
+                elsewhere = attempt_results
     await publish(gw, job)
-    return Submitted(job.job_id, "queued", False)
+    return Submitted(job.job_id, "queued", False, results_also_at=elsewhere)
 
 
 async def _published(gw: Gateway, job_id: str) -> bool:
