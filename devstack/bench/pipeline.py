@@ -185,7 +185,8 @@ class Bench:
 
     # -- the whole run -----------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
-        results: dict[str, Any] = {"machine": machine(), "command": " ".join(["make bench", *sys.argv[1:]]), "started": time.time(),
+        results: dict[str, Any] = {"machine": machine(), "command": " ".join(["make bench", *sys.argv[1:]]),
+                                   "started": time.time(),
                                    "p99_bound_ms": self.args.p99_bound, "runs": self.args.runs,
                                    "step_warmup": self.args.step_warmup,
                                    "mix": json.loads(self.args.mix.read_text())}

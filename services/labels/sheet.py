@@ -334,6 +334,10 @@ def svg_symbol(svg: bytes) -> VectorSymbol | None:
     sx, sy = width_mm / box[2], height_mm / box[3]
     rects: list[tuple[float, float, float, float, str]] = []
 
+    def add(x: float, y: float, w: float, h: float, fill: str | None) -> None:
+        """A rectangle in viewBox units, kept in mm from the top left."""
+        rects.append(((x - box[0]) * sx, (y - box[1]) * sy, w * sx, h * sy, fill or "#000000"))
+
     def walk(element: Any, fill: str | None) -> bool:
         tag = element.tag.rsplit("}", 1)[-1]
         if tag in _SKIPPED:
@@ -347,15 +351,14 @@ def svg_symbol(svg: bytes) -> VectorSymbol | None:
                 w, h = float(element.get("width")), float(element.get("height"))
             except (TypeError, ValueError):
                 return False
-            rects.append(((x - box[0]) * sx, (y - box[1]) * sy, w * sx, h * sy, fill or "#000000"))
+            add(x, y, w, h, fill)
         elif tag == "path" and fill not in _WHITE:
             d = element.get("d", "").replace(" Z", "Z").strip()
             parts = _PATH_RECT.findall(d)
             if not parts or _PATH_RECT.sub("", d).strip():
                 return False
             for x, y, w, h, _ in parts:
-                rects.append(((float(x) - box[0]) * sx, (float(y) - box[1]) * sy, float(w) * sx, float(h) * sy,
-                              fill or "#000000"))
+                add(float(x), float(y), float(w), float(h), fill)
         return all(walk(child, fill) for child in element)
 
     if not walk(root, None):
