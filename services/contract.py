@@ -65,6 +65,7 @@ class ErrorCode:
     UNAVAILABLE = "unavailable"  # Kafka did not take the request
     INVALID_CSV = "invalid_csv"  # a batch's CSV body that cannot be read (the message names the line)
     TOO_MANY_ROWS = "too_many_rows"  # a batch over the row limit (100,000)
+    REQUEST_TOO_COSTLY = "request_too_costly"  # one request whose estimated cost is over GATEWAY_MAX_REQUEST_COST
     INVALID_SHEET = "invalid_sheet"  # a batch's label-sheet layout that cannot be printed
     # Decided later in the pipeline, delivered as a `failed` notification.
     SYMBOLOGY_NOT_ALLOWED = "symbology_not_allowed"

@@ -19,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from services.batcher.manifest_cells import safe_line
 from services.batcher.tally import Outcome, Tally
 from services.labels.sheet import SheetWriter, layout_from
 
@@ -35,7 +36,8 @@ Upload = Callable[[Path, str, str], None]  # file, object key, content type
 
 def file_name(row: int, data: str, ext: str) -> str:
     """The row number first (so names sort as the input did and never collide), then a safe
-    form of the data for a human looking at the folder."""
+    form of the data for a human looking at the folder. Starting with a digit, a name is never
+    read as a formula in the manifest's `file` column either."""
     safe = _UNSAFE.sub("_", data).strip("._")[:40] or "row"
     return f"{row:06d}-{safe}.{ext}"
 
@@ -115,7 +117,9 @@ def assemble(tally: Tally, fetch: Fetch, upload: Upload, workdir: str | None = N
                         placed += 1
                     else:
                         not_placed += 1
-                manifest.writerow(line)
+                # The file name and the barcode keep the exact data; only the manifest's
+                # cells are escaped, for the spreadsheet that will open them.
+                manifest.writerow(safe_line(line))
             sheet.close()
             manifest_file.flush()
             archive.write(manifest_path, "manifest.csv")

@@ -15,7 +15,7 @@ if __name__ == "__main__":
     eventloop.install()
     settings = read_config(GatewaySettings.from_env)
     asyncio.run(serve(
-        init_app(settings), settings.host, settings.port, settings.shutdown_timeout_s,
+        init_app(settings, warm_check_workers=True), settings.host, settings.port, settings.shutdown_timeout_s,
         # A connection that has not sent a whole request this long after connecting (or after
         # its last response) is closed: slow headers cannot hold a connection.
         keepalive_timeout=settings.header_timeout_s,

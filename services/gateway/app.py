@@ -15,7 +15,9 @@ import aiohttp
 from aiohttp import WSCloseCode, web
 
 from services.gateway.auth import KeyRing, Limits
+from services.gateway.checkpool import CheckPool
 from services.gateway.context import GATEWAY, Gateway
+from services.gateway.costs import Costs
 from services.gateway.feed import Feed
 from services.gateway.files import FileFetcher
 from services.gateway.guard import guard, json_errors, security_headers
@@ -98,6 +100,26 @@ async def _http_client_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+WARM_CHECK_WORKERS = web.AppKey("warm_check_workers", bool)
+
+
+async def _check_pool_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The check workers. A served gateway starts (and warms) them in the background at once:
+    the first costly check waits for them, nothing else does. In-process tests start them only
+    when a costly check needs one. Stopped after the last handler."""
+    gw = app[GATEWAY]
+    pool = CheckPool(gw.settings.check_workers)
+    gw.costs.pool = pool
+    warming = asyncio.create_task(pool.start() if app[WARM_CHECK_WORKERS] else asyncio.sleep(0),
+                                  name="gateway-check-workers")
+    yield
+    warming.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await warming
+    gw.costs.pool = None
+    await asyncio.to_thread(pool.close)
+
+
 async def _close_sockets(app: web.Application) -> None:
     """On shutdown, before aiohttp waits for handlers: stop taking jobs and close every socket
     with 1001 so clients reconnect elsewhere (their pending results wait in Kafka)."""
@@ -107,20 +129,23 @@ async def _close_sockets(app: web.Application) -> None:
         await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"gateway shutting down")
 
 
-def init_app(settings: GatewaySettings) -> web.Application:
+def init_app(settings: GatewaySettings, warm_check_workers: bool = False) -> web.Application:
     # json_errors outermost: the guard's refusals are ApiErrors too.
     app = web.Application(middlewares=[json_errors, guard], client_max_size=settings.max_body_bytes)
     s3 = settings.s3
+    limits = Limits(settings.rate_limit, settings.rate_burst, settings.max_sockets_per_caller,
+                    settings.auth_failures_per_minute, settings.auth_failure_burst)
     app[GATEWAY] = Gateway(
         settings=settings, index=JobIndex(settings.kafka.state_ttl_s, settings.max_jobs), registry=SocketRegistry(),
         keys=KeyRing.load(settings.api_keys, settings.api_keys_file, settings.anonymous_companies,
                           owner_salt=settings.resume_secret),
-        limits=Limits(settings.rate_limit, settings.rate_burst, settings.max_sockets_per_caller,
-                      settings.auth_failures_per_minute, settings.auth_failure_burst),
+        limits=limits, costs=Costs(limits, None, settings.max_request_cost),
         signer=Signer(s3.public_endpoint, s3.access_key, s3.secret_key, s3.region),
     )
+    app[WARM_CHECK_WORKERS] = warm_check_workers
     app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(_http_client_ctx)
+    app.cleanup_ctx.append(_check_pool_ctx)
     app.cleanup_ctx.append(_kafka_ctx)
     app.on_shutdown.append(_close_sockets)
     app.add_routes(routes)

@@ -121,23 +121,35 @@ def _checked(digest: str, where: str) -> str:
 class TokenBucket:
     rate: float  # tokens per second
     burst: float
-    tokens: float = -1.0
+    tokens: float | None = None  # None: a new bucket, full (below zero is a debt: costs.py)
     stamp: float = field(default_factory=time.monotonic)
 
     def take(self) -> float:
         """0 if allowed (a token is taken); else seconds until a token is available."""
         wait = self.wait()
         if wait == 0:
-            self.tokens -= 1
+            self.tokens = self.balance - 1
         return wait
+
+    def spend(self, tokens: float) -> None:
+        """Take `tokens` more, below zero if need be: a costly request admitted while the bucket
+        held a token is paid in full, and the caller waits until the debt is refilled. A
+        negative amount gives tokens back (never above the burst)."""
+        self.wait()  # refill up to now first
+        self.tokens = min(self.burst, self.balance - tokens)
 
     def wait(self) -> float:
         """Seconds until a token is available (0: one is), without taking it."""
         now = time.monotonic()
-        start = self.burst if self.tokens < 0 else self.tokens  # a new bucket starts full
+        start = self.burst if self.tokens is None else self.tokens
         self.tokens = min(self.burst, start + (now - self.stamp) * self.rate)
         self.stamp = now
         return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    @property
+    def balance(self) -> float:
+        """The tokens as of the last refill (the burst for a bucket never used)."""
+        return self.burst if self.tokens is None else self.tokens
 
 
 class Limits:
@@ -176,6 +188,24 @@ class Limits:
             raise RateLimited(wait)
         if len(self._buckets) > 100_000:  # forget idle callers rather than grow without bound
             self._buckets = {k: b for k, b in self._buckets.items() if time.monotonic() - b.stamp < 60}
+
+    def charge(self, caller: Caller, tokens: float) -> None:
+        """The cost of a request beyond the token its arrival took (guard.py): estimated before
+        the work, settled with what it really took (services/gateway/costs.py)."""
+        if self.rate <= 0 or tokens == 0:
+            return
+        self._buckets.setdefault(caller.identity, TokenBucket(self.rate, self.burst)).spend(tokens)
+
+    def check_budget(self, caller: Caller) -> None:
+        """429 while the caller is in debt, without taking anything: requests that arrived
+        together each took their token before any of them was charged its cost."""
+        if self.rate <= 0:
+            return
+        bucket = self._buckets.get(caller.identity)
+        if bucket is not None:
+            bucket.wait()  # refilled up to now
+            if bucket.balance < 0:
+                raise RateLimited(-bucket.balance / self.rate)
 
     def open_socket(self, caller: Caller) -> None:
         if self.sockets.get(caller.identity, 0) >= self.max_sockets:

@@ -24,7 +24,7 @@ from aiokafka.errors import KafkaError
 from services import contract
 from services.contract import BatchEvent, BatchStatus, ErrorCode
 from services.gateway.auth import Caller
-from services.gateway.batch_input import BatchInput, decode_csv, parse_csv, parse_json
+from services.gateway.batch_input import BatchInput, BatchRow, parse_json, read_body as read_batch_body
 from services.gateway.batches import public
 from services.gateway.bodies import read_body, wait_seconds
 from services.gateway.context import GATEWAY, Gateway, caller_of
@@ -33,6 +33,9 @@ from services.labels.sheet import SheetError, layout_from
 
 routes = web.RouteTableDef()
 CHUNK_BYTES = 256 * 1024  # rows per "rows" event: well under Kafka's 1 MB message limit
+# One row alone must fit a chunk: a bigger one (a rejected row keeps the data it was sent) is a
+# 413 naming it; the broker would refuse it on every retry.
+MAX_ROW_BYTES = CHUNK_BYTES
 SEND_TIMEOUT_S = 30.0  # up to 32 MiB of rows, against a single job's 10 s
 ERRORS_SHOWN = 20  # invalid rows listed in the 202 (all of them are in the manifest)
 IDEMPOTENT_ID_WINDOW_S = 3600  # a key names the same batch for an hour
@@ -66,12 +69,19 @@ def _chunks(batch: BatchInput) -> list[list[dict[str, Any]]]:
     for row in batch.rows:
         item = row.to_json()
         length = len(orjson.dumps(item))
+        if length > MAX_ROW_BYTES:
+            raise _row_too_large(row, length)
         if out[-1] and size + length > CHUNK_BYTES:
             out.append([])
             size = 0
         out[-1].append(item)
         size += length
     return out
+
+
+def _row_too_large(row: BatchRow, length: int) -> ApiError:
+    return ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"row {row.row} is {length:,} bytes; a batch row may be at most "
+                                                 f"{MAX_ROW_BYTES:,} (no symbology takes data that long)")
 
 
 async def _publish(gw: Gateway, events: list[BatchEvent]) -> None:
@@ -119,14 +129,43 @@ async def submit_batch(gw: Gateway, caller: Caller, batch: BatchInput, client_id
     company = checked(gw, caller, batch)
     fingerprint = batch_fingerprint(batch, company)
     key = batch.idempotency_key
+    owner = caller.owner
     if key:
-        earlier = gw.batches.earlier(caller.owner, key)
+        # The same key on its way to Kafka from another request now: the same rows wait for
+        # its outcome (then replay it); other rows are refused at once.
+        while (starting := gw.batches.starting_keys.get((owner, key))) is not None:
+            if starting[0] != fingerprint:
+                raise ApiError(ErrorCode.IDEMPOTENCY_KEY_REUSED, f"idempotency_key {key!r} is being used for "
+                               "another batch with other rows right now; use a new key for a new batch", status=409)
+            await asyncio.shield(starting[1])
+        earlier = gw.batches.earlier(owner, key)
         if earlier is not None:
             if earlier.fingerprint != fingerprint:
                 raise ApiError(ErrorCode.IDEMPOTENCY_KEY_REUSED, f"idempotency_key {key!r} was used for batch "
                                f"{earlier.batch_id} with other rows; use a new key for a new batch", status=409)
             return _accepted(earlier, None, True), True
+    # From the check of the cap to the batch in the index, nothing may slip in between: the
+    # cap counts this one, and its key is taken, before the first await.
     _check_running(gw, caller)
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    gw.batches.starting[owner] += 1
+    if key:
+        gw.batches.starting_keys[(owner, key)] = (fingerprint, done)
+    try:
+        return await _publish_batch(gw, caller, batch, company, fingerprint, client_id, request_id), False
+    finally:
+        gw.batches.starting[owner] -= 1
+        if gw.batches.starting[owner] <= 0:
+            del gw.batches.starting[owner]
+        if key:
+            gw.batches.starting_keys.pop((owner, key), None)
+        done.set_result(None)
+
+
+async def _publish_batch(gw: Gateway, caller: Caller, batch: BatchInput, company: str | None, fingerprint: str,
+                         client_id: str | None, request_id: str | None) -> dict[str, Any]:
+    """Rows, then "created", to Kafka; the batch is in this replica's index when it returns."""
+    key = batch.idempotency_key
     batch_id = _batch_id(gw, caller.owner, key, fingerprint)
     created = BatchEvent(batch_id=batch_id, kind="created", owner=caller.owner, company=company, client_id=client_id,
                          request_id=request_id, total=len(batch.rows), sheet=batch.sheet, idempotency_key=key,
@@ -138,19 +177,29 @@ async def submit_batch(gw: Gateway, caller: Caller, batch: BatchInput, client_id
                          company=company, client_id=client_id, request_id=request_id, created_ms=created.created_ms,
                          updated_ms=0.0, idempotency_key=key, fingerprint=fingerprint)
     gw.batches.add(status)
-    return _accepted(status, batch, False), False
+    return _accepted(status, batch, False)
 
 
 async def parse_body(request: web.Request) -> BatchInput:
+    """The body read, parsed and every row checked in a check worker (a stream, refused at the
+    row cap; the costly checks estimated and refused above GATEWAY_MAX_REQUEST_COST before any
+    runs), its CPU charged to the caller: services/gateway/costs.py."""
     gw = _gw(request)
     raw = await read_body(request, gw.settings.max_batch_bytes, "GATEWAY_MAX_BATCH_BYTES")
-    if request.content_type == "text/csv":
-        return await asyncio.to_thread(parse_csv, decode_csv(raw), request.query)
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(ErrorCode.INVALID_JSON, f"body is not valid JSON: {exc}") from None
-    return await asyncio.to_thread(parse_json, body)
+    return await gw.costs.read_batch(caller_of(request), read_batch_body, raw, request.content_type,
+                                     dict(request.query), gw.settings.max_request_cost)
+
+
+async def parse_fields(gw: Gateway, caller: Caller, fields: dict[str, Any]) -> BatchInput:
+    """A batch sent as a WebSocket message (already JSON): read the same way."""
+    return await gw.costs.read_batch(caller, parse_json, fields, gw.settings.max_request_cost)
+
+
+def _owned(caller: Caller, status: BatchStatus) -> bool:
+    """A batch is its owner's alone, anonymous ones included (an address's batches are not
+    another address's to read or cancel: their outputs are signed URLs). A status from before
+    owners were recorded falls back to the job rule."""
+    return status.owner == caller.owner if status.owner else caller.company == status.company
 
 
 async def readable_batch(gw: Gateway, caller: Caller, batch_id: str) -> BatchStatus:
@@ -166,7 +215,7 @@ async def readable_batch(gw: Gateway, caller: Caller, batch_id: str) -> BatchSta
         except (KafkaError, TimeoutError) as exc:
             raise ApiError(ErrorCode.UNAVAILABLE, "the batch state is unavailable; try again") from exc
         status = gw.batches.get(batch_id)
-    if status is None or not gw.keys.may_read(caller, status.owner, status.company):
+    if status is None or not _owned(caller, status):
         raise ApiError(ErrorCode.NOT_FOUND, f"no batch {batch_id[:64]} (unknown, not yours, or older than a day)")
     return status
 

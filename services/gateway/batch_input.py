@@ -11,7 +11,14 @@ Two kinds of problem, kept apart on purpose:
 
 Each row goes through `validation.parse_generate`, the exact check a single job gets (the
 renderer's `check()` included), so a row accepted here is a job the pipeline can draw. That is
-CPU work, seconds for a full batch: call `parse_json` / `parse_csv` off the event loop.
+CPU work, seconds for a full batch: the gateway calls `read_body` / `parse_json` in a check
+worker process (services/gateway/costs.py `read_batch`).
+
+Bodies are read as a stream (CSV records one by one, JSON items with ijson) and refused at the
+row cap before more rows are held: 4,000,000 rows of "1" in 8 MB took the gateway to ~1 GB
+when the whole document was built first. Before any row is checked, the costly rows' checks
+are estimated (services/render/cost.py, each distinct row once) and a batch above the caller's
+allowance is refused whole (request_too_costly), without having spent them.
 """
 from __future__ import annotations
 
@@ -22,11 +29,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import ijson
 import orjson
 
 from services.contract import FORMATS, ErrorCode
 from services.gateway.errors import ApiError
 from services.gateway.validation import parse_generate
+from services.render.cost import CHEAP_MS, check_ms
 from services.render.symbologies import lookup
 
 MAX_ROWS = 100_000
@@ -173,7 +182,53 @@ def _settings(symbology: Any, fmt: Any, options: Any, company: Any, sheet: Any,
 
 def _check_count(count: int) -> None:
     if count > MAX_ROWS:
-        raise ApiError(ErrorCode.TOO_MANY_ROWS, f"a batch takes at most {MAX_ROWS:,} rows; this one has {count:,}")
+        raise ApiError(ErrorCode.TOO_MANY_ROWS, f"a batch takes at most {MAX_ROWS:,} rows; this one has more "
+                                                "(split it)")
+
+
+def _capped(items: Iterator[Any]) -> Iterator[Any]:
+    """The items, refused as soon as there is one more than the cap (nothing past it is read)."""
+    for count, item in enumerate(items, 1):
+        _check_count(count)
+        yield item
+
+
+# --- the cost of checking the rows ----------------------------------------------------------
+
+# A row still to check: its number and its body as a single job's (validation.parse_generate).
+_ToCheck = tuple[int, dict[str, Any]]
+
+
+def _row_cost_ms(body: dict[str, Any]) -> float:
+    """The costly part of a row's check (services/render/cost.py); 0 for a cheap check, which
+    the reading's measured CPU pays for."""
+    symbology = lookup(body["symbology"]) if isinstance(body["symbology"], str) else None
+    data, options = body["data"], body["options"]
+    if symbology is None or not isinstance(data, str) or not isinstance(options, (dict, type(None))):
+        return 0.0
+    estimate = check_ms(symbology, data, options or {})
+    return estimate if estimate > CHEAP_MS else 0.0
+
+
+def _check_rows(plan: list[BatchRow | _ToCheck], allowance_ms: float) -> list[BatchRow]:
+    """Every row checked, once the costly checks together are known to fit `allowance_ms`
+    (label batches repeat rows: each distinct one is checked, and counted, once)."""
+    seen: set[bytes] = set()
+    estimate = 0.0
+    for item in plan:
+        if isinstance(item, BatchRow):
+            continue
+        key = _Checker.key(item[1])
+        if key is None or key not in seen:
+            estimate += _row_cost_ms(item[1])
+            if key is not None:
+                seen.add(key)
+    if estimate > allowance_ms:
+        raise ApiError(ErrorCode.REQUEST_TOO_COSTLY,
+                       f"this batch's rows are estimated at {estimate:,.0f} ms of checking; one request may cost "
+                       f"at most {allowance_ms:,.0f} (GATEWAY_MAX_REQUEST_COST): split it, or use smaller symbols")
+    checker = _Checker()
+    return [item if isinstance(item, BatchRow) else checker.row(*item) for item in plan]
 
 
 # --- one row ------------------------------------------------------------------------------
@@ -215,7 +270,7 @@ class _Checker:
         self._seen: dict[bytes, _Outcome] = {}
 
     def row(self, number: int, body: dict[str, Any]) -> BatchRow:
-        key = self._key(body)
+        key = self.key(body)
         if key is None:
             checked = self._check(body)
             checked.row = number
@@ -229,7 +284,7 @@ class _Checker:
                         options=orjson.loads(options) if options else {}, error_code=code, error_message=message)
 
     @staticmethod
-    def _key(body: dict[str, Any]) -> bytes | None:
+    def key(body: dict[str, Any]) -> bytes | None:
         try:
             return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
         except TypeError:  # not JSON-like (a caller's own objects): not remembered
@@ -267,10 +322,11 @@ def _rejected(number: int, code: str, message: str, data: Any = None) -> BatchRo
 
 # --- JSON ---------------------------------------------------------------------------------
 
-def parse_json(body: Any) -> BatchInput:
+def parse_json(body: Any, allowance_ms: float = float("inf")) -> BatchInput:
     """`{"items": [{"data": ...}, ...], "symbology", "format", "options", "company", "sheet",
-    "idempotency_key"}`. Fields the gateway does not know are ignored, as for a single job
-    (openapi.py: the page and older clients send extras)."""
+    "idempotency_key"}`, already parsed (a WebSocket message, bounded by its frame size).
+    Fields the gateway does not know are ignored, as for a single job (openapi.py: the page and
+    older clients send extras)."""
     if not isinstance(body, dict):
         raise _invalid("request must be a JSON object")
     items = body.get("items")
@@ -278,21 +334,71 @@ def parse_json(body: Any) -> BatchInput:
         raise _invalid("items is required: a list of {\"data\": ...} objects")
     if not isinstance(items, list):
         raise _invalid("items must be a list of {\"data\": ...} objects")
-    if not items:
+    return _json_batch(body, iter(items), allowance_ms)
+
+
+def _json_batch(settings: dict[str, Any], items: Iterator[Any], allowance_ms: float) -> BatchInput:
+    batch = _settings(settings.get("symbology"), settings.get("format"), settings.get("options"),
+                      settings.get("company"), settings.get("sheet"), settings.get("idempotency_key"))
+    plan = [_json_row(batch, number, item) for number, item in enumerate(_capped(items), 1)]
+    if not plan:
         raise _invalid("items must not be empty")
-    _check_count(len(items))
-    batch = _settings(body.get("symbology"), body.get("format"), body.get("options"), body.get("company"),
-                      body.get("sheet"), body.get("idempotency_key"))
-    checker = _Checker()
-    batch.rows = [_json_row(batch, checker, number, item) for number, item in enumerate(items, 1)]
+    batch.rows = _check_rows(plan, allowance_ms)
     return batch
 
 
-def _json_row(batch: BatchInput, checker: _Checker, number: int, item: Any) -> BatchRow:
+def _json_row(batch: BatchInput, number: int, item: Any) -> BatchRow | _ToCheck:
     if not isinstance(item, dict):
         return _rejected(number, ErrorCode.INVALID_REQUEST, "item must be a JSON object with data", item)
-    body = _merged(batch, item.get("data"), item.get("symbology"), item.get("format"), item.get("options"))
-    return checker.row(number, body)
+    return number, _merged(batch, item.get("data"), item.get("symbology"), item.get("format"), item.get("options"))
+
+
+_SETTINGS = ("symbology", "format", "options", "company", "sheet", "idempotency_key")
+
+
+def read_json(raw: bytes, allowance_ms: float = float("inf")) -> BatchInput:
+    """A JSON body as bytes, read as a stream: the batch-wide fields in one pass (the items
+    skipped), then the items one by one up to the row cap."""
+    try:
+        settings, items_event = _json_settings(raw)
+        if items_event is None:
+            raise _invalid("items is required: a list of {\"data\": ...} objects")
+        if items_event != "start_array":
+            raise _invalid("items must be a list of {\"data\": ...} objects")
+        return _json_batch(settings, ijson.items(raw, "items.item", use_float=True), allowance_ms)
+    except ijson.JSONError as exc:
+        raise ApiError(ErrorCode.INVALID_JSON, f"body is not valid JSON: {str(exc)[:200]}") from None
+
+
+def _json_settings(raw: bytes) -> tuple[dict[str, Any], str | None]:
+    """The top-level fields of the batch settings, and the first event of `items` (None if
+    absent), without building the items. Unknown fields are skipped as they are read."""
+    settings: dict[str, Any] = {}
+    items_event: str | None = None
+    depth = 0  # containers open
+    key: str | None = None
+    builder: ijson.ObjectBuilder | None = None
+    for _prefix, event, value in ijson.parse(raw, use_float=True):
+        if depth == 0 and event != "start_map":
+            raise _invalid("request must be a JSON object")
+        if depth == 1 and event == "map_key":
+            key = value
+            continue
+        if depth == 1 and event != "end_map":  # a top-level value begins
+            if key == "items":
+                items_event = event
+            elif key in _SETTINGS:
+                builder = ijson.ObjectBuilder()
+        if builder is not None:
+            builder.event(event, value)
+        if event in ("start_map", "start_array"):
+            depth += 1
+        elif event in ("end_map", "end_array"):
+            depth -= 1
+        if depth == 1 and builder is not None:  # that value is whole
+            settings[str(key)] = builder.value
+            builder = None
+    return settings, items_event
 
 
 # --- CSV ----------------------------------------------------------------------------------
@@ -446,7 +552,15 @@ def _query_json(query: Mapping[str, str], name: str) -> Any:
     return value
 
 
-def parse_csv(text: str, query: Mapping[str, str]) -> BatchInput:
+def read_body(raw: bytes, content_type: str, query: Mapping[str, str],
+              allowance_ms: float = float("inf")) -> BatchInput:
+    """A POST /v1/batches body as it came (what a check worker is sent: costs.py)."""
+    if content_type == "text/csv":
+        return parse_csv(decode_csv(raw), query, allowance_ms)
+    return read_json(raw, allowance_ms)
+
+
+def parse_csv(text: str, query: Mapping[str, str], allowance_ms: float = float("inf")) -> BatchInput:
     """A CSV body (header row, a `data` column) with the batch defaults in the query string:
     `symbology`, `format`, `company`, `idempotency_key`, `options` and `sheet` (JSON objects).
     An empty query value is not given; other query parameters are ignored."""
@@ -460,38 +574,35 @@ def parse_csv(text: str, query: Mapping[str, str]) -> BatchInput:
     if header is None:
         raise _csv_error(1, "no header row (the first line names the columns; one must be \"data\")")
     columns = _columns(header)
-    # Read every record before checking any: the CSV is wholly readable, and its row count
-    # within the limit, before the costly part starts.
-    rows = _data_records(records, columns)
-    _check_count(len(rows))
-    checker = _Checker()
-    batch.rows = [_csv_row(batch, checker, columns, number, record, delimiter == ";")
-                  for number, record in enumerate(rows, 1)]
+    # Read every record (up to the row cap) before checking any: the CSV is wholly readable,
+    # and its row count within the limit, before the costly part starts.
+    plan: list[BatchRow | _ToCheck] = []
+    lines: list[int] = []
+    for number, record in enumerate(_capped(_data_records(records, columns)), 1):
+        plan.append(_csv_row(batch, columns, number, record, delimiter == ";"))
+        lines.append(record.line)
+    batch.rows = _check_rows(plan, allowance_ms)
+    for row, line in zip(batch.rows, lines):
+        if row.error_message is not None:
+            # The row number counts data rows only; the line is where an editor shows the row.
+            # In the message, not a field: a field would travel with every valid row too.
+            row.error_message = f"line {line}: {row.error_message}"
     return batch
 
 
-def _data_records(records: Iterator[_Record], columns: list[str]) -> list[_Record]:
+def _data_records(records: Iterator[_Record], columns: list[str]) -> Iterator[_Record]:
     """The records after the header. One with fewer cells than columns is fine (its last cells
     not given: some tools drop trailing empty cells); one with more has lost its alignment."""
-    rows = []
     for record in records:
         if len(record.cells) > len(columns):
             raise _csv_error(record.line, f"{len(record.cells)} cells, but the header names {len(columns)} columns")
-        rows.append(record)
-    return rows
+        yield record
 
 
-def _csv_row(batch: BatchInput, checker: _Checker, columns: list[str], number: int, record: _Record,
-             decimal_comma: bool) -> BatchRow:
+def _csv_row(batch: BatchInput, columns: list[str], number: int, record: _Record,
+             decimal_comma: bool) -> BatchRow | _ToCheck:
     try:
         fields = _row_fields(columns, record.cells, decimal_comma)
     except _CellError as exc:
-        row = _rejected(number, exc.code, exc.message, dict(zip(columns, record.cells)).get(_DATA))
-    else:
-        row = checker.row(number, _merged(batch, fields["data"], fields["symbology"], fields["format"],
-                                          fields["options"]))
-    if row.error_message is not None:
-        # The row number counts data rows only; the line is where an editor shows the row. In
-        # the message, not a field: a field would travel with every valid row too (to_json()).
-        row.error_message = f"line {record.line}: {row.error_message}"
-    return row
+        return _rejected(number, exc.code, exc.message, dict(zip(columns, record.cells)).get(_DATA))
+    return number, _merged(batch, fields["data"], fields["symbology"], fields["format"], fields["options"])

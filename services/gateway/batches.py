@@ -5,6 +5,7 @@ GET /v1/batches/{id}, and the replica holding a batch's socket pushes its progre
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,11 @@ class BatchIndex:
         self.batches: dict[str, BatchStatus] = {}
         self.idempotency: dict[tuple[str, str], str] = {}  # (owner, key) -> batch id
         self._changed: dict[str, asyncio.Event] = {}  # made only while someone waits
+        # Batches being published now, not indexed yet: counted against the caller's cap, and
+        # their keys taken, the moment they start (batch_api.py `submit_batch`), so concurrent
+        # submissions cannot all pass the same check before any of them is recorded.
+        self.starting: Counter[str] = Counter()  # owner -> batches
+        self.starting_keys: dict[tuple[str, str], tuple[str, asyncio.Future[None]]] = {}  # -> fingerprint, done
 
     def add(self, status: BatchStatus) -> bool:
         """The latest status of a batch; False for one older than what is known (a replay)."""
@@ -38,8 +44,9 @@ class BatchIndex:
         return self.batches.get(batch_id)
 
     def running(self, owner: str) -> int:
-        """Batches of this owner not finished yet (a few per caller: a scan is cheap)."""
-        return sum(1 for s in self.batches.values() if s.owner == owner and not _final(s))
+        """Batches of this owner not finished yet, those being published included (a few per
+        caller: a scan is cheap)."""
+        return self.starting[owner] + sum(1 for s in self.batches.values() if s.owner == owner and not _final(s))
 
     def earlier(self, owner: str, key: str) -> BatchStatus | None:
         batch_id = self.idempotency.get((owner, key))

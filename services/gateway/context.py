@@ -11,6 +11,7 @@ from services.contract import ErrorCode
 from services.gateway.auth import Caller, KeyRing, Limits
 from services.gateway.batches import BatchIndex
 from services.gateway.client_address import client_address
+from services.gateway.costs import Costs
 from services.gateway.errors import ApiError
 from services.gateway.feed import Feed
 from services.gateway.files import FileFetcher
@@ -38,6 +39,8 @@ class Gateway:
     # job id -> the outcome of its request's publish, while it is in progress (submit.py)
     publishing: dict[str, "asyncio.Future[bool]"] = field(default_factory=dict)
     batches: BatchIndex = field(default_factory=BatchIndex)  # the batcher's latest status of each batch
+    # What requests cost their callers, and the worker processes the costly checks run in.
+    costs: Costs = field(default_factory=lambda: Costs(Limits(0, 1, 1_000_000), None, float("inf")))
 
     @property
     def state_ready(self) -> bool:

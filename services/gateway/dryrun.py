@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-
 from services.contract import ErrorCode
+from services.gateway.auth import Caller
+from services.gateway.costs import Costs
 from services.gateway.errors import ApiError
 from services.gateway.validation import parse_generate
-from services.render import api
+from services.render import api, cost
 from services.render.errors import JobError
 from services.render.options import OptionError, validate_options
 from services.render.symbologies import lookup
@@ -23,7 +24,9 @@ def _check_digit(given: str, encoded: str) -> str | None:
     return None
 
 
-def dry_run(body: Any) -> dict[str, Any]:
+async def dry_run(costs: Costs, caller: Caller, body: Any) -> dict[str, Any]:
+    """The answer of POST /v1/validate: the shape checked here, the renderer's check where its
+    cost says (inline when cheap, else charged and in a check worker: costs.py)."""
     engine = body.get("engine") if isinstance(body, dict) else None
     if engine is not None and not isinstance(engine, str):
         raise ApiError(ErrorCode.INVALID_REQUEST, "engine must be a string")
@@ -33,19 +36,27 @@ def dry_run(body: Any) -> dict[str, Any]:
     if engine is not None and engine not in symbology.engines:
         raise ApiError(ErrorCode.INVALID_REQUEST, f"engine {engine[:40]!r} cannot draw {symbology.name}; it has "
                                                   f"{', '.join(symbology.engines)}")
+    estimate = cost.check_ms(symbology, request.data, request.options, engine)
+    return await costs.check(caller, estimate, 1.0, checked, symbology.name, request.data, request.options,
+                             engine, request.format)
+
+
+def checked(name: str, data: str, options: dict[str, Any], engine: str | None, fmt: str | None) -> dict[str, Any]:
+    """The renderer's check of a dry run and what it learnt (picklable: it may run in a check
+    worker)."""
+    symbology = lookup(name)
+    assert symbology is not None
     try:
-        validate_options(symbology, request.options, engine)
+        validate_options(symbology, options, engine)
         # The same check (and pixel budget) as a job: width_px/height_px are the PNG's final size.
-        info = api.check(symbology, request.data, request.options, engine, request.format)
+        info = api.check(symbology, data, options, engine, fmt)
     except OptionError as exc:
         raise ApiError(ErrorCode.INVALID_OPTION, str(exc)) from None
     except JobError as exc:
         raise ApiError(exc.code, exc.message, status=422) from None
     out: dict[str, Any] = {"valid": True, "symbology": symbology.name, "engine": engine or symbology.engine,
                            "verified": symbology.verifiable, **info.public()}
-    digit = _check_digit(request.data, info.text or info.data)
+    digit = _check_digit(data, info.text or info.data)
     if digit is not None:
         out["check_digit"] = digit
     return out
-
-

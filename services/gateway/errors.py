@@ -25,6 +25,7 @@ STATUS = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.NOT_READY: 409,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.REQUEST_TOO_COSTLY: 413,
     ErrorCode.HOST_NOT_ALLOWED: 421,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.IDEMPOTENCY_KEY_REUSED: 409,
@@ -43,6 +44,11 @@ class ApiError(Exception):
         self.message = message
         self.status = status or STATUS.get(code, 400)
         self.retry_after = retry_after  # seconds: a Retry-After header (REST), `retry_after` (WebSocket)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised in a check worker process (checkpool.py) and sent back by pickle, which would
+        # otherwise call __init__ with the message alone.
+        return type(self), (self.code, self.message, self.status, self.retry_after)
 
     def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message}}

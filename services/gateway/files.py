@@ -1,9 +1,9 @@
 """GET /v1/jobs/{id}/file: stream the stored object through the gateway, so one
-port-forward to the gateway is enough to fetch results."""
+port-forward to the gateway is enough to fetch results. HEAD: the same headers, no body."""
 from __future__ import annotations
 
 import aiohttp
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from services.contract import ErrorCode
 from services.gateway.errors import ApiError
@@ -41,8 +41,14 @@ class FileFetcher:
                 if upstream.content_length is not None:
                     response.content_length = upstream.content_length
                 await response.prepare(request)
-                async for chunk in upstream.content.iter_chunked(64 * 1024):
-                    await response.write(chunk)
+                # aiohttp answers HEAD with this GET handler, and a StreamResponse sends whatever
+                # is written, HEAD or not: the body would follow the headers and the client, which
+                # expects none, would read it as the start of its next response on the connection.
+                # The headers, Content-Length included, are the GET's; the store's body is left
+                # unread (aiohttp closes that connection rather than reuse it with bytes pending).
+                if request.method != hdrs.METH_HEAD:
+                    async for chunk in upstream.content.iter_chunked(64 * 1024):
+                        await response.write(chunk)
                 await response.write_eof()
                 return response
         except aiohttp.ClientError as exc:

@@ -40,7 +40,7 @@ _COMMON = {
 _BODY = {
     "400": _error("invalid_json, invalid_request, unknown_symbology, unknown_format, data_too_long, invalid_option"),
     "403": _error("company_not_allowed (or, with client_id, invalid_resume_token)"),
-    "413": _error("payload_too_large"),
+    "413": _error("payload_too_large, or request_too_costly: estimated above GATEWAY_MAX_REQUEST_COST"),
     "415": _error("unsupported_media_type: the body must be sent as application/json"),
 }
 _LOCATION = {"Location": {"description": "the job's status URL", "schema": {"type": "string"}}}
@@ -127,6 +127,7 @@ def _paths() -> dict[str, Any]:
                                    "data": {"type": "string"}, "warnings": {"type": "array"}}}),
                 **_COMMON, **_BODY,
                 "422": _error("data the symbology rejects: the error a job would fail with"),
+                "503": _error("unavailable: the check workers are busy or one was interrupted; retry"),
             }}},
         "/v1/jobs/{job_id}": {"get": {
             "operationId": "getJob",
@@ -215,7 +216,8 @@ def _batch_paths() -> dict[str, Any]:
                 "400": _error("invalid_json, invalid_csv, too_many_rows, invalid_sheet, invalid_request, "
                               "unknown_symbology, unknown_format"),
                 "409": _error("idempotency_key_reused: the key was used for other rows"),
-                "429": _error("rate_limited, or too_many_in_flight: GATEWAY_MAX_BATCHES_PER_CALLER batches running"),
+                "429": _error("rate_limited, or too_many_in_flight: GATEWAY_MAX_BATCHES_PER_CALLER batches running, "
+                              "or another batch of this caller is being read"),
                 "503": _error("unavailable: Kafka did not take the batch; retry with the same key")}}},
         "/v1/batches/{batch_id}": {
             "get": {

@@ -14,7 +14,7 @@ from services.gateway.errors import ApiError
 from services.gateway.messages import file_url
 from services.gateway.openapi import openapi_document
 from services.gateway.state import Job
-from services.gateway.submit import off_loop_if_long, read_other_replicas, read_results_of, submit
+from services.gateway.submit import read_other_replicas, read_results_of, submit
 from services.gateway.tokens import CLIENT_ID, token_valid
 from services.render.symbologies import CATALOGUE
 
@@ -95,8 +95,9 @@ async def validate(request: web.Request) -> web.Response:
     company = body.get("company") if isinstance(body, dict) else None
     # The same company rule as a submission: a key's own company only, and no keyed company
     # without its key.
-    gw.keys.effective_company(caller_of(request), company if isinstance(company, str) else None)
-    return web.json_response(await off_loop_if_long(body, dry_run, body))
+    caller = caller_of(request)
+    gw.keys.effective_company(caller, company if isinstance(company, str) else None)
+    return web.json_response(await dry_run(gw.costs, caller, body))
 
 
 @routes.get("/v1/jobs/{job_id}")

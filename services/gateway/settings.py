@@ -34,6 +34,8 @@ class GatewaySettings:
     api_keys_file: str
     rate_limit: float  # requests per second per caller (0: off)
     rate_burst: float
+    max_request_cost: float  # tokens one request may be estimated at (batches: all their rows); more get 413
+    check_workers: int  # processes for the renderer checks that take more than a millisecond
     max_sockets_per_caller: int
     max_in_flight_per_socket: int
     allowed_origins: frozenset[str]  # browser Origins allowed at the handshake, besides our own host
@@ -96,6 +98,8 @@ class GatewaySettings:
             api_keys_file=env.str("GATEWAY_API_KEYS_FILE", ""),
             rate_limit=env.float("GATEWAY_RATE_LIMIT", 200.0),
             rate_burst=env.float("GATEWAY_RATE_BURST", 400.0, minimum=1.0),
+            max_request_cost=env.float("GATEWAY_MAX_REQUEST_COST", 10_000.0, minimum=1.0),
+            check_workers=env.int("GATEWAY_CHECK_WORKERS", 1, minimum=1),
             max_sockets_per_caller=env.int("GATEWAY_MAX_SOCKETS_PER_CALLER", 100, minimum=1),
             max_in_flight_per_socket=env.int("GATEWAY_MAX_IN_FLIGHT_PER_SOCKET", 1000, minimum=1),
             allowed_origins=frozenset(o.strip() for o in env.str("GATEWAY_ALLOWED_ORIGINS", "").split(",") if o.strip()),

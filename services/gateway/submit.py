@@ -7,9 +7,8 @@ import hashlib
 import hmac
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from aiokafka.errors import KafkaError
 
@@ -19,7 +18,9 @@ from services.gateway.context import Gateway
 from services.gateway.errors import ApiError
 from services.gateway.feed import Hold
 from services.gateway.state import Job, fingerprint
-from services.gateway.validation import parse_generate
+from services.gateway.validation import check_renderable_named, parse_generate
+from services.render import cost
+from services.render.symbologies import lookup
 
 # Requests with the same owner, key and parameters in the same minute get the same job id, on
 # any replica: two replicas taking the same new key at the same instant publish one job (the
@@ -27,20 +28,6 @@ from services.gateway.validation import parse_generate
 # the index; a new job id per minute keeps a key reused after the index forgot it (TTL) from
 # colliding with the notifier's memory of job ids it already answered.
 IDEMPOTENT_ID_WINDOW_S = 60
-T = TypeVar("T")
-
-
-# parse_generate runs the renderer's own check (charset, length, the pixel budget): microseconds
-# for short data, but a 7089-digit QR takes ~46 ms. Long data is checked in a thread so one big
-# request does not stall every socket of this replica.
-LONG_DATA = 500
-
-
-async def off_loop_if_long(body: Any, fn: Callable[..., T], *args: Any) -> T:
-    data = body.get("data") if isinstance(body, dict) else None
-    if isinstance(data, (str, dict)) and len(str(data)) > LONG_DATA:
-        return await asyncio.to_thread(fn, *args)
-    return fn(*args)
 
 
 @dataclass(frozen=True)
@@ -104,7 +91,9 @@ async def submit(gw: Gateway, caller: Caller, body: Any, client_id: str | None,
     # A result is keyed by its client id, else by its job id: a REST job's id is issued to land
     # where this replica reads results (replies.py), so a `?wait` here needs no other partition.
     job_id = gw.feed.new_id() if gw.feed is not None and client_id is None else uuid.uuid4().hex
-    job = await off_loop_if_long(body, parse_generate, body, job_id, client_id)
+    job = parse_generate(body, job_id, client_id, render_check=False)
+    if job.symbology is not None:
+        await checked(gw, caller, job)
     job.company = gw.keys.effective_company(caller, job.company)
     job.owner = caller.owner
     elsewhere: str | None = None  # where a failed earlier attempt's result would go, if not here
@@ -134,6 +123,16 @@ async def submit(gw: Gateway, caller: Caller, body: Any, client_id: str | None,
                 elsewhere = attempt_results
     await publish(gw, job)
     return Submitted(job.job_id, "queued", False, results_also_at=elsewhere)
+
+
+async def checked(gw: Gateway, caller: Caller, job: GenerateRequest) -> None:
+    """The renderer's check of a job (charset, check digits, the pixel budget), charged to the
+    caller as the pipeline will spend it, and off the event loop when it is costly (costs.py)."""
+    symbology = lookup(job.symbology or "")
+    assert symbology is not None  # parse_generate named it
+    estimate = cost.check_ms(symbology, job.data, job.options)
+    await gw.costs.check(caller, estimate, cost.PIPELINE_FACTOR, check_renderable_named, symbology.name, job.data,
+                         job.options, job.format)
 
 
 async def _published(gw: Gateway, job_id: str) -> bool:

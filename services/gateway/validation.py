@@ -99,6 +99,13 @@ def check_renderable(symbology: Symbology, data: str, options: dict[str, Any], f
     raise ApiError(refusals[0].code, refusals[0].message)
 
 
+def check_renderable_named(name: str, data: str, options: dict[str, Any], fmt: str | None) -> None:
+    """check_renderable by symbology name: what a check worker is sent (checkpool.py)."""
+    symbology = lookup(name)
+    assert symbology is not None  # named by parse_generate, from the same catalogue
+    check_renderable(symbology, data, options, fmt)
+
+
 def _client_id(client_id: Any) -> str | None:
     """A client id as the gateway issues them (tokens.CLIENT_ID), wherever it comes from."""
     if client_id is not None and (not isinstance(client_id, str) or CLIENT_ID.fullmatch(client_id) is None):
@@ -109,7 +116,8 @@ def _client_id(client_id: Any) -> str | None:
 
 def parse_generate(body: Any, job_id: str, client_id: str | None, render_check: bool = True) -> GenerateRequest:
     """The request as it goes to Kafka, or ApiError. `render_check`: run the renderer's check
-    (POST /v1/validate runs it itself, with the engine it was asked for)."""
+    (POST /v1/validate runs it itself, with the engine it was asked for; a job's submission
+    runs it where its cost says: submit.py)."""
     client_id = _client_id(client_id)
     if not isinstance(body, dict):
         raise ApiError(ErrorCode.INVALID_REQUEST, "request must be a JSON object")

@@ -21,8 +21,7 @@ from aiokafka.errors import KafkaError
 
 from services.contract import ErrorCode
 from services.gateway.auth import Caller
-from services.gateway.batch_api import readable_batch, submit_batch
-from services.gateway.batch_input import parse_json
+from services.gateway.batch_api import parse_fields, readable_batch, submit_batch
 from services.gateway.batches import socket_message
 from services.gateway.context import GATEWAY, Gateway, base_url, caller_of
 from services.gateway.errors import ApiError
@@ -270,7 +269,7 @@ async def _batch(gw: Gateway, conn: Connection, body: dict[str, Any], request_id
     this client id (a resumed socket keeps getting them)."""
     gw.limits.take(conn.caller)
     fields = {k: v for k, v in body.items() if k not in ("type", "request_id")}
-    batch = await asyncio.to_thread(parse_json, fields)
+    batch = await parse_fields(gw, conn.caller, fields)
     accepted, replayed = await submit_batch(gw, conn.caller, batch, conn.client_id, request_id)
     conn.jobs_sent += 1  # like a job: no auth or resume after it
     conn.send({"type": "batch_accepted", **accepted, **({"request_id": request_id} if request_id else {})})

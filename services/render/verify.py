@@ -80,10 +80,41 @@ def _as_code32(text: str) -> str | None:
     return f"A{value:09d}"
 
 
+# Code 39 Full ASCII: a shift character and a letter stand for one other character.
+_SHIFTS = {"+": lambda n: chr(ord(n) + 32) if "A" <= n <= "Z" else None,
+           "$": lambda n: chr(ord(n) - 64) if "A" <= n <= "Z" else None,
+           "/": lambda n: chr(ord(n) - 32) if "A" <= n <= "O" else ":" if n == "Z" else None,
+           "%": lambda n: (chr(ord(n) - 38) if "A" <= n <= "E" else chr(ord(n) - 11) if "F" <= n <= "J"
+                           else chr(ord(n) + 16) if "K" <= n <= "O" else chr(ord(n) + 43) if "P" <= n <= "T"
+                           else {"U": "\0", "V": "@", "W": "`", "X": "\x7f", "Y": "\x7f", "Z": "\x7f"}.get(n))}
+
+
+def _as_code39_full_ascii(text: str) -> str | None:
+    """zxing-cpp reads a plain Code 39 whose shift pairs are all valid ("/A") as Full ASCII
+    ("!"): the same bars, so that reading counts too (found by the property test: code39 "/A"
+    decoded as "!"). None when the text has no valid reading of that kind."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        shift = _SHIFTS.get(text[i])
+        if shift is None:
+            out.append(text[i])
+            i += 1
+            continue
+        one = shift(text[i + 1]) if i + 1 < len(text) else None
+        if one is None:
+            return None
+        out.append(one)
+        i += 2
+    joined = "".join(out)
+    return joined if joined != text else None
+
+
 def verify(image: Image.Image, symbology: Symbology, expected: tuple[str, ...], px_per_module: int = 4) -> None:
     """Raise JobError(verification_failed) unless the image decodes to one of `expected`."""
     if any(name.startswith("Code39") for name in symbology.zxing):
-        expected = (*expected, *filter(None, map(_as_code32, expected)))
+        expected = (*expected, *filter(None, map(_as_code32, expected)),
+                    *filter(None, map(_as_code39_full_ascii, expected)))
     if image.mode != "L":
         image = image.convert("L")  # zxing-cpp reads luminance; converting first is cheaper than RGB
     # Our images are "pure" (one upright symbol, no noise, no perspective): zxing-cpp's pure mode

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from services.gateway.auth import KeyRing, Limits, RateLimited, TokenBucket, key_hash
+from services.gateway.auth import Caller, KeyRing, Limits, RateLimited, TokenBucket, key_hash
 from services.gateway.errors import ApiError
 from services.settings import ConfigError
 
@@ -117,3 +117,21 @@ def test_a_key_that_is_not_utf8_is_an_unknown_key_not_an_error(key: str) -> None
     with pytest.raises(ApiError) as refused:
         ring.caller(key, "127.0.0.1")
     assert refused.value.code == "invalid_api_key" and refused.value.status == 401
+
+
+def test_a_costly_charge_puts_the_caller_in_debt_until_refilled() -> None:
+    """costs.py: a request admitted with tokens in hand is charged in full; the caller then
+    waits until the debt is refilled (a new bucket is full, a bucket in debt is not)."""
+    limits = Limits(200, 400, 10)
+    caller = Caller("anonymous:203.0.113.9", None)
+    limits.take(caller)
+    limits.charge(caller, 300)
+    limits.check_budget(caller)  # 99 left: still served
+    limits.charge(caller, 300)
+    with pytest.raises(RateLimited) as refused:
+        limits.check_budget(caller)
+    assert refused.value.retry_after is not None and refused.value.retry_after > 0.9
+    with pytest.raises(RateLimited):
+        limits.take(caller)
+    limits.charge(caller, -1000)  # a refund: back to the burst, never above
+    limits.take(caller)

@@ -116,7 +116,7 @@ def test_unknown_top_level_fields_are_ignored_as_for_a_single_job() -> None:
 def test_more_than_max_rows_is_too_many_rows() -> None:
     error = _error(parse_json, {"items": [{"data": "A"}] * (MAX_ROWS + 1)})
     assert error.code == "too_many_rows"
-    assert "100,000" in error.message and "100,001" in error.message
+    assert "100,000" in error.message and "more" in error.message
 
 
 def test_exactly_max_rows_is_accepted() -> None:
@@ -271,7 +271,7 @@ def test_empty_query_values_are_not_given() -> None:
 
 def test_csv_over_max_rows_is_too_many_rows() -> None:
     error = _error(parse_csv, "data\n" + "A\n" * (MAX_ROWS + 5), {})
-    assert error.code == "too_many_rows" and "100,005" in error.message
+    assert error.code == "too_many_rows" and "100,000" in error.message
 
 
 def test_batch_input_counts_rows_set_by_hand() -> None:

@@ -86,10 +86,12 @@ def test_what_one_engine_draws_is_accepted_and_sizes_fit() -> None:
 
 @pytest.mark.parametrize("body", [{"data": "A", "engine": "nope"}, {"data": "A", "symbology": "code93",
                                                                     "engine": "python-barcode"}])
-def test_a_dry_run_with_an_engine_the_symbology_lacks_is_a_400(body: dict[str, object]) -> None:
+async def test_a_dry_run_with_an_engine_the_symbology_lacks_is_a_400(body: dict[str, object]) -> None:
     """Found by `make fuzz`: a KeyError in Symbology.options_for answered 500."""
+    from services.gateway.auth import Caller, Limits
+    from services.gateway.costs import Costs
     from services.gateway.dryrun import dry_run
 
     with pytest.raises(ApiError) as refused:
-        dry_run(body)
+        await dry_run(Costs(Limits(0, 1, 1), None, 1.0), Caller("anonymous:x", None), body)
     assert refused.value.status == 400 and refused.value.code == "invalid_request"
