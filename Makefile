@@ -104,6 +104,10 @@ bench: install $(VENV)/.bench-installed ## The benchmark: pipeline, bwip-js and 
 bench-batches: install ## 10,000-row batches (Code 128, mixed): time to last row and outputs, memory, single-job p99 beside one (~6 min)
 	$(PY) -m devstack.bench.batches $(BENCH_ARGS)
 
+.PHONY: bench-fairness
+bench-fairness: install ## Issue 22: one caller at its full rate budget (costly Han Xin) vs another's p50/p99, alone and beside it (~4-8 min)
+	$(PY) -m devstack.bench.fairness $(BENCH_ARGS)
+
 .PHONY: bench-settings
 bench-settings: install ## CPU per job per process under each candidate Kafka/event-loop setting (~5 min)
 	$(PY) -m devstack.bench.settings $(BENCH_ARGS)
