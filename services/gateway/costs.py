@@ -13,13 +13,16 @@ spends more than GATEWAY_RATE_LIMIT ms of costly CPU a second, however many requ
 flight at once. One request estimated above GATEWAY_MAX_REQUEST_COST is refused outright
 (413 request_too_costly): no rate would make it fair.
 
-A batch body (and its dry run) is read in a worker too, one at a time per caller: its rows are
-parsed, their checks estimated (the costly ones refused together above the same maximum) and
-then run; the caller is charged the CPU the reading took.
+A batch body (and its dry run) is read in a worker too, one at a time per caller (the next
+waits its turn, then finds the caller's budget as the last one left it): its rows are parsed,
+their checks estimated (the costly ones refused together above the same maximum) and then run;
+the caller is charged the CPU the reading took.
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from services.contract import ErrorCode
@@ -31,11 +34,19 @@ from services.render.cost import CHEAP_MS
 T = TypeVar("T")
 
 
-def too_costly(estimate: float, most: float, what: str = "this request") -> ApiError:
+def too_costly(estimate: float, most: float, what: str = "this request is") -> ApiError:
     return ApiError(ErrorCode.REQUEST_TOO_COSTLY,
-                    f"{what} is estimated at {estimate:,.0f} ms of checking; one request may cost at most "
+                    f"{what} estimated at {estimate:,.0f} ms of checking; one request may cost at most "
                     f"{most:,.0f} (GATEWAY_MAX_REQUEST_COST): send a smaller version, less data, or fewer rows "
                     "per batch")
+
+
+@dataclass
+class _Turns:
+    """A caller's batch readings: one at a time, the others waiting for the lock."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    callers: int = 0  # reading or waiting: the entry goes when the last one is done
 
 
 class Costs:
@@ -43,7 +54,7 @@ class Costs:
         self.limits = limits
         self.pool = pool
         self.max_request_cost = max_request_cost
-        self._reading: set[str] = set()  # callers with a batch body in a worker now
+        self._turns: dict[str, _Turns] = {}  # caller identity -> its batch readings
         self.charged = 0.0  # tokens charged beyond the one per request (/metrics)
 
     def _charge(self, caller: Caller, tokens: float) -> None:
@@ -66,21 +77,22 @@ class Costs:
         return result  # type: ignore[return-value]  # no error: fn returned a T
 
     async def read_batch(self, caller: Caller, fn: Callable[..., T], *args: Any) -> T:
-        """fn(*args), reading a batch body, in a worker: one per caller at a time (a second one
-        waits its turn as a 429), charged the CPU it took."""
+        """fn(*args), reading a batch body, in a worker: one per caller at a time (the next waits
+        its turn), charged the CPU it took before the next one may start, so batches sent
+        together cannot all spend the same budget."""
         if self.pool is None:
             return fn(*args)
-        if caller.identity in self._reading:
-            raise ApiError(ErrorCode.TOO_MANY_IN_FLIGHT, "a batch of this caller is still being read; send the "
-                                                         "next one when this one is answered", status=429,
-                           retry_after=1.0)
-        self.limits.check_budget(caller)
-        self._reading.add(caller.identity)
+        turns = self._turns.setdefault(caller.identity, _Turns())
+        turns.callers += 1
         try:
-            result, error, cpu_ms = await self.pool.run(fn, *args)
+            async with turns.lock:
+                self.limits.check_budget(caller)
+                result, error, cpu_ms = await self.pool.run(fn, *args)
+                self._charge(caller, max(0.0, cpu_ms - 1))  # its first token was taken as it arrived
         finally:
-            self._reading.discard(caller.identity)
-        self._charge(caller, max(0.0, cpu_ms - 1))  # its first token was taken as it arrived
+            turns.callers -= 1
+            if not turns.callers:
+                del self._turns[caller.identity]
         if error is not None:
             raise error
         return result  # type: ignore[return-value]  # no error: fn returned a T

@@ -216,8 +216,7 @@ def _batch_paths() -> dict[str, Any]:
                 "400": _error("invalid_json, invalid_csv, too_many_rows, invalid_sheet, invalid_request, "
                               "unknown_symbology, unknown_format"),
                 "409": _error("idempotency_key_reused: the key was used for other rows"),
-                "429": _error("rate_limited, or too_many_in_flight: GATEWAY_MAX_BATCHES_PER_CALLER batches running, "
-                              "or another batch of this caller is being read"),
+                "429": _error("rate_limited, or too_many_in_flight: GATEWAY_MAX_BATCHES_PER_CALLER batches running"),
                 "503": _error("unavailable: Kafka did not take the batch; retry with the same key")}}},
         "/v1/batches/{batch_id}": {
             "get": {
