@@ -110,12 +110,12 @@ async def _check_pool_ctx(app: web.Application) -> AsyncIterator[None]:
     gw = app[GATEWAY]
     pool = CheckPool(gw.settings.check_workers)
     gw.costs.pool = pool
-    warming = asyncio.create_task(pool.start() if app[WARM_CHECK_WORKERS] else asyncio.sleep(0),
-                                  name="gateway-check-workers")
+    warming = asyncio.create_task(pool.start(), name="gateway-check-workers") if app[WARM_CHECK_WORKERS] else None
     yield
-    warming.cancel()
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        await warming
+    if warming is not None:
+        warming.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await warming
     gw.costs.pool = None
     await asyncio.to_thread(pool.close)
 

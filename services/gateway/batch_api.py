@@ -147,19 +147,8 @@ async def submit_batch(gw: Gateway, caller: Caller, batch: BatchInput, client_id
     # From the check of the cap to the batch in the index, nothing may slip in between: the
     # cap counts this one, and its key is taken, before the first await.
     _check_running(gw, caller)
-    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    gw.batches.starting[owner] += 1
-    if key:
-        gw.batches.starting_keys[(owner, key)] = (fingerprint, done)
-    try:
+    with gw.batches.starting_batch(owner, key, fingerprint):
         return await _publish_batch(gw, caller, batch, company, fingerprint, client_id, request_id), False
-    finally:
-        gw.batches.starting[owner] -= 1
-        if gw.batches.starting[owner] <= 0:
-            del gw.batches.starting[owner]
-        if key:
-            gw.batches.starting_keys.pop((owner, key), None)
-        done.set_result(None)
 
 
 async def _publish_batch(gw: Gateway, caller: Caller, batch: BatchInput, company: str | None, fingerprint: str,

@@ -5,8 +5,9 @@ GET /v1/batches/{id}, and the replica holding a batch's socket pushes its progre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from services.contract import BatchStatus, now_ms
@@ -39,6 +40,24 @@ class BatchIndex:
         if event is not None:
             event.set()
         return True
+
+    @contextlib.contextmanager
+    def starting_batch(self, owner: str, key: str | None, fingerprint: str) -> Iterator[None]:
+        """While a batch is published: counted in `running(owner)` and its key taken (a
+        concurrent submission of the key waits on the future, then finds the batch indexed)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.starting[owner] += 1
+        if key:
+            self.starting_keys[(owner, key)] = (fingerprint, done)
+        try:
+            yield
+        finally:
+            self.starting[owner] -= 1
+            if self.starting[owner] <= 0:
+                del self.starting[owner]
+            if key:
+                self.starting_keys.pop((owner, key), None)
+            done.set_result(None)
 
     def get(self, batch_id: str) -> BatchStatus | None:
         return self.batches.get(batch_id)
