@@ -9,11 +9,12 @@ two anonymous callers, told apart by the gateway by their source address:
   ?wait=10 until it is final). Latency is from the scheduled send to the answer (validate) or to
   the completed job; one not answered right within 60 s counts as failed, and the percentiles
   are of those answered right;
-- the attacker (127.0.0.3) keeps `--concurrency` of the costliest valid requests in flight,
-  a Han Xin version 84 (~160 ms of check, ~300 ms of render, here); after a 429 a worker waits
-  the Retry-After, so the attacker always spends its whole budget and never more. Phase A:
-  POST /v1/validate; B: POST /v1/jobs; C: POST /v1/batches?dry_run=1 with `--batch-rows` rows
-  (cut by a quarter after each 413 too costly: the costliest batch the gateway takes).
+- the attacker (127.0.0.3) keeps `--concurrency` of the costliest valid requests in flight;
+  after a 429 a worker waits the Retry-After, so the attacker always spends its whole budget
+  and never more. Phase A: POST /v1/validate of the costliest check (a 7,088-digit QR code);
+  B: POST /v1/jobs of the costliest drawing (a Han Xin version 84 as PDF, ~500 ms of the
+  generator); C: POST /v1/batches?dry_run=1 with `--batch-rows` rows of that QR (cut by a
+  quarter after each 413 too costly: the costliest batch the gateway takes).
   Its data differ from request to request and from row to row: the gateway checks a batch's
   repeated rows once and the generator draws a barcode it already stored once, so repeats are
   cheap (`--repeat-data` sends the same "A" everywhere).
@@ -42,7 +43,7 @@ import aiohttp
 
 from devstack import paths
 from devstack.bench import fairness_report as report
-from devstack.bench.fairness_callers import (ATTACKER, HANXIN, PHASES, PROBE, VICTIM, Attacker, Phase, Stream,
+from devstack.bench.fairness_callers import (ATTACKER, HANXIN_PDF, PHASES, PROBE, VICTIM, Attacker, Phase, Stream,
                                              session, victim)
 from devstack.stack import Stack
 
@@ -135,9 +136,9 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     addresses = await source_addresses(url)
     if addresses != {VICTIM: VICTIM, ATTACKER: ATTACKER}:
         raise SystemExit(f"the callers' connections do not leave from their own addresses: {addresses}")
-    _say("warming up: 3 s of the victim, one Han Xin check")
+    _say("warming up: 3 s of the victim, one Han Xin PDF check")
     await victim(url, args.victim_rate, 3, names)
-    async with session(PROBE) as client, client.post(f"{url}/v1/validate", json={"data": "W", **HANXIN}) as resp:
+    async with session(PROBE) as client, client.post(f"{url}/v1/validate", json={"data": "W", **HANXIN_PDF}) as resp:
         await resp.read()
     limit = await limit_check(url)
     _say(f"rate limit check from {PROBE}: {limit}")

@@ -19,9 +19,19 @@ import aiohttp
 from devstack.bench.fairness_report import KINDS
 
 VICTIM, ATTACKER, PROBE = "127.0.0.2", "127.0.0.3", "127.0.0.4"  # loopback reaches 127.0.0.1 from any 127.x
-HANXIN = {"symbology": "hanxin", "options": {"version": 84}}
+# The costliest valid requests (services/render/cost.py): the longest QR code to check (a
+# 7,088-digit one: ~4 ms, estimated 38) and the largest symbol to draw (a Han Xin version 84
+# as PDF: ~500 ms of the generator, estimated ~490).
+LONG_QR = {"symbology": "qrcode"}
+HANXIN_PDF = {"symbology": "hanxin", "options": {"version": 84}, "format": "pdf"}
 REQUEST_TIMEOUT_S = 60.0  # a victim request (a job: until it is final) that takes longer counts as failed
 FINAL = ("completed", "failed")
+
+
+def long_digits(tag: str) -> str:
+    """7,088 digits that differ for each tag (a QR code's longest numeric data, rounded)."""
+    digits = "".join(str(ord(c) % 10) for c in tag) or "0"
+    return (digits * (7088 // len(digits) + 1))[:7088]
 
 
 @dataclass(frozen=True)
@@ -29,23 +39,28 @@ class Phase:
     name: str
     attack: str  # what the table calls it
     path: str
+    template: dict[str, Any]  # the request, or a batch's settings, without its data
+    long_data: bool  # its data are a long QR's digits; else a short tag
 
     @property
     def batch(self) -> bool:
         return self.path.startswith("/v1/batches")
 
+    def _data(self, tag: str) -> str:
+        return long_digits(tag) if self.long_data else tag
+
     def body(self, n: int, rows: int, repeat: bool) -> dict[str, Any]:
         """The attacker's `n`-th request: its data (each row's) seen nowhere before, unless `repeat`."""
         if self.batch:
-            items = [{"data": "A" if repeat else f"A{n}-{row}"} for row in range(rows)]
-            return {"items": items, **HANXIN}
-        return {"data": "A" if repeat else f"A{n}", **HANXIN}
+            items = [{"data": self._data("A" if repeat else f"A{n}-{row}")} for row in range(rows)]
+            return {"items": items, **self.template}
+        return {"data": self._data("A" if repeat else f"A{n}"), **self.template}
 
 
 PHASES = {p.name: p for p in (
-    Phase("A", "validate Han Xin v84", "/v1/validate"),
-    Phase("B", "jobs Han Xin v84", "/v1/jobs"),
-    Phase("C", "batch dry runs of Han Xin v84", "/v1/batches?dry_run=1"),
+    Phase("A", "validate 7,088-digit QR", "/v1/validate", LONG_QR, True),
+    Phase("B", "jobs Han Xin v84 PDF", "/v1/jobs", HANXIN_PDF, False),
+    Phase("C", "batch dry runs of 7,088-digit QRs", "/v1/batches?dry_run=1", LONG_QR, True),
 )}
 
 

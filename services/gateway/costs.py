@@ -4,13 +4,14 @@ Every request takes one token from its caller's bucket as it arrives (guard.py):
 a request whose renderer check is cheap, which is almost all of them. A check that can take
 more than a millisecond (services/render/cost.py estimates it in microseconds, before it runs)
 is charged its estimate in tokens on top (one token per ms), a job three times that (the
-generator checks again, draws and decodes back: cost.PIPELINE_FACTOR), and runs in a check
-worker process (checkpool.py), never on the event loop. When the worker is done, the charge is
-settled with the CPU it really took. A caller who is not in debt when the charge is made is
-served and may go into debt (requests sent together each took their arrival token before any
-was charged: the balance, not the arrival, decides); its next requests wait (429, Retry-After) until the debt is refilled, so nobody
-spends more than GATEWAY_RATE_LIMIT ms of costly CPU a second, however many requests are in
-flight at once. One request estimated above GATEWAY_MAX_REQUEST_COST is refused outright
+generator checks it twice more: cost.PIPELINE_FACTOR), and runs in a check worker process
+(checkpool.py), never on the event loop. When the worker is done, the charge is settled with
+the CPU it really took. A job is then charged its drawing in the generator (cost.render_ms,
+from the checked symbol and the format) beyond what its arrival token pays for. A caller who
+is not in debt when a charge is made is served and may go into debt (requests sent together
+each took their arrival token before any was charged: the balance, not the arrival, decides);
+its next requests wait (429, Retry-After) until the debt is refilled, so nobody spends more
+than GATEWAY_RATE_LIMIT ms of costly CPU a second, however many requests are in flight. One request estimated above GATEWAY_MAX_REQUEST_COST is refused outright
 (413 request_too_costly): no rate would make it fair.
 
 A batch body (and its dry run) is read in a worker too, one at a time per caller (the next
@@ -29,14 +30,14 @@ from services.contract import ErrorCode
 from services.gateway.auth import Caller, Limits
 from services.gateway.checkpool import CheckPool
 from services.gateway.errors import ApiError
-from services.render.cost import CHEAP_MS
+from services.render.cost import CHEAP_MS, RENDER_FREE_MS
 
 T = TypeVar("T")
 
 
-def too_costly(estimate: float, most: float, what: str = "this request is") -> ApiError:
+def too_costly(estimate: float, most: float, what: str = "this request is", work: str = "of checking") -> ApiError:
     return ApiError(ErrorCode.REQUEST_TOO_COSTLY,
-                    f"{what} estimated at {estimate:,.0f} ms of checking; one request may cost at most "
+                    f"{what} estimated at {estimate:,.0f} ms {work}; one request may cost at most "
                     f"{most:,.0f} (GATEWAY_MAX_REQUEST_COST): send a smaller version, less data, or fewer rows "
                     "per batch")
 
@@ -75,6 +76,18 @@ class Costs:
         if error is not None:
             raise error
         return result  # type: ignore[return-value]  # no error: fn returned a T
+
+    def charge_render(self, caller: Caller, render_ms: float) -> None:
+        """A job's drawing and decoding back in the generator, estimated from its checked symbol
+        (cost.render_ms): what the arrival token does not cover (RENDER_FREE_MS) is charged
+        before the job is published, so a caller whose jobs are costly to draw sends fewer."""
+        extra = render_ms - RENDER_FREE_MS
+        if extra <= 0:
+            return
+        if extra > self.max_request_cost:
+            raise too_costly(extra, self.max_request_cost, "drawing this barcode is", "of drawing")
+        self.limits.check_budget(caller)
+        self._charge(caller, extra)
 
     async def read_batch(self, caller: Caller, fn: Callable[..., T], *args: Any) -> T:
         """fn(*args), reading a batch body, in a worker: one per caller at a time (the next waits

@@ -127,12 +127,14 @@ async def submit(gw: Gateway, caller: Caller, body: Any, client_id: str | None,
 
 async def checked(gw: Gateway, caller: Caller, job: GenerateRequest) -> None:
     """The renderer's check of a job (charset, check digits, the pixel budget), charged to the
-    caller as the pipeline will spend it, and off the event loop when it is costly (costs.py)."""
+    caller as the pipeline will spend it (the checks, then drawing the symbol the check
+    described), and off the event loop when it is costly (costs.py)."""
     symbology = lookup(job.symbology or "")
     assert symbology is not None  # parse_generate named it
     estimate = cost.check_ms(symbology, job.data, job.options)
-    await gw.costs.check(caller, estimate, cost.PIPELINE_FACTOR, check_renderable_named, symbology.name, job.data,
-                         job.options, job.format)
+    info = await gw.costs.check(caller, estimate, cost.PIPELINE_FACTOR, check_renderable_named, symbology.name,
+                                job.data, job.options, job.format)
+    gw.costs.charge_render(caller, cost.render_ms(symbology, info, job.format))
 
 
 async def _published(gw: Gateway, job_id: str) -> bool:

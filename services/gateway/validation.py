@@ -18,6 +18,7 @@ from services.render import api
 from services.render.errors import JobError
 from services.render.options import ANY_ENGINE, OptionError, validate_options, validate_unscoped
 from services.render.symbologies import CATALOGUE, Symbology, lookup
+from services.render.types import SymbolInfo
 
 MAX_DATA = max(s.max_length for s in CATALOGUE.values())
 _SHORT_STRINGS = {"company": 64, "request_id": 128, "client_id": 64, "idempotency_key": 128}
@@ -71,8 +72,8 @@ def validate_gs1_capable(symbology: Symbology) -> set[str]:
 
 
 def check_renderable(symbology: Symbology, data: str, options: dict[str, Any], fmt: str | None,
-                     engine: str | None = None) -> None:
-    """Accept the request if an engine of the symbology (or the named `engine`) takes these
+                     engine: str | None = None) -> SymbolInfo:
+    """Accept the request (the symbol as the accepting engine would draw it) if an engine of the symbology (or the named `engine`) takes these
     options and data and fits the pixel budget: the company profile picks the engine later, so
     what one of them can draw is accepted (Code 128 "é": libzint's Latin-1, not python-barcode's
     ASCII). Otherwise raise the default engine's reason, as a 400 with the renderer's code."""
@@ -89,8 +90,7 @@ def check_renderable(symbology: Symbology, data: str, options: dict[str, Any], f
             continue  # another engine's option: that engine is asked next
         try:
             # fmt None: the profile picks it; budgeted as PNG, the largest bitmap.
-            api.check(symbology, data, options, name, fmt)
-            return
+            return api.check(symbology, data, options, name, fmt)
         except JobError as exc:
             refusals.append(exc)
     if not refusals:  # e.g. small_text (libzint's) with font_size (python-barcode's)
@@ -99,11 +99,11 @@ def check_renderable(symbology: Symbology, data: str, options: dict[str, Any], f
     raise ApiError(refusals[0].code, refusals[0].message)
 
 
-def check_renderable_named(name: str, data: str, options: dict[str, Any], fmt: str | None) -> None:
+def check_renderable_named(name: str, data: str, options: dict[str, Any], fmt: str | None) -> SymbolInfo:
     """check_renderable by symbology name: what a check worker is sent (checkpool.py)."""
     symbology = lookup(name)
     assert symbology is not None  # named by parse_generate, from the same catalogue
-    check_renderable(symbology, data, options, fmt)
+    return check_renderable(symbology, data, options, fmt)
 
 
 def _client_id(client_id: Any) -> str | None:

@@ -1,10 +1,11 @@
 """What a request will cost in CPU, known before any of it is spent.
 
 Most symbologies check in well under a millisecond whatever they are given. A few encode a
-large symbol with mask or codeword optimisation, and there the renderer's `check()` alone can
-take hundreds of milliseconds (Han Xin version 84: ~200 ms; a 7,089-digit QR: ~100 ms), all
-of it inside libzint, which holds the GIL. The gateway needs the cost first, to charge the
-caller's rate budget for it and to keep such work off its event loop (services/gateway/costs.py).
+large symbol with mask or codeword optimisation, and there the renderer's `check()` takes a few
+milliseconds (a 7,089-digit QR: ~4 ms), inside libzint, which holds the GIL. Drawing is another
+matter: a Han Xin version 84 as PDF takes ~500 ms of the generator (a rectangle per dark run,
+written out), as PNG ~6 ms. The gateway needs both costs first, to charge the caller's rate
+budget for them and to keep costly checks off its event loop (services/gateway/costs.py).
 
 The model errs high: `devstack/bench/check_cost.py` times every symbology at several data
 lengths and kinds and at every `version`, and fits `CHEAP_MS + figure * fraction ** 1.5` over
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.render.symbologies import Symbology
+from services.render.types import SymbolInfo
 
 
 @dataclass(frozen=True)
@@ -30,29 +32,48 @@ class Costly:
     floor_ms: float  # a check of the catalogue's example (UPNQR spends 2 ms on any data)
 
 
-# `python -m devstack.bench.check_cost` on 2026-12-06 (2 cores, busy: the figures drift by tens
-# of percent with the machine, which is why the gateway settles with the measured time).
+# `python -m devstack.bench.check_cost` on 2026-12-06, after libzint's outline was measured with
+# blank modules (engine_zint._outline): before, the same table went up to 441 ms (Han Xin),
+# nearly all of it libzint merging the rectangles of a symbol only to learn its size.
 COSTLY: dict[tuple[str, str], Costly] = {
-    ("codablockf", "zint"): Costly(179.6, 0.0, 0, 0.0),
-    ("pdf417", "zint"): Costly(112.5, 0.0, 0, 0.0),
-    ("pdf417-compact", "zint"): Costly(96.2, 0.0, 0, 0.0),
-    ("micropdf417", "zint"): Costly(0.4, 0.0, 0, 0.0),
-    ("qrcode", "zint"): Costly(344.4, 38.1, 40, 0.1),
-    ("upnqr", "zint"): Costly(49.9, 0.0, 0, 2.5),
-    ("datamatrix", "zint"): Costly(119.5, 47.4, 48, 0.1),
-    ("aztec", "zint"): Costly(193.4, 22.5, 36, 0.0),
-    ("hanxin", "zint"): Costly(441.1, 313.1, 84, 0.0),
-    ("gridmatrix", "zint"): Costly(323.3, 14.5, 13, 0.0),
-    ("codeone", "zint"): Costly(422.5, 21.3, 10, 0.0),
+    ("codablockf", "zint"): Costly(1.3, 0.0, 0, 0.0),
+    ("pdf417", "zint"): Costly(5.1, 0.0, 0, 0.0),
+    ("pdf417-compact", "zint"): Costly(5.4, 0.0, 0, 0.0),
+    ("qrcode", "zint"): Costly(37.7, 2.7, 40, 0.0),
+    ("aztec", "zint"): Costly(6.6, 0.5, 36, 0.0),
+    ("hanxin", "zint"): Costly(13.1, 0.2, 84, 0.0),
 }
 # Every other check stays under a millisecond at its longest data (the same run), and this is
 # the fixed part of every check: a flat figure.
 CHEAP_MS = 0.7
 EXPONENT = 1.5
-# A job's check is paid again downstream: the generator checks with the profile's engine, draws
-# and decodes the result back. Measured: Han Xin v84 check 335 ms, render + verify 686 ms; a
-# 7,089-digit QR 62 and 202 ms (the render includes its own check).
+# A job's check is paid again downstream: the generator checks with the profile's engine, and
+# its render checks once more before drawing. Drawing and decoding back is charged apart
+# (render_ms): it depends on the format and the symbol's size, which the check reports.
 PIPELINE_FACTOR = 3.0
+
+
+@dataclass(frozen=True)
+class RenderCost:
+    fixed_ms: float
+    per_megapixel_ms: float  # of the PNG the check measured (a vector job's verification raster grows with it)
+    per_kilomodule_ms: float  # modules (width x rows): a vector file draws a rectangle per dark run
+
+
+# `python -m devstack.bench.render_cost` on 2026-12-06: render + verify of every symbology's
+# example and of the largest symbols, per format; the figures bound every time measured from
+# above (the smallest sum over the sample that does: 2-3.3x the real total).
+RENDER: dict[str, RenderCost] = {
+    "png": RenderCost(1.0, 25.0, 0.18),  # 119 renders, slowest 20.5 ms
+    "svg": RenderCost(2.0, 30.0, 4.27),  # slowest 178 ms
+    "pdf": RenderCost(10.0, 30.0, 12.88),  # slowest 578 ms (Han Xin version 84)
+    "eps": RenderCost(12.0, 30.0, 12.22),  # slowest 477 ms
+}
+# What the arrival token already pays for: every catalogue example as PNG but MaxiCode is
+# estimated under this (Code 128 5.2 ms; it really takes 1-3 ms), so ordinary jobs cost one
+# token and the rate limit stays a count of requests for them. A job estimated above it pays
+# the rest: a Code 128 as PDF ~10 tokens, a Han Xin version 84 as PDF ~640.
+RENDER_FREE_MS = 8.0
 
 
 def check_ms(symbology: Symbology, data: str, options: dict[str, Any], engine: str | None = None) -> float:
@@ -70,3 +91,13 @@ def check_ms(symbology: Symbology, data: str, options: dict[str, Any], engine: s
             fraction = min(1.0, max(version, 0) / costly.max_version)
             worst = max(worst, CHEAP_MS + costly.at_max_version_ms * fraction ** EXPONENT)
     return worst
+
+
+def render_ms(symbology: Symbology, info: SymbolInfo, fmt: str | None) -> float:
+    """The generator's CPU to draw and decode back a symbol `check()` described, in ms, for
+    `fmt` (None: the company profile picks it, so the costliest format the symbology has)."""
+    formats = [fmt] if fmt else [f for f in symbology.formats if f in RENDER]
+    megapixels = info.pixels / 1e6
+    kilomodules = (info.width_modules or 0) * (info.rows or 1) / 1000
+    return max((RENDER[f].fixed_ms + RENDER[f].per_megapixel_ms * megapixels
+                + RENDER[f].per_kilomodule_ms * kilomodules for f in formats if f in RENDER), default=0.0)

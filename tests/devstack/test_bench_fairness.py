@@ -82,9 +82,12 @@ def test_the_verdict_says_by_how_much_and_what_else_went_wrong() -> None:
 
 def test_the_attackers_data_differ_unless_asked_to_repeat() -> None:
     batch = PHASES["C"].body(7, rows=3, repeat=False)
-    assert batch == {"items": [{"data": "A7-0"}, {"data": "A7-1"}, {"data": "A7-2"}], "symbology": "hanxin",
-                     "options": {"version": 84}}
-    assert PHASES["C"].body(7, rows=2, repeat=True)["items"] == [{"data": "A"}, {"data": "A"}]
+    assert batch["symbology"] == "qrcode" and len(batch["items"]) == 3
+    assert len({item["data"] for item in batch["items"]}) == 3
+    assert all(len(item["data"]) == 7088 and item["data"].isdigit() for item in batch["items"])
+    repeated = PHASES["C"].body(7, rows=2, repeat=True)["items"]
+    assert repeated[0] == repeated[1]
     assert PHASES["B"].body(7, rows=60, repeat=False) == {"data": "A7", "symbology": "hanxin",
-                                                          "options": {"version": 84}}
-    assert PHASES["A"].body(7, rows=60, repeat=True)["data"] == "A"
+                                                          "options": {"version": 84}, "format": "pdf"}
+    assert PHASES["A"].body(7, rows=60, repeat=True) == PHASES["A"].body(8, rows=60, repeat=True)
+    assert PHASES["A"].body(7, rows=60, repeat=False) != PHASES["A"].body(8, rows=60, repeat=False)
