@@ -132,8 +132,9 @@ bench-index: venv ## Gateway memory per job held in its index (how to size GATEW
 bench-memory: ## Gateway memory per idle WebSocket (run the stack with GATEWAY_MAX_SOCKETS_PER_CALLER=20000)
 	$(PY) -m devstack.bench.memory
 
-# ---- Kubernetes (docs/kubernetes.md). `make k8s-test` runs the whole path on a real single-node
-# cluster built on this machine (root, Debian packages, the Go module proxy): nothing is pulled.
+# ---- Kubernetes (docs/kubernetes.md). `make k8s-test` runs the whole path on minikube
+# (--driver=none, in a namespace of its own), every program and image built on this machine
+# (root, Debian packages, the Go module proxy): nothing is pulled.
 IMAGE_TAG ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}/\1/p' helm/barcode-pipeline/Chart.yaml)
 KIND_CLUSTER ?= barcode
 NAMESPACE ?= barcode
@@ -141,23 +142,23 @@ RELEASE ?= barcode-pipeline
 HELM ?= $(firstword $(wildcard $(LOCAL)/bin/helm-v*) helm)
 VALUES ?= helm/barcode-pipeline/ci/laptop-values.yaml
 KIND_IMAGES := barcode-pipeline:$(IMAGE_TAG) barcode-pipeline-kafka:$(IMAGE_TAG) barcode-pipeline-minio:$(IMAGE_TAG)
-# The local cluster's kubeconfig when it exists (make k8s-up); otherwise your own (kind, minikube).
+# The local cluster's kubeconfig when it exists (make k8s-up); otherwise your own (kind, your minikube).
 LOCAL_KUBECONFIG := $(if $(wildcard $(LOCAL)/k8s/kubeconfig),KUBECONFIG=$(abspath $(LOCAL)/k8s/kubeconfig))
 
 .PHONY: images
-images: install ## Build the service, Kafka, MinIO, pause and CoreDNS images (Docker Engine from Debian, Debian base by debootstrap)
+images: install ## Build the service, Kafka, MinIO and pause images (Docker Engine from Debian, Debian base by debootstrap); into the local cluster when it runs
 	$(PY) -m devstack.k8s.images
 
 .PHONY: k8s-up
-k8s-up: venv ## Start a real single-node Kubernetes here (pinned, built once into .local/; kubeconfig .local/k8s/kubeconfig)
+k8s-up: venv ## Start minikube here (--driver=none in its own namespace; pinned, built once into .local/; kubeconfig .local/k8s/kubeconfig)
 	$(PY) -m devstack.k8s.cluster up
 
 .PHONY: k8s-down
-k8s-down: ## Stop the local cluster and remove every process, mount, netns, bridge, rule, route and cgroup it made
+k8s-down: ## minikube delete, then remove every process, mount, namespace, route, rule and cgroup it made
 	@if [ -x $(PY) ]; then $(PY) -m devstack.k8s.cluster down; else echo "nothing running"; fi
 
 .PHONY: k8s-status
-k8s-status: ## Which of the local cluster's processes run
+k8s-status: ## minikube status of the local cluster
 	$(PY) -m devstack.k8s.cluster status
 
 .PHONY: k8s-test
@@ -173,6 +174,12 @@ kind-load: images ## Build the images and load them into the kind cluster (one a
 	DOCKER_HOST=unix://$(abspath $(LOCAL)/k8s/docker/docker.sock) docker save -o $(LOCAL)/kind-images.tar $(KIND_IMAGES)
 	kind load image-archive $(LOCAL)/kind-images.tar --name $(KIND_CLUSTER)
 	rm -f $(LOCAL)/kind-images.tar
+
+.PHONY: minikube-load
+minikube-load: images ## Your own minikube (e.g. the Docker driver): load the images `make images` built (one archive; not run here)
+	DOCKER_HOST=unix://$(abspath $(LOCAL)/k8s/docker/docker.sock) docker save -o $(LOCAL)/minikube-images.tar $(KIND_IMAGES)
+	minikube image load $(LOCAL)/minikube-images.tar
+	rm -f $(LOCAL)/minikube-images.tar
 
 .PHONY: deploy
 deploy: ## helm upgrade --install with $(VALUES) into namespace $(NAMESPACE)

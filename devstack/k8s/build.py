@@ -36,12 +36,15 @@ def version_ldflags(version: str) -> str:
     major, minor = version.removeprefix("v").split(".")[:2]
     flags = ["-s", "-w"]
     for package in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
-        flags += [f"-X {package}.gitVersion={version}", f"-X {package}.gitMajor={major}", f"-X {package}.gitMinor={minor}"]
+        flags += [f"-X {package}.gitVersion={version}", f"-X {package}.gitMajor={major}", f"-X {package}.gitMinor={minor}",
+                  # kubeadm reads these too, and refuses a dirty tree's version for its images.
+                  f"-X {package}.gitTreeState=clean", f"-X {package}.buildDate=1970-01-01T00:00:00Z"]
     return " ".join(flags)
 
 
-def _go(args: list[str], cwd: Path) -> None:
-    subprocess.run(["go", *args], cwd=cwd, check=True, env={**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"})
+def _go(args: list[str], cwd: Path, cgo: bool = False) -> None:
+    subprocess.run(["go", *args], cwd=cwd, check=True,
+                   env={**os.environ, "CGO_ENABLED": "1" if cgo else "0", "GOFLAGS": "-mod=mod"})
 
 
 def _module_go_mod(module: str, version: str, cwd: Path) -> str:
@@ -62,19 +65,23 @@ def build(spec: GoBuild) -> Path:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     go_mod = [f"module local/{spec.name}build", "", "go 1.26", "", f"require {spec.module} {spec.version}"]
-    if spec is KUBE:
-        replaces = staging_replaces(_module_go_mod(spec.module, spec.version, work), spec.version)
+    replaces = list(spec.replaces)
+    if spec.module == KUBE.module:
+        replaces += staging_replaces(_module_go_mod(spec.module, spec.version, work), spec.version)
+    if replaces:
         go_mod += ["", "replace (", *(f"\t{r}" for r in replaces), ")"]
     (work / "go.mod").write_text("\n".join(go_mod) + "\n")
     _go(["get", *(f"{p}@{spec.version}" for p in spec.packages)], work)
-    ldflags = version_ldflags(spec.version) if spec is KUBE else "-s -w"
+    ldflags = version_ldflags(spec.version) if spec.module == KUBE.module else "-s -w"
+    ldflags = " ".join([ldflags, *(f"-X {stamp}" for stamp in spec.ldflags)])
     staging = spec.bin_dir.with_name(spec.bin_dir.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     # One package: the binary is named after the build (etcd's main package would be "server").
     output = str(staging / spec.name) if len(spec.packages) == 1 else str(staging) + "/"
     # -v lists each package as it compiles: the progress of a long build.
-    _go(["build", "-v", "-trimpath", "-ldflags", ldflags, "-o", output, *spec.packages], work)
+    tags = ["-tags", spec.tags] if spec.tags else []
+    _go(["build", "-v", "-trimpath", *tags, "-ldflags", ldflags, "-o", output, *spec.packages], work, spec.cgo)
     (staging / ".complete").write_text(spec.version)
     shutil.rmtree(spec.bin_dir, ignore_errors=True)
     staging.rename(spec.bin_dir)

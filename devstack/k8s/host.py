@@ -23,6 +23,10 @@ PACKAGES = {
     "/usr/sbin/conntrack": "conntrack",
     "/usr/bin/openssl": "openssl",
     "/usr/bin/gs": "ghostscript",  # the smoke test decodes EPS files
+    # minikube's none driver runs its commands with sudo and checks for these.
+    "/usr/bin/sudo": "sudo",
+    "/usr/bin/socat": "socat",  # also the host's bridge to the API server (devstack/k8s/box.py)
+    "/usr/sbin/ethtool": "ethtool",
 }
 
 

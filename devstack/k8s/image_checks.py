@@ -204,21 +204,9 @@ def check_pause() -> str:
         docker.docker("rm", "-f", name, check=False, capture=True)
 
 
-def check_coredns() -> str:
-    name = f"{PREFIX}-coredns"
-    try:
-        version = _run("run", "--rm", *LOCKED_DOWN, images.COREDNS, "-version").splitlines()[0]
-        # No Corefile: CoreDNS serves the whoami plugin; 1053 because the pod runs without
-        # NET_BIND_SERVICE (devstack/k8s/addons.py maps the Service's port 53 to it).
-        _run("run", "-d", "--name", name, *LOCKED_DOWN, images.COREDNS, "-dns.port", "1053")
-        return f"{version}; {_client(name, DNS_CLIENT)}; {_stop(name)}"
-    finally:
-        docker.docker("rm", "-f", name, check=False, capture=True)
-
-
 CHECKS: dict[str, Callable[[], str]] = {
     images.SERVICE: check_service, images.KAFKA: check_kafka, images.MINIO: check_minio,
-    images.PAUSE: check_pause, images.COREDNS: check_coredns,
+    images.PAUSE: check_pause,
 }
 
 

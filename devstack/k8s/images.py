@@ -10,11 +10,11 @@ No registry can be pulled from, so everything starts from a Debian rootfs made h
 | barcode-pipeline-kafka:<appVersion> | images/kafka | Debian's JRE 17, the pinned jars, entrypoint.py |
 | barcode-pipeline-minio:<appVersion> | images/minio, scratch | the pinned MinIO build |
 | local/pause:3.10 | images/pause, scratch | the pod sandbox |
-| local/coredns:<pin> | images/coredns, scratch | the pinned CoreDNS build |
 
 Each image carries a label with a digest of its inputs (files, binaries, base image id): an image
 whose label matches is current and is not built again. `python -m devstack.k8s.images` builds
-all; `... load ADDRESS` builds what is missing and imports it into the cluster's containerd.
+all (and imports them into the local cluster's containerd when `make k8s-up` runs); `... load
+ADDRESS` builds what is missing and imports it into the containerd at ADDRESS.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from devstack import kafka, paths
-from devstack.k8s import debian, docker, pins, say
+from devstack.k8s import debian, docker, say
 
 HERE = Path(__file__).resolve().parent / "images"
 CHART = paths.ROOT / "helm" / "barcode-pipeline" / "Chart.yaml"
@@ -63,21 +63,20 @@ def app_version(chart_yaml: str) -> str:
     return match.group(1)
 
 
-def cluster_images(app: str, coredns_version: str) -> dict[str, str]:
+def cluster_images(app: str) -> dict[str, str]:
     """The image refs the cluster runs, by role."""
     return {
         "service": f"barcode-pipeline:{app}",
         "kafka": f"barcode-pipeline-kafka:{app}",
         "minio": f"barcode-pipeline-minio:{app}",
         "pause": f"local/pause:{PAUSE_VERSION}",
-        "coredns": f"local/coredns:{coredns_version}",
     }
 
 
 BASE = debian.BASE_IMAGE
-IMAGES = cluster_images(app_version(CHART.read_text()), pins.COREDNS)
-# The refs the cluster code uses: PAUSE is containerd's sandbox_image, COREDNS the DNS addon's.
-SERVICE, KAFKA, MINIO, PAUSE, COREDNS = (IMAGES[k] for k in ("service", "kafka", "minio", "pause", "coredns"))
+IMAGES = cluster_images(app_version(CHART.read_text()))
+# The refs the cluster code uses: PAUSE is tagged as kubeadm's sandbox image too (node_images.py).
+SERVICE, KAFKA, MINIO, PAUSE = (IMAGES[k] for k in ("service", "kafka", "minio", "pause"))
 CLUSTER_IMAGES: tuple[str, ...] = tuple(IMAGES.values())
 
 
@@ -144,7 +143,7 @@ def is_static_elf(path: Path) -> bool:
 
 # ---- building ----
 
-def _docker_build(image: str, context: Path, digest: str, build_args: dict[str, str],
+def docker_build(image: str, context: Path, digest: str, build_args: dict[str, str],
                   dockerfile: Path | None = None) -> None:
     """`docker build` with the legacy builder; its step lines are the progress, the rest goes to a log."""
     LOGS.mkdir(parents=True, exist_ok=True)
@@ -170,7 +169,7 @@ def _docker_build(image: str, context: Path, digest: str, build_args: dict[str, 
         raise RuntimeError(f"docker build of {image} failed ({code}); full log: {log_path}\n{tail}")
 
 
-def _build_if_stale(image: str, digest: str, build: Callable[[], None]) -> None:
+def build_if_stale(image: str, digest: str, build: Callable[[], None]) -> None:
     if image_label(image) == digest:
         say(f"{image} is current ({image_size_mb(image):.0f} MB)")
         return
@@ -180,14 +179,14 @@ def _build_if_stale(image: str, digest: str, build: Callable[[], None]) -> None:
     say(f"{image} built in {time.monotonic() - started:.0f}s ({image_size_mb(image):.0f} MB)")
 
 
-def _context(name: str) -> Path:
+def build_context(name: str) -> Path:
     """A fresh temporary build context on the same disk as `.local` (hard links, no /tmp quota)."""
     parent = paths.LOCAL / "k8s" / "contexts"
     parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=parent))
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def link_or_copy(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.link(source, target)
@@ -219,7 +218,7 @@ def build_base() -> str:
 
 def build_service(base_id: str) -> None:
     digest = inputs_digest(tree_files(paths.ROOT, SERVICE_INPUTS), [base_id])
-    _build_if_stale(SERVICE, digest, lambda: _docker_build(
+    build_if_stale(SERVICE, digest, lambda: docker_build(
         SERVICE, paths.ROOT, digest, {"BASE": BASE}, dockerfile=paths.ROOT / "Dockerfile"))
 
 
@@ -237,16 +236,16 @@ def build_kafka(base_id: str) -> None:
     digest = inputs_digest(files, [base_id, kafka.LOG4J2])
 
     def build() -> None:
-        context = _context("kafka")
+        context = build_context("kafka")
         try:
             for name, source in files:
-                _link_or_copy(source, context / name)
+                link_or_copy(source, context / name)
             (context / "log4j2.properties.template").write_text(kafka.LOG4J2)
-            _docker_build(KAFKA, context, digest, {"BASE": BASE})
+            docker_build(KAFKA, context, digest, {"BASE": BASE})
         finally:
             shutil.rmtree(context, ignore_errors=True)
 
-    _build_if_stale(KAFKA, digest, build)
+    build_if_stale(KAFKA, digest, build)
 
 
 def _binary_image(image: str, recipe: str, binary: Path, name: str, base_id: str) -> None:
@@ -259,15 +258,15 @@ def _binary_image(image: str, recipe: str, binary: Path, name: str, base_id: str
     def build() -> None:
         if not static:
             say(f"  {binary} is dynamically linked: building {image} on {BASE}, not scratch")
-        context = _context(recipe)
+        context = build_context(recipe)
         try:
             for rel, source in files:
-                _link_or_copy(source, context / rel)
-            _docker_build(image, context, digest, {"BASE": base})
+                link_or_copy(source, context / rel)
+            docker_build(image, context, digest, {"BASE": base})
         finally:
             shutil.rmtree(context, ignore_errors=True)
 
-    _build_if_stale(image, digest, build)
+    build_if_stale(image, digest, build)
 
 
 def build_minio(base_id: str) -> None:
@@ -290,26 +289,12 @@ def build_pause(base_id: str) -> None:
     _binary_image(PAUSE, "pause", pause_binary(), "pause", base_id)
 
 
-def coredns_binary() -> Path:
-    binary = Path(pins.COREDNS_BUILD.bin_dir) / "coredns"
-    if not binary.exists():
-        from devstack.k8s import build as gobuild
-
-        gobuild.build(pins.COREDNS_BUILD)
-    return binary
-
-
-def build_coredns(base_id: str) -> None:
-    _binary_image(COREDNS, "coredns", coredns_binary(), "coredns", base_id)
-
-
 def build_cluster_images() -> None:
     """Every image the cluster runs (and the Debian base), each skipped when current."""
     started = time.monotonic()
     docker.start()
     base_id = build_base()
-    # Quick ones first; CoreDNS last, as it may need its Go build (a minute or two).
-    for build in (build_pause, build_minio, build_kafka, build_service, build_coredns):
+    for build in (build_pause, build_minio, build_kafka, build_service):
         build(base_id)
     say(f"images ready ({time.monotonic() - started:.0f}s):")
     for ref in CLUSTER_IMAGES:
@@ -361,6 +346,10 @@ def build_and_load(address: str) -> None:
 def main(argv: list[str]) -> int:
     if not argv:
         build_cluster_images()
+        from devstack.k8s import minikube
+
+        if minikube.CONTAINERD_SOCKET.is_socket():  # `make k8s-up` runs: the images go in too
+            load_into_containerd(str(minikube.CONTAINERD_SOCKET))
     elif argv[0] == "load" and len(argv) == 2:
         build_and_load(argv[1])
     else:

@@ -22,7 +22,7 @@ from typing import Any
 
 from devstack import paths
 from devstack.chaos import Fault, drive
-from devstack.k8s import addons, cluster, layout, say
+from devstack.k8s import cluster, layout, minikube, say
 from devstack.k8s.memory import worst_job_fits
 from devstack.k8s.portforward import PortForward
 from devstack.k8s.resume import resume_after_gateway_loss
@@ -130,7 +130,7 @@ def rolling_upgrade(_: Any) -> None:
 def install() -> str:
     # A run starts from nothing: a release left by an interrupted run would keep pods of an
     # older image (same tag, never pulled), and the run would test those.
-    if RELEASE in helm("list", "-q").split():
+    if RELEASE in helm("list", "-q", "--all").split():  # --all: an interrupted install is pending
         say(f"a release {RELEASE} is left from an earlier run: uninstalling it first")
         uninstall()
     out = helm("upgrade", "--install", RELEASE, str(CHART), "-f", str(LOCAL_VALUES), "--wait", "--timeout", "10m")
@@ -232,19 +232,22 @@ def uninstall() -> str:
         if time.monotonic() > deadline:
             raise RuntimeError(f"helm uninstall left: {' '.join(left)}")
         time.sleep(2)
-    released = reclaim_volumes()
-    return f"namespace empty; {released} node-local volumes wiped and offered again"
+    return "namespace empty; the claims' volumes deleted by the default StorageClass"
 
 
-def reclaim_volumes() -> int:
-    """Volumes whose claim was deleted: wiped and made Available (the job of a real provisioner)."""
-    out = cluster.kubectl("get", "pv", "-l", "barcode-pipeline/local-volume=true", "-o",
-                          "jsonpath={range .items[?(@.status.phase=='Released')]}{.metadata.name} {end}")
-    names = out.stdout.split()
-    for name in names:
-        addons.wipe_volume(name)
-        cluster.kubectl("patch", "pv", name, "--type=json", "-p", '[{"op":"remove","path":"/spec/claimRef"}]')
-    return len(names)
+def laptop_deploy() -> str:
+    """`make deploy` as on a user's minikube: the chart's laptop values (one of each service,
+    the default requests, volumes from minikube's default StorageClass), then one job in each
+    format through a port-forward, then uninstalled."""
+    out = subprocess.run(["make", "deploy"], cwd=paths.ROOT, capture_output=True, text=True, timeout=900)
+    print(out.stdout[-2000:], out.stderr[-2000:], flush=True)
+    if out.returncode != 0:
+        raise RuntimeError("make deploy (laptop values) failed")
+    with PortForward(f"service/{RELEASE}-gateway", 8080) as gateway, \
+            PortForward(f"service/{RELEASE}-minio", 9000, local_port=9000):
+        detail = smoke(gateway)
+    uninstall()
+    return f"ready, {detail}; uninstalled"
 
 
 def main(argv: list[str]) -> int:
@@ -259,8 +262,7 @@ def main(argv: list[str]) -> int:
     try:
         from devstack.k8s import images
         suite.run("cluster up", lambda: cluster.up() or "")
-        suite.run("images built and loaded", lambda: images.build_and_load(str(layout.CONTAINERD_SOCKET)) or "")
-        suite.run("volumes reclaimed", lambda: f"{reclaim_volumes()} released volumes wiped")
+        suite.run("images built and loaded", lambda: images.build_and_load(str(minikube.CONTAINERD_SOCKET)) or "")
         suite.run("helm upgrade --install --wait", install)
         suite.run("every pod Ready", wait_all_ready)
         suite.run("helm test", lambda: ", ".join(line for line in helm("test", RELEASE, "--timeout", "5m").splitlines()
@@ -278,6 +280,7 @@ def main(argv: list[str]) -> int:
             suite.run("rolling upgrade under load", lambda: faults_under_load(suite, gateway, 600, args.load_rate, upgrade, 300))
         suite.run("WebSocket resume after its gateway pod is deleted", lambda: resume_after_gateway_loss(pods, kubectl))
         suite.run("helm uninstall leaves nothing", uninstall)
+        suite.run("make deploy with the laptop values, as on a user's minikube", laptop_deploy)
     except Exception as exc:  # noqa: BLE001 - every failure is reported with the table, then the cluster's state
         failed = True
         say(f"FAILED: {exc}")

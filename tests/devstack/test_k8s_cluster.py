@@ -1,14 +1,12 @@
 """The local cluster's decisions that can be checked without starting it: how the Kubernetes
-build module is made, which flags carry the pitfalls of ../shared/notes/kubernetes-local.md,
-and that the network plan keeps every packet on this machine."""
+build module is made, which settings carry the pitfalls of ../shared/notes/minikube-local.md,
+that minikube finds every image under the name kubeadm asks for, and that the namespace it runs
+in keeps every packet and every file on this machine."""
 from __future__ import annotations
 
 import ipaddress
-import json
 
-import yaml
-
-from devstack.k8s import addons, build, components, host, layout, network
+from devstack.k8s import addons, box, build, host, minikube, node_images, pins
 
 KUBERNETES_GO_MOD = """module k8s.io/kubernetes
 
@@ -53,90 +51,71 @@ def test_missing_packages_are_named_by_their_debian_package() -> None:
     assert host.missing_packages(lambda path: True) == []
 
 
-def test_containerd_keeps_oom_scores_it_cannot_set_and_uses_our_cni_and_pause_image() -> None:
-    config = components.containerd_config("local/pause:3.10")
-    assert "restrict_oom_score_adj = true" in config
-    assert 'sandbox_image = "local/pause:3.10"' in config
-    assert f'conf_dir = "{layout.CNI_CONF}"' in config and 'bin_dir = "/usr/lib/cni"' in config
-    assert str(layout.CONTAINERD_SOCKET) in config
+def test_kubeadm_and_its_version_stamps_build_with_the_kubernetes_binaries() -> None:
+    assert "k8s.io/kubernetes/cmd/kubeadm" in pins.KUBE.packages
+    assert "-X k8s.io/component-base/version.gitTreeState=clean" in build.version_ldflags("v1.36.3")
 
 
-def test_kubelet_config_fits_this_host() -> None:
-    config = yaml.safe_load(components.kubelet_config("/process_api/abc/barcode-k8s"))
-    assert config["cgroupDriver"] == "cgroupfs" and config["failCgroupV1"] is False
-    assert config["cgroupRoot"] == "/process_api/abc/barcode-k8s"
-    assert config["address"] == "127.0.0.1" and config["readOnlyPort"] == 0
-    assert config["clusterDNS"] == [layout.DNS_SERVICE_IP]
-    assert config["imageGCHighThresholdPercent"] == 100  # imported images must never be collected
-    assert config["authentication"]["anonymous"]["enabled"] is False
+def test_minikube_is_built_as_its_makefile_builds_it() -> None:
+    assert pins.MINIKUBE_BUILD.cgo and pins.MINIKUBE_BUILD.tags == "libvirt_dlopen"
+    assert f"k8s.io/minikube/pkg/version.version={pins.MINIKUBE}" in pins.MINIKUBE_BUILD.ldflags
+    assert f"k8s.io/minikube/pkg/storage.version={pins.STORAGE_PROVISIONER}" in pins.PROVISIONER_BUILD.ldflags
 
 
-def test_the_api_server_listens_on_the_bridge_and_reaches_the_node_by_name() -> None:
-    argv = components.apiserver().argv
-    assert f"--bind-address={layout.BRIDGE_IP}" in argv
-    assert "--kubelet-preferred-address-types=Hostname,InternalIP" in argv
-    assert "--authorization-mode=Node,RBAC" in argv
-    assert f"--service-cluster-ip-range={layout.SERVICE_RANGE}" in argv
+def test_every_image_kubeadm_asks_for_is_built_under_its_name() -> None:
+    # `kubeadm config images list --kubernetes-version v1.36.3`, and minikube's addon.
+    wanted = {"registry.k8s.io/kube-apiserver:v1.36.3", "registry.k8s.io/kube-controller-manager:v1.36.3",
+              "registry.k8s.io/kube-scheduler:v1.36.3", "registry.k8s.io/kube-proxy:v1.36.3",
+              "registry.k8s.io/etcd:3.6.8-0", "registry.k8s.io/coredns/coredns:v1.14.2",
+              "registry.k8s.io/pause:3.10.2", "gcr.io/k8s-minikube/storage-provisioner:v5"}
+    built = {image.ref for image in node_images.node_images()} | set(node_images.pause_refs())
+    assert wanted <= built
 
 
-def test_control_plane_binds_to_loopback_only() -> None:
-    for component in (components.controller_manager(), components.scheduler()):
-        assert "--bind-address=127.0.0.1" in component.argv
-    etcd = " ".join(components.etcd().argv)
-    assert "0.0.0.0" not in etcd and f"http://127.0.0.1:{layout.ETCD_PORT}" in etcd
-    proxy = yaml.safe_load(components.kube_proxy_config())
-    assert proxy["bindAddress"] == "127.0.0.1" and proxy["healthzBindAddress"].startswith("127.0.0.1:")
-    assert proxy["conntrack"]["maxPerCore"] == 0  # the host's sysctls are not ours to change
+def test_kube_proxy_gets_iptables_and_the_rest_run_from_scratch() -> None:
+    by_name = {image.ref.rsplit("/", 1)[-1].split(":")[0]: image for image in node_images.node_images()}
+    assert "iptables" in by_name["kube-proxy"].packages and "conntrack" in by_name["kube-proxy"].packages
+    assert by_name["kube-apiserver"].packages == ()
+    assert 'ENTRYPOINT ["/usr/local/bin/etcd"]' in by_name["etcd"].dockerfile()
 
 
-def test_pods_have_no_way_out_of_the_bridge() -> None:
-    conflist = json.loads(components.cni_conflist())
-    bridge = conflist["plugins"][0]
-    assert bridge["bridge"] == layout.BRIDGE and bridge["ipMasq"] is False
-    assert ("-i", layout.BRIDGE, "!", "-o", layout.BRIDGE, "-j", "DROP") in network.FORWARD_RULES
+def test_containerd_keeps_oom_scores_it_cannot_set_whatever_minikube_rewrites() -> None:
+    config = minikube.containerd_config()
+    assert "restrict_oom_score_adj=true" in config
+    # minikube's sed matches `restrict_oom_score_adj = ...` (with spaces) and would set false.
+    assert "restrict_oom_score_adj = " not in config
 
 
-def test_blackholes_cover_the_service_range_and_every_pod_address_outside_the_bridge() -> None:
-    holes = [ipaddress.ip_network(c) for c in network.BLACKHOLES]
-    assert ipaddress.ip_network(layout.SERVICE_RANGE) in holes
-    pods = ipaddress.ip_network(layout.POD_SUBNET)
-    assert any(pods.subnet_of(h) for h in holes)  # the bridge's own /24 is more specific: it wins
-    assert ipaddress.ip_address(layout.DNS_SERVICE_IP) in ipaddress.ip_network(layout.SERVICE_RANGE)
-    assert ipaddress.ip_address(layout.API_SERVICE_IP) in ipaddress.ip_network(layout.SERVICE_RANGE)
+def test_the_hosts_kubeconfig_reaches_the_api_through_the_loopback_bridge(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    inner, outer = tmp_path / "inner", tmp_path / "outer"
+    inner.write_text("clusters:\n- cluster:\n    server: https://192.168.49.2:8443\n  name: minikube\n")
+    monkeypatch.setattr(minikube, "INNER_KUBECONFIG", inner)
+    monkeypatch.setattr(minikube.layout, "KUBECONFIG", outer)
+    minikube._host_kubeconfig()
+    assert f"server: https://127.0.0.1:{minikube.HOST_API_PORT}" in outer.read_text()
+    assert "192.168.49.2" not in outer.read_text()
+
+
+def test_the_namespace_keeps_minikubes_writes_off_the_hosts_folders() -> None:
+    script = box._mounts_script()
+    for path in ("/etc", "/usr/libexec", "/usr/local/bin"):
+        assert f"lowerdir={path},upperdir=" in script
+    for path in ("/var/lib", "/var/log", "/opt", "/run"):
+        assert f"mount --bind {box._folder(path)} {path}" in script
+    assert f"{box.SYSTEMCTL}" in script and "hostname minikube" in script
+
+
+def test_no_packet_leaves_the_namespace() -> None:
+    script = box._network_script()
+    for chain in ("OUTPUT", "FORWARD"):
+        assert f"iptables -I {chain} -o {box.NODE_IF} ! -d {box.NODE_IP} -j REJECT" in script
+    ends = [ipaddress.ip_network(cidr) for cidr in box.DEAD_ENDS]
+    assert ipaddress.ip_address("10.96.0.1") in ends[0] and ipaddress.ip_network("10.244.0.0/16") == ends[1]
+    for cidr in box.DEAD_ENDS:
+        assert f"ip route add {cidr} dev {box.NODE_IF}" in script
+    assert f"nameserver {box.GATEWAY}" in script
 
 
 def test_the_barcode_namespace_enforces_restricted_pod_security() -> None:
     [namespace] = addons.namespace()
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
-
-
-def test_coredns_runs_restricted_and_never_forwards_outside_the_cluster() -> None:
-    objects = addons.coredns("local/coredns:v1.15.0")
-    assert "forward" not in addons.COREFILE
-    [deployment] = [o for o in objects if o["kind"] == "Deployment"]
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
-    assert container["imagePullPolicy"] == "Never"
-    assert container["securityContext"]["runAsNonRoot"] is True
-    [service] = [o for o in objects if o["kind"] == "Service"]
-    assert service["spec"]["clusterIP"] == layout.DNS_SERVICE_IP
-
-
-def test_node_local_volumes_are_bound_to_this_node_and_retained() -> None:
-    objects = addons.storage()
-    [storage_class] = [o for o in objects if o["kind"] == "StorageClass"]
-    assert storage_class["volumeBindingMode"] == "WaitForFirstConsumer"
-    volumes = [o for o in objects if o["kind"] == "PersistentVolume"]
-    assert len(volumes) == addons.PERSISTENT_VOLUMES >= 2  # Kafka and MinIO
-    for volume in volumes:
-        assert volume["spec"]["storageClassName"] == layout.STORAGE_CLASS
-        assert volume["spec"]["local"]["path"].startswith(str(layout.VOLUMES))
-
-
-def test_an_unchanged_config_file_is_not_written_again(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """kube-proxy exits when its config file is written to, even with the same content."""
-    path = tmp_path / "kube-proxy.yaml"
-    assert components.write_if_changed(path, "a: 1\n") is True
-    before = path.stat().st_mtime_ns
-    assert components.write_if_changed(path, "a: 1\n") is False
-    assert path.stat().st_mtime_ns == before
-    assert components.write_if_changed(path, "a: 2\n") is True

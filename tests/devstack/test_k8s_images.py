@@ -173,9 +173,9 @@ def test_tags_follow_the_charts_app_version() -> None:
     chart = 'apiVersion: v2\nname: x\nversion: 0.1.0\nappVersion: "1.2.3"  # the image tag\n'
     assert images.app_version(chart) == "1.2.3"
     assert images.app_version("appVersion: 2.0.0-rc.1\n") == "2.0.0-rc.1"
-    assert images.cluster_images("1.2.3", "v1.15.0") == {
+    assert images.cluster_images("1.2.3") == {
         "service": "barcode-pipeline:1.2.3", "kafka": "barcode-pipeline-kafka:1.2.3",
-        "minio": "barcode-pipeline-minio:1.2.3", "pause": "local/pause:3.10", "coredns": "local/coredns:v1.15.0",
+        "minio": "barcode-pipeline-minio:1.2.3", "pause": "local/pause:3.10",
     }
 
 
@@ -184,7 +184,7 @@ def test_the_shipped_chart_tags_every_image() -> None:
     tag = images.app_version(chart)
     assert (images.SERVICE, images.KAFKA, images.MINIO) == (
         f"barcode-pipeline:{tag}", f"barcode-pipeline-kafka:{tag}", f"barcode-pipeline-minio:{tag}")
-    assert images.CLUSTER_IMAGES == (images.SERVICE, images.KAFKA, images.MINIO, images.PAUSE, images.COREDNS)
+    assert images.CLUSTER_IMAGES == (images.SERVICE, images.KAFKA, images.MINIO, images.PAUSE)
 
 
 def test_containerd_names_images_the_way_the_kubelet_asks_for_them() -> None:
