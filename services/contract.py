@@ -16,6 +16,8 @@ from typing import Any, Literal, TypeVar
 
 import orjson
 
+from services.render.formats import CONTENT_TYPES
+
 SCHEMA_VERSION = 1
 
 # Topic names. Environment variable BARCODE_TOPIC_PREFIX lets several stacks share a broker.
@@ -32,8 +34,9 @@ BATCHES = "barcode.batches"  # gateway -> batcher: a batch, its rows, a cancel; 
 BATCH_ROWS = "barcode.batch-rows"  # notifier -> batcher: the Result of each batch row
 BATCH_STATUS = "barcode.batch-status"  # batcher -> every gateway: a batch's progress, throttled
 
-FORMATS: dict[str, str] = {
-    "png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "eps": "application/postscript"}
+# The formats a request may name, with their content types (services/render/formats.py has
+# the rest of each: how it is drawn, verified, named in a ZIP, placed on a sheet).
+FORMATS: dict[str, str] = CONTENT_TYPES
 
 JobStatus = Literal["queued", "completed", "failed"]
 

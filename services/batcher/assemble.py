@@ -22,9 +22,9 @@ from typing import Any
 from services.batcher.manifest_cells import safe_line
 from services.batcher.tally import Outcome, Tally
 from services.labels.sheet import SheetWriter, layout_from
+from services.render.formats import FORMATS, by_content_type
 
 log = logging.getLogger(__name__)
-EXTENSIONS = {"image/png": "png", "image/svg+xml": "svg", "application/pdf": "pdf", "application/postscript": "eps"}
 MANIFEST_FIELDS = ("row", "data", "symbology", "format", "status", "error_code", "error_message", "object_key",
                    "verified", "file", "label")
 FETCH_AHEAD = 8
@@ -70,14 +70,17 @@ def _place(sheet: SheetWriter, body: bytes, outcome: Outcome, caption: str) -> s
     """Put a row on the sheet at its true size (a PNG at the dpi it was drawn for, an SVG as
     vectors), captioned with its data unless the PNG prints that itself; what the manifest
     says about its label."""
-    if outcome.text_printed and outcome.content_type == "image/png":
+    fmt = by_content_type(outcome.content_type)
+    placing = fmt.sheet if fmt is not None else None
+    if outcome.text_printed and placing == "raster":
         caption = ""  # an SVG's own text is not drawn on the sheet (sheet.py): it keeps the caption
-    if outcome.content_type == "image/svg+xml":
+    if placing == "vector":
         refused = sheet.add_svg(body, caption)  # vectors, at the size in mm the SVG states
-    elif outcome.content_type == "image/png":
+    elif placing == "raster":
         refused = sheet.add_png(body, caption)
     else:
-        return f"not placed: {EXTENSIONS.get(outcome.content_type or '', '?')} rows are not drawn on the sheet (PNG and SVG are)"
+        placed = " and ".join(f.name.upper() for f in FORMATS.values() if f.sheet)
+        return f"not placed: {fmt.extension if fmt else '?'} rows are not drawn on the sheet ({placed} are)"
     return f"not placed: {refused}" if refused else f"page {sheet.pages}"
 
 
@@ -107,9 +110,10 @@ def assemble(tally: Tally, fetch: Fetch, upload: Upload, workdir: str | None = N
                     "error_message": outcome.error_message or "", "object_key": outcome.key or "",
                     "verified": "" if outcome.verified is None else str(outcome.verified).lower(), "file": "", "label": ""}
                 if body is not None:
-                    name = file_name(row, data, EXTENSIONS.get(outcome.content_type or "", "bin"))
+                    fmt = by_content_type(outcome.content_type)
+                    name = file_name(row, data, fmt.extension if fmt else "bin")
                     # PNG and PDF are compressed already; SVG and EPS are text and shrink well.
-                    kind = zipfile.ZIP_DEFLATED if name.endswith((".svg", ".eps")) else zipfile.ZIP_STORED
+                    kind = zipfile.ZIP_DEFLATED if fmt is not None and fmt.compress else zipfile.ZIP_STORED
                     archive.writestr(name, body, compress_type=kind)
                     line["file"] = name
                     line["label"] = _place(sheet, body, outcome, data)

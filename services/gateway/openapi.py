@@ -156,6 +156,12 @@ def _paths() -> dict[str, Any]:
             "responses": {"200": _json("catalogue", {"type": "object", "required": ["symbologies"],
                                                      "properties": {"symbologies": {"type": "array"}}}),
                           **_COMMON}}},
+        "/v1/formats": {"get": {
+            "operationId": "listFormats", "summary": "The output formats: content type, file extension, vector or "
+                                                     "raster, shown inline by a browser, placed on a label sheet",
+            "responses": {"200": _json("formats", {"type": "object", "required": ["formats"],
+                                                   "properties": {"formats": {"type": "array"}}}),
+                          **_COMMON}}},
         "/v1/companies": {"get": {
             "operationId": "listCompanies", "summary": "The routing profiles the page offers",
             "responses": {"200": _json("profiles", {"type": "object", "required": ["companies"],

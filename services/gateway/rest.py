@@ -16,6 +16,7 @@ from services.gateway.openapi import openapi_document
 from services.gateway.state import Job
 from services.gateway.submit import read_other_replicas, read_results_of, submit
 from services.gateway.tokens import CLIENT_ID, token_valid
+from services.render.formats import FORMATS
 from services.render.symbologies import CATALOGUE
 
 routes = web.RouteTableDef()
@@ -144,6 +145,12 @@ async def job_file(request: web.Request) -> web.StreamResponse:
 @routes.get("/v1/symbologies")
 async def symbologies(request: web.Request) -> web.Response:
     return web.json_response({"symbologies": [s.describe() for s in CATALOGUE.values()]})
+
+
+@routes.get("/v1/formats")
+async def formats(request: web.Request) -> web.Response:
+    """The output formats (services/render/formats.py): the page previews the `inline` ones."""
+    return web.json_response({"formats": [f.public() for f in FORMATS.values()]})
 
 
 @routes.get("/healthz")

@@ -11,6 +11,7 @@ from services.contract import ErrorCode
 from services.render import engine_pybarcode, engine_zint
 from services.render.budget import MAX_PIXELS, RASTER_DOTS, enforce, raster_options
 from services.render.errors import JobError
+from services.render.formats import FORMATS
 from services.render.geometry import geometry
 from services.render.symbologies import PYBARCODE, ZINT, ZINT_NO_TEXT, Symbology
 from services.render.types import Rendered, SymbolInfo
@@ -77,7 +78,7 @@ def render(symbology: Symbology, data: str, fmt: str, options: dict[str, Any], e
     rendered: Rendered = module.render(symbology.name, data, fmt, options)
     if verify_output and symbology.verifiable:
         px_per_module = geometry(options).dots_per_module
-        if fmt != "png" or (symbology.name in _READ_UPRIGHT_ONLY and options.get("rotation", 0)):
+        if FORMATS[fmt].verified_on == "raster" or (symbology.name in _READ_UPRIGHT_ONLY and options.get("rotation", 0)):
             image, px_per_module = module.raster(symbology.name, data, options), RASTER_DOTS
         elif rendered.raster is not None:
             image = rendered.raster

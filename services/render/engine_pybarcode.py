@@ -10,10 +10,11 @@ import barcode
 from barcode.writer import BaseWriter, ImageWriter, SVGWriter, mm2px
 from PIL import Image
 
-from services.contract import ErrorCode, FORMATS
+from services.contract import ErrorCode
 from services.render import engine_zint, vector
 from services.render.budget import raster_options
 from services.render.errors import JobError
+from services.render.formats import FORMATS
 from services.render.geometry import Geometry, geometry
 from services.render.types import Rendered, SymbolInfo
 from services.render.validate import Normalised, normalise
@@ -147,21 +148,20 @@ def render(symbology: str, data: str, fmt: str, options: dict[str, Any]) -> Rend
     geo = geometry(options)
     rotation = int(options.get("rotation", 0))
     try:
-        if fmt == "png":
+        if FORMATS[fmt].drawn_as == "raster":
             image: Image.Image = _symbol(symbology, normalised, ImageWriter(), options).render(
                 _writer_options(options, geo, raster=True))
             if rotation:
                 image = image.rotate(-rotation, expand=True)
             out = io.BytesIO()
             image.save(out, format="PNG", dpi=(geo.dpi, geo.dpi))
-            return Rendered(out.getvalue(), FORMATS["png"], info, raster=image)
+            return Rendered(out.getvalue(), FORMATS[fmt].content_type, info, raster=image)
         symbol = _symbol(symbology, normalised, SVGWriter(), options)
         svg = bytes(symbol.render(_writer_options(options, geo, raster=False), _svg_text(symbol, options)))
     except (ValueError, OSError) as exc:
         raise JobError(ErrorCode.RENDER_FAILED, f"could not draw {symbology}: {exc}") from exc
     svg = vector.rotate(vector.user_units_in_mm(svg), rotation)
-    body = svg if fmt == "svg" else vector.to_pdf(svg) if fmt == "pdf" else vector.to_eps(svg)
-    return Rendered(body, FORMATS[fmt], info)
+    return Rendered(vector.WRITERS[fmt](svg), FORMATS[fmt].content_type, info)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")

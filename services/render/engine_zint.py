@@ -14,10 +14,11 @@ from typing import Any
 import zint
 from PIL import Image
 
-from services.contract import ErrorCode, FORMATS
+from services.contract import ErrorCode
 from services.render import vector
 from services.render.budget import raster_options
 from services.render.errors import JobError
+from services.render.formats import FORMATS
 from services.render.geometry import MAX_DOTS_PER_MODULE, Geometry, geometry
 from services.render.types import Rendered, SymbolInfo
 from services.render.validate import check_digits, gs1_mod10, normalise
@@ -316,13 +317,12 @@ def render(symbology: str, data: str, fmt: str, options: dict[str, Any]) -> Rend
     symbol, payload = _symbol(symbology, data, options, geo)
     info = _info(symbology, payload, options, symbol, geo)
     rotation = int(options.get("rotation", 0))
-    if fmt == "png":
-        # No raster: verification decodes these exact PNG bytes (cheaper than a second bitmap).
-        return Rendered(_memfile(symbol, "png", rotation), FORMATS["png"], info)
+    if FORMATS[fmt].drawn_as == "raster":
+        # No raster kept: verification decodes these exact PNG bytes (cheaper than a second bitmap).
+        return Rendered(_memfile(symbol, fmt, rotation), FORMATS[fmt].content_type, info)
     # zint's SVG is in pixels at its scale (2 * scale per module): size it in millimetres.
     svg = vector.physical(_memfile(symbol, "svg", rotation), geo.x_mm / (2 * symbol.scale))
-    body = svg if fmt == "svg" else vector.to_pdf(svg) if fmt == "pdf" else vector.to_eps(svg)
-    return Rendered(body, FORMATS[fmt], info)
+    return Rendered(vector.WRITERS[fmt](svg), FORMATS[fmt].content_type, info)
 
 
 def raster(symbology: str, data: str, options: dict[str, Any]) -> Image.Image:

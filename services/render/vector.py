@@ -6,6 +6,7 @@ vectors too, and sized in millimetres so they print at the requested X-dimension
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import cairosvg
 
@@ -83,3 +84,7 @@ def to_pdf(svg: bytes) -> bytes:
 
 def to_eps(svg: bytes) -> bytes:
     return bytes(cairosvg.svg2eps(bytestring=svg))
+
+
+# How each vector format of render/formats.py is written from the engine's SVG (in millimetres).
+WRITERS: dict[str, Callable[[bytes], bytes]] = {"svg": lambda svg: svg, "pdf": to_pdf, "eps": to_eps}

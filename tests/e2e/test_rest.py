@@ -129,7 +129,14 @@ async def test_catalogue_health_and_openapi(gateway_a: str) -> None:
         async with session.get(f"{gateway_a}/openapi.json") as resp:
             doc = await resp.json()
         assert doc["openapi"].startswith("3.")
-        assert {"/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/file", "/v1/symbologies"} <= set(doc["paths"])
+        assert {"/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/file", "/v1/symbologies",
+                "/v1/formats"} <= set(doc["paths"])
+        async with session.get(f"{gateway_a}/v1/formats") as resp:
+            formats = {f["name"]: f for f in (await resp.json())["formats"]}
+        assert set(formats) == {"png", "svg", "pdf", "eps"}
+        assert formats["svg"] == {"name": "svg", "content_type": "image/svg+xml", "extension": "svg", "vector": True,
+                                  "inline": True, "on_sheet": True}
+        assert not formats["pdf"]["inline"] and not formats["eps"]["on_sheet"]
         async with session.get(f"{gateway_a}/metrics") as resp:
             metrics = await resp.text()
         assert "barcode_gateway_jobs_published_total" in metrics

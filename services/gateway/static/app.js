@@ -13,12 +13,13 @@ const FIELD_OF = {
   unknown_format: "format", format_not_allowed: "format", invalid_option: "options", output_too_large: "options",
   company_not_allowed: "company",
 };
-const RASTER_OR_SVG = new Set(["png", "svg"]);
 
 const STORED = { key: "barcode.api_key", client: "barcode.client_id", token: "barcode.resume_token" };
 
 const page = {
   symbologies: [], companies: [], byName: new Map(),
+  // What a browser shows in an <img>, by format name and by content type (GET /v1/formats).
+  inline: new Set(), inlineTypes: new Set(),
   jobs: new Map(),          // request_id -> job (every job this page submitted or was told about)
   byJobId: new Map(),       // job_id -> job
   current: null, socket: null, nextId: 1, lastSeq: -1, holdUntil: 0, backoffMs: 500,
@@ -385,7 +386,7 @@ function show(job) {
     p.textContent = job.fileError;
     result.append(p);
   }
-  if (job.fileSrc && (RASTER_OR_SVG.has(format) || m.content_type === "image/png" || m.content_type === "image/svg+xml")) {
+  if (job.fileSrc && (page.inline.has(format) || page.inlineTypes.has(m.content_type))) {
     const img = document.createElement("img");
     img.id = "result-image";
     img.alt = `${job.request.symbology || "barcode"} encoding ${job.data}`;
@@ -429,7 +430,7 @@ function renderHistoryItem(job) {
   const button = job.item;
   button.replaceChildren();
   const m = job.result;
-  if (job.fileSrc && (m.content_type === "image/png" || m.content_type === "image/svg+xml")) {
+  if (job.fileSrc && page.inlineTypes.has(m.content_type)) {
     const img = document.createElement("img");
     img.src = job.fileSrc;
     img.alt = "";
@@ -563,8 +564,11 @@ function onCompany() {
 }
 
 async function start() {
-  const [catalogue, companies] = await Promise.all([
-    getJson("/v1/symbologies"), getJson("/v1/companies")]);
+  const [catalogue, companies, formats] = await Promise.all([
+    getJson("/v1/symbologies"), getJson("/v1/companies"), getJson("/v1/formats")]);
+  const shown = formats.formats.filter((f) => f.inline);
+  page.inline = new Set(shown.map((f) => f.name));
+  page.inlineTypes = new Set(shown.map((f) => f.content_type));
   page.symbologies = catalogue.symbologies;
   page.byName = new Map(page.symbologies.map((s) => [s.name, s]));
   page.companies = companies.companies;
