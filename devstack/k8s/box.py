@@ -80,11 +80,12 @@ def sh(script: str, check: bool = True, timeout: float = 120) -> subprocess.Comp
     return run(["sh", "-ec", script], check=check, timeout=timeout)
 
 
-def _stub_systemctl() -> Path:
-    stub = ROOT / "systemctl"
-    stub.write_text("#!/bin/sh\n# No systemd in the cluster's namespace: minikube then uses `service`.\nexit 1\n")
-    stub.chmod(0o755)
-    return stub
+SYSTEMCTL_STUB = ROOT / "systemctl"
+
+
+def _write_stub_systemctl() -> None:
+    SYSTEMCTL_STUB.write_text("#!/bin/sh\n# No systemd in the cluster's namespace: minikube then uses `service`.\nexit 1\n")
+    SYSTEMCTL_STUB.chmod(0o755)
 
 
 def _mounts_script() -> str:
@@ -96,7 +97,7 @@ def _mounts_script() -> str:
         lines.append(f"mount -t overlay overlay -o lowerdir={path},upperdir={upper},workdir={work} {path}")
     for path in BOUND:
         lines.append(f"mkdir -p {path} && mount --bind {_folder(path)} {path}")
-    lines.append(f"mount --bind {_stub_systemctl()} {SYSTEMCTL}")
+    lines.append(f"mount --bind {SYSTEMCTL_STUB} {SYSTEMCTL}")
     lines.append("hostname minikube")
     return "\n".join(lines)
 
@@ -131,6 +132,7 @@ def up() -> int:
             (_folder(path) / sub).mkdir(parents=True, exist_ok=True)
     for path in BOUND:
         _folder(path).mkdir(parents=True, exist_ok=True)
+    _write_stub_systemctl()
     proc = spawn(["unshare", "--mount", "--net", "--uts", "--propagation", "private", "sleep", "infinity"], LOG)
     HOLDER_PID.write_text(str(proc.pid))
     deadline = time.monotonic() + 10

@@ -137,6 +137,27 @@ def _remove_cgroups() -> list[str]:
     return left
 
 
+def memory_mib() -> tuple[float, float]:
+    """(the pods' resident memory, control plane included: `total_rss` of the kubelet's memory
+    cgroup; the node's own processes outside it, kubelet, containerd and the shims: their RSS)"""
+    stat = Path("/sys/fs/cgroup/memory") / _cgroup_root().lstrip("/") / "memory.stat"
+    pods = 0
+    if stat.exists():
+        pods = next((int(line.split()[1]) for line in stat.read_text().splitlines()
+                     if line.startswith("total_rss ")), 0)
+    node = 0
+    root = _cgroup_root()
+    for pid in box.processes_inside():
+        try:
+            if root in Path(f"/proc/{pid}/cgroup").read_text():
+                continue  # a pod's: counted above
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        node += next((int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return pods / 2**20, node / 2**20
+
+
 # ---------- up / down ----------
 
 def up() -> None:
@@ -152,7 +173,9 @@ def up() -> None:
     _wait("API server from the host (127.0.0.1 bridge)", lambda: kubectl("get", "--raw", "/readyz", check=False).returncode == 0)
     kubectl("apply", "-f", "-", input_text=addons.manifest(addons.namespace()))
     _wait("default StorageClass (minikube's storage-provisioner)", lambda: _default_storage_class() and _provisioner_running())
-    say(f"cluster up in {time.monotonic() - started:.0f}s: KUBECONFIG={layout.KUBECONFIG} {layout.KUBECTL} get pods -A")
+    pods, node = memory_mib()
+    say(f"cluster up in {time.monotonic() - started:.0f}s (memory: pods {pods:.0f} MiB, kubelet + containerd + shims "
+        f"{node:.0f} MiB): KUBECONFIG={layout.KUBECONFIG} {layout.KUBECTL} get pods -A")
 
 
 def down() -> int:

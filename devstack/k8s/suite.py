@@ -235,6 +235,12 @@ def uninstall() -> str:
     return "namespace empty; the claims' volumes deleted by the default StorageClass"
 
 
+def cluster_memory() -> str:
+    pods, node = cluster.memory_mib()
+    return (f"pods {pods:.0f} MiB resident (control plane and release), kubelet + containerd + shims {node:.0f} MiB; "
+            f"{pods + node:.0f} MiB in all")
+
+
 def laptop_deploy() -> str:
     """`make deploy` as on a user's minikube: the chart's laptop values (one of each service,
     the default requests, volumes from minikube's default StorageClass), then one job in each
@@ -274,6 +280,7 @@ def main(argv: list[str]) -> int:
             suite.run("largest accepted job within the generator's memory limit",
                       lambda: worst_job_fits(gateway.url, kubectl, pods))
             suite.run(f"load {args.load_seconds:g}s at {args.load_rate:g}/s", lambda: load(gateway, args.load_rate, args.load_seconds))
+            suite.run("cluster memory after the load", cluster_memory)
             faults = [Fault(f"delete {c} pod", delete_pod(c)) for c in ("router", "generator", "notifier", "kafka")]
             suite.run("pod deletions under load", lambda: faults_under_load(suite, gateway, 1200, args.load_rate, faults, 300))
             upgrade = [Fault("helm upgrade (rolling restart)", rolling_upgrade)]
