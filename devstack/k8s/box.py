@@ -54,6 +54,10 @@ def _folder(path: str) -> Path:
     return ROOT / "fs" / path.strip("/").replace("/", "_")
 
 
+# containerd's socket inside (/run/containerd/containerd.sock), as the host sees it.
+CONTAINERD_SOCKET = _folder("/run") / "containerd" / "containerd.sock"
+
+
 def holder_pid() -> int | None:
     try:
         pid = int(HOLDER_PID.read_text())

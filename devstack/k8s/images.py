@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from devstack import kafka, paths
-from devstack.k8s import debian, docker, say
+from devstack.k8s import box, debian, docker, say
 
 HERE = Path(__file__).resolve().parent / "images"
 CHART = paths.ROOT / "helm" / "barcode-pipeline" / "Chart.yaml"
@@ -346,10 +346,8 @@ def build_and_load(address: str) -> None:
 def main(argv: list[str]) -> int:
     if not argv:
         build_cluster_images()
-        from devstack.k8s import minikube
-
-        if minikube.CONTAINERD_SOCKET.is_socket():  # `make k8s-up` runs: the images go in too
-            load_into_containerd(str(minikube.CONTAINERD_SOCKET))
+        if box.CONTAINERD_SOCKET.is_socket():  # `make k8s-up` runs: the images go in too
+            load_into_containerd(str(box.CONTAINERD_SOCKET))
     elif argv[0] == "load" and len(argv) == 2:
         build_and_load(argv[1])
     else:

@@ -17,14 +17,13 @@ import subprocess
 import time
 from pathlib import Path
 
-from devstack.k8s import box, layout, pins, say
+from devstack.k8s import box, images, layout, node_images, pins, say
 
 HOME = layout.ROOT / "minikube-home"  # MINIKUBE_HOME: the profile, certificates, binary cache
 BINARY = Path(pins.MINIKUBE_BUILD.bin_dir) / "minikube"
 INNER_KUBECONFIG = layout.ROOT / "minikube.kubeconfig"  # as minikube writes it: the node's address
 API_PORT = 8443  # inside the box
 HOST_API_PORT = 18443  # on the host's loopback, through the bridge
-CONTAINERD_SOCKET = box._folder("/run") / "containerd" / "containerd.sock"  # the same socket, seen from the host
 
 CONTAINERD_INIT = """#!/bin/sh
 # containerd for minikube's `service containerd ...` (Debian's package ships only a systemd unit).
@@ -107,10 +106,8 @@ def start(cgroup_root: str) -> None:
     _cache_binaries()
     _prepare_inside()
     # The images go in before `start`: kubeadm's preflight and the addons find them present.
-    from devstack.k8s import images, node_images
-
     refs = node_images.build_node_images()
-    images.load_into_containerd(str(CONTAINERD_SOCKET), refs)
+    images.load_into_containerd(str(box.CONTAINERD_SOCKET), refs)
     started = time.monotonic()
     say("minikube start (--driver=none, containerd; about 100 s) ...")
     minikube("start", "--driver=none", "--container-runtime=containerd", f"--kubernetes-version={pins.KUBERNETES}",

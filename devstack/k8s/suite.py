@@ -22,7 +22,7 @@ from typing import Any
 
 from devstack import paths
 from devstack.chaos import Fault, drive
-from devstack.k8s import cluster, layout, minikube, say
+from devstack.k8s import box, cluster, layout, say
 from devstack.k8s.memory import worst_job_fits
 from devstack.k8s.portforward import PortForward
 from devstack.k8s.resume import resume_after_gateway_loss
@@ -268,7 +268,7 @@ def main(argv: list[str]) -> int:
     try:
         from devstack.k8s import images
         suite.run("cluster up", lambda: cluster.up() or "")
-        suite.run("images built and loaded", lambda: images.build_and_load(str(minikube.CONTAINERD_SOCKET)) or "")
+        suite.run("images built and loaded", lambda: images.build_and_load(str(box.CONTAINERD_SOCKET)) or "")
         suite.run("helm upgrade --install --wait", install)
         suite.run("every pod Ready", wait_all_ready)
         suite.run("helm test", lambda: ", ".join(line for line in helm("test", RELEASE, "--timeout", "5m").splitlines()

@@ -108,7 +108,7 @@ async def _check_pool_ctx(app: web.Application) -> AsyncIterator[None]:
     the first costly check waits for them, nothing else does. In-process tests start them only
     when a costly check needs one. Stopped after the last handler."""
     gw = app[GATEWAY]
-    pool = CheckPool(gw.settings.check_workers)
+    pool = CheckPool(gw.settings.check_workers, warm=("services.gateway.batch_input", "services.gateway.dryrun"))
     gw.costs.pool = pool
     warming = asyncio.create_task(pool.start(), name="gateway-check-workers") if app[WARM_CHECK_WORKERS] else None
     yield

@@ -11,6 +11,7 @@ so the first costly request does not pay for the imports.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import multiprocessing
 import time
@@ -26,10 +27,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def _warm() -> None:
-    """Import what the checks use, in each worker as it starts."""
-    import services.gateway.batch_input  # noqa: F401
-    import services.gateway.dryrun  # noqa: F401
+def _warm(modules: tuple[str, ...]) -> None:
+    """Import what the checks use, in each worker as it starts (named by the gateway, which
+    knows its checks: this module imports none of them)."""
+    for module in modules:
+        importlib.import_module(module)
 
 
 def _timed(fn: Callable[..., T], args: tuple[Any, ...]) -> tuple[T | None, ApiError | None, float]:
@@ -49,8 +51,9 @@ class CheckPool:
     """`workers` processes; at most `queue_limit` calls waiting for one, beyond that a 503 (the
     caller's budget bounds its own share: costs.py)."""
 
-    def __init__(self, workers: int, queue_limit: int = 64) -> None:
+    def __init__(self, workers: int, warm: tuple[str, ...] = (), queue_limit: int = 64) -> None:
         self.workers = workers
+        self.warm = warm
         self.queue_limit = queue_limit
         self.waiting = 0
         self.runs = 0
@@ -58,7 +61,8 @@ class CheckPool:
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm)
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm,
+                                   initargs=(self.warm,))
 
     async def start(self) -> None:
         """Start the workers now (each imports the renderer: about a second)."""
