@@ -162,6 +162,7 @@ def memory_mib() -> tuple[float, float]:
 
 def up() -> None:
     started = time.monotonic()
+    layout.ROOT.mkdir(parents=True, exist_ok=True)  # a fresh clone has no .local/k8s yet
     host.ensure_packages()
     host.preflight()
     build.build_all()
