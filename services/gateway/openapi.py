@@ -215,9 +215,10 @@ def _batch_paths() -> dict[str, Any]:
             "requestBody": {"required": True, "content": {
                 JSON: {"schema": {"type": "object", "required": ["items"], "properties": {
                     "items": {"type": "array", "minItems": 1, "maxItems": 100_000, "items": _BATCH_ROW},
-                    "symbology": {"type": "string"}, "format": {"type": "string"}, "company": {"type": "string"},
-                    "options": {"type": "object"}, "sheet": {"type": "object"},
-                    "idempotency_key": {"type": "string"}}}},
+                    # The batch's own settings: null reads as absent, as in a generate request.
+                    "symbology": _optional({"type": "string"}), "format": _optional({"type": "string"}),
+                    "company": _optional({"type": "string"}), "options": _optional({"type": "object"}),
+                    "sheet": _optional({"type": "object"}), "idempotency_key": _optional({"type": "string"})}}},
                 "text/csv": {"schema": {"type": "string", "description": "a header row with a data column"}}}},
             "responses": {
                 "202": _json("accepted", accepted, links=links),
