@@ -232,6 +232,17 @@ def uninstall() -> str:
         if time.monotonic() > deadline:
             raise RuntimeError(f"helm uninstall left: {' '.join(left)}")
         time.sleep(2)
+    # The provisioner deletes a released volume's folder, then its PersistentVolume. A claim made
+    # again before that (the next install: its volume has the same path) got a folder being
+    # removed under it, and MinIO failed with "file access denied": wait for the volumes to go.
+    while True:
+        volumes = cluster.kubectl("get", "pv", "-o", "jsonpath={range .items[?(@.spec.claimRef.namespace=="
+                                  f"'{layout.NAMESPACE}')]}}{{.metadata.name}} {{end}}").stdout.split()
+        if not volumes:
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the release's volumes were not deleted: {' '.join(volumes)}")
+        time.sleep(1)
     return "namespace empty; the claims' volumes deleted by the default StorageClass"
 
 
