@@ -111,6 +111,9 @@ async def test_unknown_job_and_bad_wait(gateway_a: str) -> None:
             assert resp.status == 404
         async with session.get(f"{gateway_a}/v1/jobs/nope", params={"wait": "soon"}) as resp:
             assert resp.status == 400
+        for loose in ("\t4", " 4", "1e1", "nan", "-1"):  # make fuzz: float() took "\t4" as 4
+            async with session.get(f"{gateway_a}/v1/jobs/nope", params={"wait": loose}) as resp:
+                assert resp.status == 400, loose
         async with session.get(f"{gateway_a}/v1/nothing-here") as resp:
             assert resp.status == 404
             assert (await resp.json())["error"]["code"] == "not_found"

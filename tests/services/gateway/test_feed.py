@@ -37,6 +37,7 @@ class _Reader:
         self.caught_up = False
         self.records = 0
         self.started_at: dict[Any, int] | None = None
+        self.read_past = 0  # read_past_now calls: a hold on a reader that was already caught up
 
     async def start(self, since_ms: int, positions: dict[Any, int] | None = None) -> None:
         if self.fail:
@@ -53,6 +54,9 @@ class _Reader:
 
     async def positions(self) -> dict[Any, int]:
         return {"notifications-3": 42}
+
+    async def read_past_now(self) -> None:
+        self.read_past += 1
 
 
 def _feed(fail_first: int = 0) -> tuple[Feed, list[_Reader]]:
@@ -118,6 +122,23 @@ async def test_a_hold_taken_again_within_the_linger_keeps_the_reader() -> None:
     await _settle()
     assert len(readers) == 1 and feed.partitions_held == 1 and not readers[0].consumer.stopped
     held.release()
+    await feed.stop()
+
+
+async def test_a_hold_on_a_kept_reader_reads_past_now_before_it_returns() -> None:
+    """Found by CI under load: a reader lingering after an earlier hold had caught up with the
+    partition as it was then, and a second hold returned at once: a result published since was
+    not read yet, and a replayed key answered `queued` for a completed job."""
+    feed, readers = _feed()
+    key = _foreign_key(feed)
+    (await feed.hold(key)).release()
+    assert readers[0].read_past == 0  # a new reader caught up as it started
+    lingering = await feed.hold(key)
+    assert len(readers) == 1 and readers[0].read_past == 1
+    again = await feed.hold(key)  # held by another caller meanwhile: the same
+    assert readers[0].read_past == 2
+    lingering.release()
+    again.release()
     await feed.stop()
 
 
