@@ -10,7 +10,6 @@ addon is the cluster's default StorageClass (`standard`), as on a laptop.
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -128,4 +127,3 @@ def delete() -> None:
         minikube("delete", check=False, timeout=300)
     box.sh("service kubelet stop 2>/dev/null || true; "
            "crictl rmp -fa 2>/dev/null || true; service containerd stop || true", check=False, timeout=120)
-    os.environ.pop("KUBECONFIG", None)

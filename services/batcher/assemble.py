@@ -22,7 +22,7 @@ from typing import Any
 from services.batcher.manifest_cells import safe_line
 from services.batcher.tally import Outcome, Tally
 from services.labels.sheet import SheetWriter, layout_from
-from services.render.formats import FORMATS, by_content_type
+from services.render.formats import FORMATS, Format, by_content_type
 
 log = logging.getLogger(__name__)
 MANIFEST_FIELDS = ("row", "data", "symbology", "format", "status", "error_code", "error_message", "object_key",
@@ -66,11 +66,14 @@ def _prefetched(keys: list[str | None], fetch: Fetch) -> Iterator[bytes | None]:
             yield head.result() if head is not None else None
 
 
-def _place(sheet: SheetWriter, body: bytes, outcome: Outcome, caption: str) -> str:
+# What the sheet places, for the manifest's "not placed" line.
+_ON_SHEET = " and ".join(f.name.upper() for f in FORMATS.values() if f.sheet)
+
+
+def _place(sheet: SheetWriter, body: bytes, outcome: Outcome, fmt: Format | None, caption: str) -> str:
     """Put a row on the sheet at its true size (a PNG at the dpi it was drawn for, an SVG as
     vectors), captioned with its data unless the PNG prints that itself; what the manifest
     says about its label."""
-    fmt = by_content_type(outcome.content_type)
     placing = fmt.sheet if fmt is not None else None
     if outcome.text_printed and placing == "raster":
         caption = ""  # an SVG's own text is not drawn on the sheet (sheet.py): it keeps the caption
@@ -79,8 +82,7 @@ def _place(sheet: SheetWriter, body: bytes, outcome: Outcome, caption: str) -> s
     elif placing == "raster":
         refused = sheet.add_png(body, caption)
     else:
-        placed = " and ".join(f.name.upper() for f in FORMATS.values() if f.sheet)
-        return f"not placed: {fmt.extension if fmt else '?'} rows are not drawn on the sheet ({placed} are)"
+        return f"not placed: {fmt.extension if fmt else '?'} rows are not drawn on the sheet ({_ON_SHEET} are)"
     return f"not placed: {refused}" if refused else f"page {sheet.pages}"
 
 
@@ -116,7 +118,7 @@ def assemble(tally: Tally, fetch: Fetch, upload: Upload, workdir: str | None = N
                     kind = zipfile.ZIP_DEFLATED if fmt is not None and fmt.compress else zipfile.ZIP_STORED
                     archive.writestr(name, body, compress_type=kind)
                     line["file"] = name
-                    line["label"] = _place(sheet, body, outcome, data)
+                    line["label"] = _place(sheet, body, outcome, fmt, data)
                     if line["label"].startswith("page"):
                         placed += 1
                     else:

@@ -11,8 +11,9 @@ from the checked symbol and the format) beyond what its arrival token pays for. 
 is not in debt when a charge is made is served and may go into debt (requests sent together
 each took their arrival token before any was charged: the balance, not the arrival, decides);
 its next requests wait (429, Retry-After) until the debt is refilled, so nobody spends more
-than GATEWAY_RATE_LIMIT ms of costly CPU a second, however many requests are in flight. One request estimated above GATEWAY_MAX_REQUEST_COST is refused outright
-(413 request_too_costly): no rate would make it fair.
+than GATEWAY_RATE_LIMIT ms of costly CPU a second, however many requests are in flight. One
+request estimated above GATEWAY_MAX_REQUEST_COST is refused outright (413 request_too_costly):
+no rate would make it fair.
 
 A batch body (and its dry run) is read in a worker too, one at a time per caller (the next
 waits its turn, then finds the caller's budget as the last one left it): its rows are parsed,

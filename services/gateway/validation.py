@@ -73,8 +73,9 @@ def validate_gs1_capable(symbology: Symbology) -> set[str]:
 
 def check_renderable(symbology: Symbology, data: str, options: dict[str, Any], fmt: str | None,
                      engine: str | None = None) -> SymbolInfo:
-    """Accept the request (the symbol as the accepting engine would draw it) if an engine of the symbology (or the named `engine`) takes these
-    options and data and fits the pixel budget: the company profile picks the engine later, so
+    """Accept the request if an engine of the symbology (or the named `engine`) takes these
+    options and data and fits the pixel budget; returns the symbol as that engine would draw it
+    (its size prices the drawing: cost.render_ms). The company profile picks the engine later, so
     what one of them can draw is accepted (Code 128 "é": libzint's Latin-1, not python-barcode's
     ASCII). Otherwise raise the default engine's reason, as a 400 with the renderer's code."""
     try:

@@ -4,7 +4,8 @@ costs (UPNQR)."""
 from __future__ import annotations
 
 from services.render import api
-from services.render.cost import CHEAP_MS, RENDER_FREE_MS, check_ms, render_ms
+from services.render.cost import CHEAP_MS, RENDER, RENDER_FREE_MS, check_ms, render_ms
+from services.render.formats import FORMATS
 from services.render.symbologies import CATALOGUE
 
 
@@ -43,6 +44,10 @@ def test_an_ordinary_job_draws_within_its_arrival_token() -> None:
     over = [name for name, symbology in CATALOGUE.items()
             if render_ms(symbology, api.check(symbology, symbology.example, {}, None, "png"), "png") > RENDER_FREE_MS]
     assert over == ["maxicode"]
+
+
+def test_every_format_has_its_drawing_cost() -> None:
+    assert set(RENDER) == set(FORMATS)
 
 
 def test_a_job_without_a_format_is_charged_its_costliest_format() -> None:
