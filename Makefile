@@ -81,7 +81,7 @@ bench-render: venv ## Render time per symbology family, format and engine (vs py
 
 .PHONY: redrive
 redrive: ## Re-queue dead letters on the running stack (DRY=1 lists them; CODE=storage_unavailable filters)
-	$(PY) -m services.stage.redrive $(if $(DRY),--dry-run) $(if $(CODE),--code $(CODE))
+	$(PY) -m services.kafka.redrive $(if $(DRY),--dry-run) $(if $(CODE),--code $(CODE))
 
 .PHONY: chaos
 chaos: install ## Fault injection: kill every service, the broker and MinIO under load; check nothing is lost

@@ -25,7 +25,7 @@ from loadtest.ramp import ramp, rates
 from loadtest.results import Results, stage_table, table
 from loadtest.runner import run
 from loadtest.workload import DEFAULT_MIX, Mix
-from services.stage import eventloop
+from services.kafka import eventloop
 
 
 def main() -> None:

@@ -50,7 +50,7 @@ from loadtest.results import Results
 from loadtest.runner import RENDER_QUERY, run
 from loadtest.workload import Mix
 from services.settings import Env, S3Settings
-from services.stage import eventloop
+from services.kafka import eventloop
 
 BENCH_DIR = paths.LOCAL / "bench"
 DOCS = paths.ROOT / "docs"

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from devstack.bench import pipeline as bench
-from services.stage import eventloop
+from services.kafka import eventloop
 
 SERVICES = ("router", "notifier", "generator", "gateway")  # Stack.start_pipeline's names for one of each
 

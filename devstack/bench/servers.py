@@ -18,7 +18,7 @@ import sys
 import time
 
 from devstack.bench import pipeline as bench
-from services.stage import eventloop
+from services.kafka import eventloop
 
 DEFAULT_JVM = "-Xms256m -Xmx768m -XX:+UseG1GC"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from devstack.bench import pipeline as bench
 from devstack.bench import report as bench_report
 from loadtest.workload import Mix
-from services.stage import eventloop
+from services.kafka import eventloop
 
 # name -> service settings; "baseline" is how the services ran before issue #5's tuning.
 VARIANTS: dict[str, dict[str, str]] = {

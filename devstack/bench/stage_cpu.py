@@ -31,7 +31,7 @@ from devstack.process import spawn, stop_child, wait_until
 from devstack.stack import Stack
 from loadtest.runner import run as run_load
 from loadtest.workload import Mix
-from services.stage import eventloop
+from services.kafka import eventloop
 
 
 def _say(message: str) -> None:

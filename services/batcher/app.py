@@ -20,7 +20,6 @@ import contextlib
 import logging
 import time
 from pathlib import Path
-from typing import Any
 
 import urllib3
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -30,10 +29,13 @@ from services import contract
 from services.batcher.assemble import assemble
 from services.batcher.settings import BatcherSettings
 from services.batcher.tally import Tally
+from services.kafka import clients
+from services.kafka.follower import Follower
+from services.kafka.handler import Record
+from services.kafka.health import serve_health
+from services.kafka.process import Stopped, connect, start_process, stop_on_signals
+from services.kafka.renewing import RenewingProducer
 from services.settings import read_config
-from services.stage import kafka
-from services.stage.health import serve_health
-from services.stage.main import Stopped, start_process, stop_on_signals, unless_stopped
 from services.storage.client import boto3_client
 from services.storage.sigv4 import Signer
 
@@ -42,15 +44,14 @@ GROUP = "barcode-batcher"
 
 
 class Batcher(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, settings: BatcherSettings, producer: kafka.RenewingProducer) -> None:
+    def __init__(self, settings: BatcherSettings, producer: RenewingProducer) -> None:
         self.settings = settings
         self.producer = producer
-        self.consumer: AIOKafkaConsumer | None = None
+        self.follower: Follower | None = None  # made with the consumer, whose rebalances call us
         self.topics = {name: settings.kafka.topic(name) for name in
                        (contract.BATCHES, contract.BATCH_ROWS, contract.BATCH_STATUS, contract.REQUESTS)}
         self.tallies: dict[str, Tally] = {}
         self.partition: dict[str, int] = {}  # batch -> its partition number
-        self.catching_up: dict[TopicPartition, int] = {}  # end offsets seen at assignment
         self.assembling: dict[str, asyncio.Task[None]] = {}
         self.dirty: set[str] = set()
         self.last_status: dict[str, float] = {}
@@ -75,21 +76,16 @@ class Batcher(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         """Read every assigned partition again from its start: the state is their fold."""
-        assert self.consumer is not None
+        assert self.follower is not None
         if not assigned:
             return
-        await self.consumer.seek_to_beginning(*assigned)
-        ends = await self.consumer.end_offsets(list(assigned))
-        self.catching_up.update({tp: end for tp, end in ends.items() if end > 0})
+        await self.follower.rewind(assigned)
         log.info("batcher owns %s; reading them from the start", sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
 
-    async def _check_caught_up(self) -> bool:
-        assert self.consumer is not None
-        assignment = self.consumer.assignment()
-        for tp, end in list(self.catching_up.items()):
-            if tp not in assignment or await self.consumer.position(tp) >= end:
-                del self.catching_up[tp]
-        return not self.catching_up
+    def follow(self, consumer: AIOKafkaConsumer) -> None:
+        """Read through `consumer` (before it joins the group: its first assignment calls us)."""
+        self.follower = Follower(consumer, {self.topics[contract.BATCHES]: self.on_event,
+                                            self.topics[contract.BATCH_ROWS]: self.on_result})
 
     # ---- the fold -------------------------------------------------------------------------
     def _tally(self, batch_id: str, partition: int) -> Tally:
@@ -99,23 +95,20 @@ class Batcher(ConsumerRebalanceListener):  # type: ignore[misc]
             self.partition[batch_id] = partition
         return tally
 
-    def fold(self, record: Any) -> None:
-        try:
-            if record.topic == self.topics[contract.BATCHES]:
-                event = contract.decode(contract.BatchEvent, record.value)
-                self._tally(event.batch_id, record.partition).apply_event(event)
-                self.dirty.add(event.batch_id)
-            else:
-                result = contract.decode(contract.Result, record.value)
-                if result.batch_id is None:
-                    return
-                if self._tally(result.batch_id, record.partition).apply_result(result):
-                    self.counts["rows_counted_total"] += 1
-                    self.dirty.add(result.batch_id)
-                else:
-                    self.counts["duplicate_results_total"] += 1
-        except contract.SchemaError as exc:
-            log.error("skipping undecodable record %s/%d@%d: %s", record.topic, record.partition, record.offset, exc)
+    def on_event(self, record: Record) -> None:
+        event = contract.decode(contract.BatchEvent, record.value)  # undecodable: the follower skips it
+        self._tally(event.batch_id, record.partition).apply_event(event)
+        self.dirty.add(event.batch_id)
+
+    def on_result(self, record: Record) -> None:
+        result = contract.decode(contract.Result, record.value)
+        if result.batch_id is None:
+            return
+        if self._tally(result.batch_id, record.partition).apply_result(result):
+            self.counts["rows_counted_total"] += 1
+            self.dirty.add(result.batch_id)
+        else:
+            self.counts["duplicate_results_total"] += 1
 
     # ---- acting on the state --------------------------------------------------------------
     async def act(self) -> None:
@@ -197,13 +190,10 @@ class Batcher(ConsumerRebalanceListener):  # type: ignore[misc]
 
     # ---- the loop -------------------------------------------------------------------------
     async def run(self) -> None:
-        assert self.consumer is not None
+        assert self.follower is not None
         while not self.stopping:
-            batches = await self.consumer.getmany(timeout_ms=100, max_records=5000)
-            for records in batches.values():
-                for record in records:
-                    self.fold(record)
-            if await self._check_caught_up():
+            await self.follower.poll(timeout_ms=100, max_records=5000)
+            if self.follower.caught_up:
                 await self.act()
 
     def metrics(self) -> dict[str, float]:
@@ -212,7 +202,7 @@ class Batcher(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 async def serve(settings: BatcherSettings, drain_s: float) -> None:
-    producer = kafka.RenewingProducer(lambda: kafka.producer(settings.kafka, "batcher"))
+    producer = RenewingProducer(lambda: clients.producer(settings.kafka, "batcher"))
     batcher = Batcher(settings, producer)
 
     def begin_drain() -> None:
@@ -223,18 +213,11 @@ async def serve(settings: BatcherSettings, drain_s: float) -> None:
     host, port = settings.health
     try:
         async with serve_health("batcher", host, port, settings.kafka.bootstrap, batcher.metrics):
-            await unless_stopped(stop, kafka.ensure_topics(settings.kafka))
-            await unless_stopped(stop, kafka.until_connected(settings.kafka, "starting the producer", producer.start))
-            topics = [batcher.topics[contract.BATCHES], batcher.topics[contract.BATCH_ROWS]]
-
-            def made(made_consumer: AIOKafkaConsumer) -> None:
-                batcher.consumer = made_consumer  # its assignment callbacks seek with it
-
-            consumer = await unless_stopped(stop, kafka.until_connected(
-                settings.kafka, "starting the consumer",
-                lambda: kafka.started_consumer(settings.kafka, "batcher", GROUP, topics, batcher,
-                                               assignors=(RangePartitionAssignor,), made=made)))
-            log.info("batcher ready: reading %s and %s as group %s", *topics, GROUP)
+            reads = [batcher.topics[contract.BATCHES], batcher.topics[contract.BATCH_ROWS]]
+            consumer = await connect(stop, settings.kafka, producer, lambda: clients.started_consumer(
+                settings.kafka, "batcher", GROUP, reads, batcher, assignors=(RangePartitionAssignor,),
+                made=batcher.follow))
+            log.info("batcher ready: reading %s and %s as group %s", *reads, GROUP)
             await batcher.run()
     except Stopped:
         log.info("batcher stopped while waiting for Kafka")

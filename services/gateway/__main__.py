@@ -8,7 +8,7 @@ from services.gateway.app import init_app
 from services.gateway.server import serve
 from services.gateway.settings import GatewaySettings
 from services.settings import log_level, read_config
-from services.stage import eventloop
+from services.kafka import eventloop
 
 if __name__ == "__main__":
     logging.basicConfig(level=log_level(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -29,7 +29,8 @@ from services.gateway.settings import GatewaySettings
 from services.gateway.sockets import SocketRegistry
 from services.gateway.state import JobIndex
 from services.gateway.ws import websocket
-from services.stage import kafka
+from services.kafka import clients, topics
+from services.kafka.renewing import RenewingProducer
 from services.storage.sigv4 import Signer
 
 RECEIPT_LINGER_MS = 50  # how long a delivery receipt may wait for others to share its request
@@ -37,19 +38,19 @@ RECEIPT_LINGER_MS = 50  # how long a delivery receipt may wait for others to sha
 log = logging.getLogger(__name__)
 
 
-async def _connect(gw: Gateway, started: list[kafka.RenewingProducer]) -> None:
+async def _connect(gw: Gateway, started: list[RenewingProducer]) -> None:
     """Topics, producers, then the job-state feed, each waiting for the broker as long as it
-    takes (services/stage/kafka.py until_connected): the gateway serves meanwhile, /readyz says
+    takes (services/kafka/clients.py until_connected): the gateway serves meanwhile, /readyz says
     503 and submissions get `unavailable`, and it heals by itself when Kafka comes."""
     settings = gw.settings
-    await kafka.ensure_topics(settings.kafka)
-    producer = kafka.RenewingProducer(lambda: kafka.producer(settings.kafka, f"gateway-{settings.replica}"))
+    await topics.ensure_topics(settings.kafka)
+    producer = RenewingProducer(lambda: clients.producer(settings.kafka, f"gateway-{settings.replica}"))
     # Receipts wait for nobody: lingering lets one request carry the receipts of many results
     # under load, instead of one broker round trip (and one feed fetch per replica) per result.
-    receipts = kafka.RenewingProducer(lambda: kafka.producer(settings.kafka, f"gateway-{settings.replica}-receipts",
+    receipts = RenewingProducer(lambda: clients.producer(settings.kafka, f"gateway-{settings.replica}-receipts",
                                                              linger_ms=RECEIPT_LINGER_MS))
     for name, one in (("requests", producer), ("delivery receipts", receipts)):
-        await kafka.until_connected(settings.kafka, f"starting the {name} producer", one.start)
+        await clients.until_connected(settings.kafka, f"starting the {name} producer", one.start)
         started.append(one)
     gw.publisher = Publisher(settings.kafka, producer, receipts)
 
@@ -65,7 +66,7 @@ async def _connect(gw: Gateway, started: list[kafka.RenewingProducer]) -> None:
             raise
         return feed
 
-    gw.feed = await kafka.until_connected(settings.kafka, "starting the job-state feed", start_feed)
+    gw.feed = await clients.until_connected(settings.kafka, "starting the job-state feed", start_feed)
 
 
 def _exit_if_failed(task: "asyncio.Task[None]") -> None:
@@ -79,7 +80,7 @@ def _exit_if_failed(task: "asyncio.Task[None]") -> None:
 
 async def _kafka_ctx(app: web.Application) -> AsyncIterator[None]:
     gw = app[GATEWAY]
-    started: list[kafka.RenewingProducer] = []
+    started: list[RenewingProducer] = []
     connecting = asyncio.create_task(_connect(gw, started), name="gateway-kafka-start")
     connecting.add_done_callback(_exit_if_failed)
     yield

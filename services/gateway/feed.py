@@ -34,104 +34,26 @@ from services.gateway.messages import progress_messages
 from services.gateway.replies import ReplyRoutes, Route
 from services.gateway.sockets import SocketRegistry
 from services.gateway.state import JobIndex
+from services.kafka import clients, topics
+from services.kafka.follower import Follower, Handler
 from services.settings import KafkaSettings
-from services.stage import kafka
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_S = 30.0
 BATCHES_KEPT_MS = 24 * 3600 * 1000  # barcode.batch-status's retention
-Handler = Callable[[ConsumerRecord[bytes, bytes]], None]
+ConsumerFor = Callable[[str, int, int], AIOKafkaConsumer]
 
 
-class _Follower:
-    """One consumer assigned some partitions of some topics (every partition where `only` does
-    not name them), from `since_ms` on, or from given positions."""
-
-    def __init__(self, kafka: KafkaSettings, client_id: str, handlers: dict[str, Handler],
-                 fetch_max_wait_ms: int, fetch_min_bytes: int, only: dict[str, int] | None = None) -> None:
-        self.kafka = kafka
-        self.handlers = handlers
-        self.only = only or {}  # topic -> the one partition to read
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=kafka.bootstrap, client_id=client_id, group_id=None,
-            enable_auto_commit=False, auto_offset_reset="earliest",
-            fetch_max_wait_ms=fetch_max_wait_ms, fetch_min_bytes=fetch_min_bytes,
-        )
-        self.targets: dict[TopicPartition, int] = {}
-        self.caught_up = False
-        self.records = 0  # read so far (/metrics)
-        self._polled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    async def start(self, since_ms: int, positions: dict[TopicPartition, int] | None = None) -> None:
-        """From `since_ms` on, except where `positions` says where reading stopped last time."""
-        await self.consumer.start()
-        if self.only:
-            partitions = [TopicPartition(t, p) for t, p in self.only.items()]
-        else:
-            found = await kafka.partitions_of(self.kafka, self.handlers)
-            partitions = [TopicPartition(t, p) for t, ps in found.items() for p in ps]
-        self.consumer.assign(partitions)
-        positions = positions or {}
-        # The end offsets first: a record appended after them is found by offsets_for_times. In
-        # the other order a record appended between the two calls was skipped: no record since
-        # `since_ms` yet, so "start at the end", which by then was past it (found by CI: a
-        # result that arrived as a replica began to read its partition never reached the wait).
-        ends = await self.consumer.end_offsets(partitions)
-        starts = await self.consumer.offsets_for_times({tp: since_ms for tp in partitions if tp not in positions})
-        for tp in partitions:
-            start = starts.get(tp)
-            self.consumer.seek(tp, positions[tp] if tp in positions else start.offset if start is not None else ends[tp])
-        self.targets = {tp: end for tp, end in ends.items() if end > 0}
-        await self.check_caught_up()
-
-    async def positions(self) -> dict[TopicPartition, int]:
-        """Where reading got to: a later start from here reads nothing twice and misses nothing."""
-        return {tp: await self.consumer.position(tp) for tp in self.consumer.assignment()}
-
-    async def check_caught_up(self) -> bool:
-        if not self.caught_up:
-            for tp, end in self.targets.items():
-                if await self.consumer.position(tp) < end:
-                    return False
-            self.caught_up = True
-        return True
-
-    async def poll(self) -> None:
-        batches = await self.consumer.getmany(timeout_ms=500, max_records=1000)
-        self.records += sum(len(records) for records in batches.values())
-        for records in batches.values():
-            for record in records:
-                try:
-                    self.handlers[record.topic](record)
-                except contract.SchemaError as exc:
-                    log.error("skipping undecodable record %s/%d@%d: %s",
-                              record.topic, record.partition, record.offset, exc)
-        await self.check_caught_up()
-        polled, self._polled = self._polled, asyncio.get_running_loop().create_future()
-        polled.set_result(None)
-
-    async def read_past_now(self) -> None:
-        """Returns once every record its topics held when this was called has been read."""
-        ends = await self.consumer.end_offsets(list(self.consumer.assignment()))
-        while True:
-            for tp, end in ends.items():
-                if await self.consumer.position(tp) < end:
-                    break
-            else:
-                return
-            await asyncio.shield(self._polled)
-
-
-async def _poll_on(follower: _Follower) -> None:
-    """One poll; an error is logged and the same position polled again after a pause. A reader
-    that stopped on an error would leave every wait on its partition to time out, silently."""
-    try:
-        await follower.poll()
-    except (asyncio.CancelledError, KeyboardInterrupt):
-        raise
-    except Exception:
-        log.exception("reading %s failed; trying again", sorted(follower.handlers))
-        await asyncio.sleep(0.5)
+async def _start(follower: Follower, kafka: KafkaSettings, since_ms: int, only: dict[str, int] | None = None,
+                 positions: dict[TopicPartition, int] | None = None) -> None:
+    """Every partition of the follower's topics, or the one partition per topic `only` names."""
+    await follower.consumer.start()
+    if only:
+        partitions = [TopicPartition(t, p) for t, p in only.items()]
+    else:
+        found = await topics.partitions_of(kafka, follower.handlers)
+        partitions = [TopicPartition(t, p) for t, ps in found.items() for p in ps]
+    await follower.assign(partitions, since_ms, positions)
 
 
 class Hold:
@@ -150,7 +72,7 @@ class _Held:
     """A route read besides home: its follower, the task polling it, who holds it."""
 
     def __init__(self) -> None:
-        self.follower: _Follower | None = None
+        self.follower: Follower | None = None
         self.task: asyncio.Task[None] | None = None
         self.holders = 0
         self.ready = asyncio.Event()  # caught up with the partition's end at its start (or failed)
@@ -163,8 +85,11 @@ class Feed:
                  state_fetch_wait_ms: int = 100, state_fetch_min_bytes: int = 64 * 1024,
                  known_companies: frozenset[str] = frozenset(), replica: str = "gateway",
                  hold_linger_s: float = 30.0, batches: BatchIndex | None = None,
-                 sign: Sign = lambda bucket, key: None) -> None:
+                 sign: Sign = lambda bucket, key: None, consumer_for: ConsumerFor | None = None) -> None:
         self.kafka = kafka
+        # A group-less consumer (client id, fetch wait, fetch min bytes); tests pass a fake.
+        self._consumer_for = consumer_for or (lambda name, wait_ms, min_bytes: clients.consumer(
+            kafka, name, None, fetch_max_wait_ms=wait_ms, fetch_min_bytes=min_bytes))
         # Companies this replica has API keys for; a request owned by another keyed company
         # means replicas on these topics disagree on GATEWAY_API_KEYS (said once per company).
         self.known_companies = known_companies
@@ -175,15 +100,15 @@ class Feed:
         self.replica = replica
         self.hold_linger_s = hold_linger_s
         self.routes: ReplyRoutes | None = None  # known once the topics' partition counts are
-        self.home: _Follower | None = None
-        self.state = _Follower(kafka, f"{client_id}-state", {kafka.topic(contract.REQUESTS): self._on_request,
-                                                             kafka.topic(contract.DELIVERIES): self._on_delivery},
-                               state_fetch_wait_ms, state_fetch_min_bytes)
+        self.home: Follower | None = None
+        self.state = self._follower(f"{client_id}-state", {kafka.topic(contract.REQUESTS): self._on_request,
+                                                           kafka.topic(contract.DELIVERIES): self._on_delivery},
+                                    state_fetch_wait_ms, state_fetch_min_bytes)
         # Batch statuses: every partition, a few records per batch, kept a day.
         self.batches = batches if batches is not None else BatchIndex()
         self.sign = sign
-        self.batch_state = _Follower(kafka, f"{client_id}-batches", {kafka.topic(contract.BATCH_STATUS): self._on_batch_status},
-                                     state_fetch_wait_ms, 1)
+        self.batch_state = self._follower(f"{client_id}-batches", {kafka.topic(contract.BATCH_STATUS): self._on_batch_status},
+                                          state_fetch_wait_ms, 1)
         self._held: dict[Route, _Held] = {}
         self._stopped_at: dict[Route, dict[TopicPartition, int]] = {}  # where a dropped route's reading ended
         self._dropped_records = 0  # read by followers since stopped
@@ -192,29 +117,39 @@ class Feed:
         self._drops: set[asyncio.Task[None]] = set()  # routes being dropped after their linger
 
     @property
-    def followers(self) -> list[_Follower]:
+    def followers(self) -> list[Follower]:
         return [f for f in (self.home, self.state, self.batch_state, *(h.follower for h in self._held.values()))
                 if f is not None]
 
     def _since_ms(self) -> int:
         return int(time.time() * 1000 - self.kafka.state_ttl_s * 1000)
 
-    def _reply_follower(self, route: Route, name: str) -> _Follower:
+    def _follower(self, name: str, handlers: dict[str, Handler], fetch_max_wait_ms: int,
+                  fetch_min_bytes: int) -> Follower:
+        return Follower(self._consumer_for(name, fetch_max_wait_ms, fetch_min_bytes), handlers)
+
+    async def _read_route(self, route: Route, name: str,
+                          positions: dict[TopicPartition, int] | None = None) -> Follower:
+        """A started reader of one route's notifications and progress partitions."""
         notifications, progress = self.kafka.topic(contract.NOTIFICATIONS), self.kafka.topic(contract.PROGRESS)
-        return _Follower(self.kafka, f"{self.client_id}-{name}",
-                         {notifications: self._on_notification, progress: self._on_progress},
-                         self.kafka.fetch_max_wait_ms, self.kafka.fetch_min_bytes,
-                         only={notifications: route.notifications, progress: route.progress})
+        follower = self._follower(f"{self.client_id}-{name}",
+                             {notifications: self._on_notification, progress: self._on_progress},
+                             self.kafka.fetch_max_wait_ms, self.kafka.fetch_min_bytes)
+        try:
+            await _start(follower, self.kafka, self._since_ms(),
+                         only={notifications: route.notifications, progress: route.progress}, positions=positions)
+        except BaseException:
+            await follower.stop()
+            raise
+        return follower
 
     async def start(self) -> None:
         notifications, progress = self.kafka.topic(contract.NOTIFICATIONS), self.kafka.topic(contract.PROGRESS)
-        found = await kafka.partitions_of(self.kafka, (notifications, progress))
+        found = await topics.partitions_of(self.kafka, (notifications, progress))
         self.routes = ReplyRoutes(len(found[notifications]), len(found[progress]), self.replica)
-        self.home = self._reply_follower(self.routes.home, "home")
-        since_ms = self._since_ms()
-        for follower in (self.home, self.state):
-            await follower.start(since_ms)
-        await self.batch_state.start(int(time.time() * 1000) - BATCHES_KEPT_MS)
+        self.home = await self._read_route(self.routes.home, "home")
+        await _start(self.state, self.kafka, self._since_ms())
+        await _start(self.batch_state, self.kafka, int(time.time() * 1000) - BATCHES_KEPT_MS)
         self._report_caught_up()
         self._tasks = [asyncio.create_task(self._run(f), name=f"gateway-feed-{n}")
                        for n, f in enumerate((self.home, self.state, self.batch_state))]
@@ -233,7 +168,7 @@ class Feed:
             except asyncio.CancelledError:
                 pass
         for follower in self.followers:
-            await follower.consumer.stop()
+            await follower.stop()
         self._held.clear()  # a hold released after this (a socket closing late) has nothing to linger on
 
     def new_id(self) -> str:
@@ -285,9 +220,8 @@ class Feed:
         return hold
 
     async def _read_held(self, route: Route, held: _Held) -> None:
-        held.follower = self._reply_follower(route, f"p{route.notifications}")
         try:
-            await held.follower.start(self._since_ms(), self._stopped_at.pop(route, None))
+            held.follower = await self._read_route(route, f"p{route.notifications}", self._stopped_at.pop(route, None))
         except Exception as exc:
             # A broker gone while starting: the holders are told at once (not after their
             # timeout), and the next hold tries afresh.
@@ -296,12 +230,11 @@ class Feed:
                 del self._held[route]
             held.failed = exc
             held.ready.set()
-            await held.follower.consumer.stop()
             return
         while True:
             if held.follower.caught_up:
                 held.ready.set()
-            await _poll_on(held.follower)
+            await held.follower.poll_or_pause()
 
     def _release(self, route: Route, held: _Held) -> None:
         held.holders -= 1
@@ -318,16 +251,18 @@ class Feed:
         if held.holders or self._held.get(route) is not held:
             return
         del self._held[route]
-        assert held.task is not None and held.follower is not None
+        assert held.task is not None
         held.task.cancel()
         try:
             await held.task
         except asyncio.CancelledError:
             pass
+        if held.follower is None:
+            return  # cancelled while starting: its reader stopped itself
         if held.ready.is_set():
             self._stopped_at[route] = await held.follower.positions()
         self._dropped_records += held.follower.records
-        await held.follower.consumer.stop()
+        await held.follower.stop()
 
     @property
     def results_read(self) -> int:
@@ -357,9 +292,9 @@ class Feed:
         log.info("job state caught up: %d jobs, %d clients with pending results",
                  len(self.index.jobs), len(self.index.pending))
 
-    async def _run(self, follower: _Follower) -> None:
+    async def _run(self, follower: Follower) -> None:
         while True:
-            await _poll_on(follower)
+            await follower.poll_or_pause()
             self._report_caught_up()
 
     async def _prune(self) -> None:

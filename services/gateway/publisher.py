@@ -12,7 +12,7 @@ from services import contract
 from services.contract import ErrorCode, GenerateRequest
 from services.gateway.errors import ApiError
 from services.settings import KafkaSettings
-from services.stage.kafka import RenewingProducer
+from services.kafka.renewing import RenewingProducer
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT_S = 10.0

@@ -16,9 +16,10 @@ from services.generator.jobs import JobRunner
 from services.generator.progress import ProgressSender
 from services.generator.settings import GeneratorSettings
 from services.generator.storage import ObjectStore, ensure_bucket
-from services.stage import kafka
-from services.stage.batch import DeadLetters, Handler, Output, Outputs, Record
-from services.stage.main import Stage
+from services.kafka import clients
+from services.kafka.renewing import RenewingProducer
+from services.kafka.handler import DeadLetters, Handler, Output, Outputs, Record
+from services.kafka.stage import Stage
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def build_stage(settings: GeneratorSettings) -> Stage:
     executor = ThreadPoolExecutor(settings.render_threads, thread_name_prefix="render")
     store = ObjectStore(settings.s3, connections=settings.upload_connections)
     # Progress steps go out on the stage's own producer (one producer per job keeps them in order).
-    producer = kafka.RenewingProducer(lambda: kafka.producer(settings.kafka, "generator"))
+    producer = RenewingProducer(lambda: clients.producer(settings.kafka, "generator"))
     runner = JobRunner(store, executor, settings.upload_attempts, settings.upload_backoff_s,
                        settings.max_pixels, settings.render_timeout_s,
                        report=ProgressSender(producer, settings.kafka.topic(contract.PROGRESS)))

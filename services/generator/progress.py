@@ -14,7 +14,7 @@ from aiokafka.errors import KafkaError
 
 from services import contract
 from services.contract import RenderJob
-from services.stage.kafka import RenewingProducer
+from services.kafka.renewing import RenewingProducer
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import logging
 from services import contract
 from services.notifier.notify import RecentJobs, UrlSigner, to_notification
 from services.notifier.settings import NotifierSettings
-from services.stage.batch import Handler, Output, Outputs, Record
-from services.stage.main import Stage
+from services.kafka.handler import Handler, Output, Outputs, Record
+from services.kafka.stage import Stage
 from services.storage.sigv4 import Signer
 
 log = logging.getLogger(__name__)

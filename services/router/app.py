@@ -19,8 +19,8 @@ from services.router.enrichment import EnrichmentFailed, Enricher
 from services.router.routing import enrichment_failure, internal_failure, profile_for, route
 from services.router.settings import RouterSettings
 from services.settings import KafkaSettings
-from services.stage.batch import DeadLetters, Handler, Output, Outputs, Record
-from services.stage.main import Stage
+from services.kafka.handler import DeadLetters, Handler, Output, Outputs, Record
+from services.kafka.stage import Stage
 
 log = logging.getLogger(__name__)
 

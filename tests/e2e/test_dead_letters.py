@@ -73,7 +73,7 @@ async def test_redrive_puts_a_dead_letter_back(stack: Stack, gateway_a: str) -> 
         job_id=job_id)
     await _send(stack.kafka.bootstrap, contract.DEADLETTER, contract.encode(letter))
     env = stack.env()
-    run = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "services.stage.redrive", "--code",
+    run = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "services.kafka.redrive", "--code",
                                                    "storage_unavailable"], env=env, cwd=paths.ROOT,
                                   capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
@@ -82,6 +82,6 @@ async def test_redrive_puts_a_dead_letter_back(stack: Stack, gateway_a: str) -> 
         async with session.get(f"{gateway_a}/v1/jobs/{job_id}", params={"wait": "20"}) as resp:
             job = await resp.json()
     assert job["status"] == "completed"
-    again = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "services.stage.redrive", "--dry-run"],
+    again = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "services.kafka.redrive", "--dry-run"],
                                     env=env, cwd=paths.ROOT, capture_output=True, text=True, timeout=60)
     assert "would re-queue 0 dead letters" in again.stdout  # committed: not twice

@@ -16,7 +16,7 @@ from devstack.ports import free_port
     ("services.router", "BARCODE_KAFKA_START_WAIT_SECONDS"),
     ("services.notifier", "BARCODE_KAFKA_START_WAIT_SECONDS"),
     ("services.generator", "BARCODE_KAFKA_START_WAIT_SECONDS"),
-    # Read by the stage runtime's own start (services/stage/main.py), not by their settings.
+    # Read by the stage runtime's own start (services/kafka/stage.py), not by their settings.
     ("services.router", "BARCODE_DRAIN_SECONDS"),
     ("services.generator", "BARCODE_DRAIN_SECONDS"),
     # The batcher starts through the same process entry (stage/main.start_process).

@@ -9,8 +9,8 @@ import pytest
 from services import contract
 from services.contract import ErrorInfo, RenderJob, Result
 from services.generator.app import render_handler
-from services.stage.batch import DeadLetters
-from tests.services.stage.fakes import record
+from services.kafka.handler import DeadLetters
+from tests.services.kafka.fakes import record
 
 
 class FakeRunner:

@@ -6,7 +6,7 @@ import pytest
 from services import contract
 from services.notifier.app import notify_handler
 from services.notifier.notify import RecentJobs
-from tests.services.stage.fakes import record
+from tests.services.kafka.fakes import record
 
 
 def _sign(bucket: str, key: str) -> str:

@@ -14,8 +14,8 @@ from services.companies.profiles import DEFAULT_COMPANIES, EnrichmentSettings, P
 from services.router.app import route_handler
 from services.router.enrichment import EnrichmentFailed, Enricher
 from services.settings import Env, KafkaSettings
-from services.stage.batch import DeadLetters
-from tests.services.stage.fakes import record
+from services.kafka.handler import DeadLetters
+from tests.services.kafka.fakes import record
 
 KAFKA = KafkaSettings.from_env(Env({}))
 

@@ -1,7 +1,7 @@
 """What a handler gives back, how poison becomes a dead letter, and how much to poll at once.
 
 Pure: no Kafka client here, so the rules are unit-tested without a broker
-(tests/services/stage/test_batch.py).
+(tests/services/kafka/test_handler.py).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from aiokafka import ConsumerRecord
 
 from services import contract
 from services.contract import ErrorCode
-from services.stage.deadletter import dead_letter
+from services.kafka.deadletter import dead_letter
 
 log = logging.getLogger(__name__)
 Record = ConsumerRecord  # [bytes, bytes]: a stage reads and writes contract bytes

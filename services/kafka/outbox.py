@@ -5,7 +5,7 @@ produce requests, and the producer batches whatever arrives while a request is i
 happy path is a callback per message, no task. A send the broker refused (or that timed out
 while it was away) is sent again with backoff until acknowledged, its input uncommitted
 meanwhile; a producer whose sequence a restarted broker refuses for good is replaced
-(`kafka.RenewingProducer`) and the refused message sent again on the new one (it was not
+(`renewing.RenewingProducer`) and the refused message sent again on the new one (it was not
 written: no duplicate).
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Protocol
 
 from aiokafka.errors import KafkaError
 
-from services.stage.batch import Output, Outputs
+from services.kafka.handler import Output, Outputs
 
 log = logging.getLogger(__name__)
 MAX_RETRY_DELAY_S = 5.0
@@ -41,7 +41,7 @@ class _Pending:
             self.done()
 
 
-class Publisher:
+class Outbox:
     def __init__(self, producer: Producer) -> None:
         self.producer = producer
         self.sent = 0

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 from aiokafka import TopicPartition
 
-from services.stage.batch import DeadLetters, Output, Outputs, Record
-from services.stage.publisher import Publisher
-from services.stage.runtime import Runtime
-from tests.services.stage.fakes import FakeConsumer, FakeProducer, record
+from services.kafka.handler import DeadLetters, Output, Outputs, Record
+from services.kafka.outbox import Outbox
+from services.kafka.runtime import Runtime
+from tests.services.kafka.fakes import FakeConsumer, FakeProducer, record
 
 
 def echo(record: Record) -> Outputs:
@@ -19,7 +19,7 @@ def echo(record: Record) -> Outputs:
 
 def _runtime(handler: Callable[[Record], object], producer: FakeProducer, consumer: FakeConsumer,
              max_in_flight: int = 100, drain_s: float = 2.0) -> Runtime:
-    return Runtime(Publisher(producer), handler, DeadLetters("dl", "test"), max_in_flight,  # type: ignore[arg-type]
+    return Runtime(Outbox(producer), handler, DeadLetters("dl", "test"), max_in_flight,  # type: ignore[arg-type]
                    drain_s, consumer=consumer)  # type: ignore[arg-type]
 
 
@@ -110,7 +110,7 @@ async def test_a_failed_send_is_sent_again_until_acknowledged_and_only_then_comm
     await asyncio.sleep(0.25)
     assert consumer.committed() == {}
     await _until(lambda: consumer.committed().get(0) == 1)
-    assert len(producer.sent) == 2 and runtime.publisher.retries == 1
+    assert len(producer.sent) == 2 and runtime.outbox.retries == 1
     runtime.stop()
     await loop
 

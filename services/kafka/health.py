@@ -1,4 +1,4 @@
-"""A stage's HTTP side: /healthz (the process), /readyz (Kafka reachable, services/stage/readiness.py)
+"""A stage's HTTP side: /healthz (the process), /readyz (Kafka reachable, services/kafka/readiness.py)
 and Prometheus /metrics (the runtime's counters, plus any the service adds)."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
-from services.stage.readiness import KafkaReadiness
+from services.kafka.readiness import KafkaReadiness
 
 Counters = Callable[[], Mapping[str, float]]
 

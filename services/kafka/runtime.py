@@ -20,9 +20,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
-from services.stage.batch import DeadLetters, Handler, Outputs, Record, poll_size
-from services.stage.offsets import OffsetTracker
-from services.stage.publisher import Publisher
+from services.kafka.handler import DeadLetters, Handler, Outputs, Record, poll_size
+from services.kafka.offsets import OffsetTracker
+from services.kafka.outbox import Outbox
 
 log = logging.getLogger(__name__)
 COMMIT_EVERY_S = 0.2  # a commit is a broker round trip; a crash redoes at most this much more
@@ -32,11 +32,11 @@ REVOKE_WAIT_S = 5.0  # at a rebalance, how long to let in-flight records finish 
 
 
 class Runtime:
-    def __init__(self, publisher: Publisher, handler: Handler, dead_letters: DeadLetters, max_in_flight: int,
+    def __init__(self, outbox: Outbox, handler: Handler, dead_letters: DeadLetters, max_in_flight: int,
                  drain_s: float = 20.0, consumer: AIOKafkaConsumer | None = None) -> None:
         # Set before run(); the consumer is started with this runtime's rebalance_listener().
         self.consumer: AIOKafkaConsumer = consumer  # type: ignore[assignment]
-        self.publisher = publisher
+        self.outbox = outbox
         self.handler = handler
         self.dead_letters = dead_letters
         self.max_in_flight = max_in_flight
@@ -56,7 +56,7 @@ class Runtime:
         self._finished.set()
 
     def metrics(self) -> dict[str, float]:
-        return {**self.counts, "in_flight": len(self.offsets), "publish_retries_total": self.publisher.retries}
+        return {**self.counts, "in_flight": len(self.offsets), "publish_retries_total": self.outbox.retries}
 
     # -- one record ----------------------------------------------------------------------
     def _call(self, record: Record) -> Outputs | Awaitable[Outputs]:
@@ -81,7 +81,7 @@ class Runtime:
             self.offsets.finished(tp, offset)
             self._finished.set()
 
-        await self.publisher.publish(outputs, done)
+        await self.outbox.publish(outputs, done)
 
     async def _take(self, record: Record) -> None:
         self.offsets.started((record.topic, record.partition), record.offset)

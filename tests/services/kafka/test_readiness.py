@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from devstack.ports import free_port
-from services.stage.readiness import KafkaReadiness
+from services.kafka.readiness import KafkaReadiness
 
 
 async def test_not_ready_when_nothing_listens_at_the_bootstrap_address() -> None:

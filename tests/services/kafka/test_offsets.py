@@ -1,5 +1,5 @@
 """Commit positions when jobs finish out of order: never past a record still in work."""
-from services.stage.offsets import OffsetTracker
+from services.kafka.offsets import OffsetTracker
 
 TP = ("barcode.render", 0)
 OTHER = ("barcode.render", 1)

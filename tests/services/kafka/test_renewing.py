@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiokafka.errors import OutOfOrderSequenceNumber
 
-from services.stage.kafka import RenewingProducer
+from services.kafka.renewing import RenewingProducer
 
 
 class StandIn:
@@ -89,21 +89,3 @@ async def test_a_refused_receipt_renews_the_producer_for_the_next_ones() -> None
     await (await renewing.send("t", value=b"receipt-2"))
     assert renewing.producer.sent == [b"receipt-2"]
     await renewing.stop()
-
-
-async def test_every_client_gives_up_a_dead_connection_within_15_seconds() -> None:
-    """A request on a connection to a deleted broker pod gets no reset: aiokafka's 40 s default
-    (and faust's 90 s, before the stage runtime) held workers that long after a Kafka pod
-    deletion in `make k8s-test`. Every stage builds its clients here."""
-    from services.stage import kafka
-    from services.settings import Env, KafkaSettings
-
-    settings = KafkaSettings.from_env(Env({}))
-    consumer = kafka.consumer(settings, "t", "g", "topic")
-    producer = kafka.producer(settings, "t")
-    try:
-        assert consumer._client._request_timeout_ms == 15_000  # noqa: SLF001
-        assert producer.client._request_timeout_ms == 15_000
-    finally:
-        await consumer.stop()
-        await producer.stop()

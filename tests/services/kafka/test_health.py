@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.stage.health import health_app, metrics_text
-from services.stage.readiness import KafkaReadiness
+from services.kafka.health import health_app, metrics_text
+from services.kafka.readiness import KafkaReadiness
 
 
 def test_counts_stay_integers_and_names_ending_in_total_are_counters() -> None:

@@ -6,8 +6,8 @@ import base64
 import pytest
 
 from services import contract
-from services.stage.batch import DeadLetters, Poison, poll_size
-from tests.services.stage.fakes import record
+from services.kafka.handler import DeadLetters, Poison, poll_size
+from tests.services.kafka.fakes import record
 
 
 @pytest.mark.parametrize(("in_flight", "expected"), [(0, 500), (990, 10), (1000, 0), (1200, 0)])

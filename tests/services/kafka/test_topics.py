@@ -8,8 +8,8 @@ from aiokafka.errors import (InvalidReplicationFactorError, KafkaConnectionError
 from devstack.ports import free_port
 from services import contract
 from services.settings import Env, KafkaSettings
-from services.stage import kafka
-from services.stage.kafka import topic_specs
+from services.kafka import clients, topics
+from services.kafka.topics import topic_specs
 
 
 def test_topics_take_partitions_replication_and_min_isr_from_the_environment() -> None:
@@ -43,7 +43,7 @@ async def test_a_service_waits_for_a_broker_that_is_not_there_yet_then_says_why(
                              fetch_max_wait_ms=100, fetch_min_bytes=1, linger_ms=0, state_ttl_s=60, start_wait_s=2.0)
     started = time.monotonic()
     try:
-        await kafka.ensure_topics(settings)
+        await topics.ensure_topics(settings)
     except KafkaConnectionError:
         pass
     else:
@@ -67,7 +67,7 @@ async def test_a_step_is_retried_while_the_broker_is_away_then_returns_its_resul
         return "started"
 
     started = time.monotonic()
-    assert await kafka.until_connected(_settings(), "test", step) == "started"
+    assert await clients.until_connected(_settings(), "test", step) == "started"
     assert 3.0 <= time.monotonic() - started < 6.0  # 0.5 + 1 + 2 s of back-off
 
 
@@ -77,7 +77,7 @@ async def test_an_error_no_wait_can_cure_is_raised_at_once() -> None:
 
     started = time.monotonic()
     try:
-        await kafka.until_connected(_settings(), "test", step)
+        await clients.until_connected(_settings(), "test", step)
     except InvalidReplicationFactorError:
         pass
     else:

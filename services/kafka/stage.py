@@ -1,0 +1,105 @@
+"""A stage as a process: router, generator and notifier are each a `Stage` (where it reads, how
+it answers a record, where it serves) run by `run`.
+
+The drain order follows uvicorn's `shutdown()`: stop polling, let the records in hand finish
+(up to three quarters of BARCODE_DRAIN_SECONDS), commit, leave the group (`consumer.stop()`),
+flush the producer; `exit_after` ends the process if that overruns the deadline.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer
+
+from services import contract
+from services.kafka import clients
+from services.kafka.handler import DeadLetters, Handler
+from services.kafka.health import serve_health
+from services.kafka.outbox import Outbox
+from services.kafka.process import Stopped, connect, start_process, stop_on_signals
+from services.kafka.renewing import RenewingProducer
+from services.kafka.runtime import Runtime
+from services.settings import KafkaSettings, read_config
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Stage:
+    """What a service is to the runtime: where it reads, how it answers a record, where it serves."""
+
+    name: str  # the service: Kafka client id, dead letters' `service`, metrics prefix, logs
+    kafka: KafkaSettings
+    group: str  # consumer group
+    source: str  # input topic (base name; the prefix is added)
+    outputs: tuple[str, ...]  # topics it writes (base names): their metadata is fetched at start
+    handler: Handler
+    max_in_flight: int = 1000  # records polled and not yet acknowledged downstream
+    health: tuple[str, int] = ("127.0.0.1", 0)  # /healthz, /readyz, /metrics; port 0: none
+    counters: Callable[[], Mapping[str, float]] = field(default=dict)  # the service's own metrics
+    # Closes what the service opened (an HTTP session, a thread pool), after the drain.
+    close: Callable[[], Awaitable[None]] | None = None
+    # Work before the first poll, once Kafka answers (the generator's bucket); a stop interrupts it.
+    prepare: Callable[[], Awaitable[None]] | None = None
+    # The service's own producer when its handler sends beside its outputs (the generator's
+    # progress steps); by default the runtime makes one.
+    producer: RenewingProducer | None = None
+
+
+async def serve(stage: Stage, drain_s: float) -> None:
+    runtime: Runtime | None = None
+
+    def begin_drain() -> None:
+        if runtime is not None:
+            runtime.stop()
+
+    stop = stop_on_signals(stage.name, drain_s, begin_drain)
+    # Replaced by a new one if a restarted broker refuses its sequence: retries would fail forever.
+    producer = stage.producer or RenewingProducer(lambda: clients.producer(stage.kafka, stage.name))
+    outbox = Outbox(producer)
+    dead_letters = DeadLetters(stage.kafka.topic(contract.DEADLETTER), stage.name)
+    consumer: AIOKafkaConsumer | None = None
+
+    def counters() -> dict[str, float]:
+        own = runtime.metrics() if runtime is not None else {}
+        return {**own, "producer_renewals_total": producer.renewals, **stage.counters()}
+
+    host, port = stage.health
+    try:
+        async with serve_health(stage.name, host, port, stage.kafka.bootstrap, counters), \
+                contextlib.AsyncExitStack() as on_exit:
+            if stage.close is not None:
+                on_exit.push_async_callback(stage.close)
+            fresh = Runtime(outbox, stage.handler, dead_letters, stage.max_in_flight, drain_s)
+            listener = fresh.rebalance_listener()
+            consumer = await connect(
+                stop, stage.kafka, producer,
+                lambda: clients.started_consumer(stage.kafka, stage.name, stage.group,
+                                                 [stage.kafka.topic(stage.source)], listener),
+                outputs=(*stage.outputs, contract.DEADLETTER), prepare=stage.prepare)
+            fresh.consumer, runtime = consumer, fresh
+            if stop.is_set():
+                runtime.stop()
+            log.info("%s ready: reading %s as group %s", stage.name, stage.kafka.topic(stage.source), stage.group)
+            await runtime.run()
+    except Stopped:
+        log.info("%s stopped while waiting for Kafka", stage.name)
+    finally:
+        # Leave the group (the runtime has committed), then flush what is still queued.
+        if consumer is not None:
+            await consumer.stop()
+        await producer.stop()
+        log.info("%s stopped: %s", stage.name, counters())
+
+
+def run(build: Callable[[], Stage]) -> None:
+    """`python -m services.<name>` of a stage."""
+
+    async def main(drain_s: float) -> None:
+        # Built on the loop: aiokafka clients (a service's own producer) need a running loop.
+        await serve(read_config(build), drain_s)
+
+    start_process(main)
