@@ -22,7 +22,7 @@ import aiohttp
 import zxingcpp
 from PIL import Image
 
-from services.labels.sheet import layout_from
+from services.labels.layout import layout_from
 
 SHEET_DPI = 300  # the sheets are rasterised at the labels' own resolution
 MM_PER_INCH = 25.4

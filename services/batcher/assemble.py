@@ -21,7 +21,8 @@ from typing import Any
 
 from services.batcher.manifest_cells import safe_line
 from services.batcher.tally import Outcome, Tally
-from services.labels.sheet import SheetWriter, layout_from
+from services.labels.layout import layout_from
+from services.labels.pdf import SheetWriter
 from services.render.formats import FORMATS, Format, by_content_type
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ def _place(sheet: SheetWriter, body: bytes, outcome: Outcome, fmt: Format | None
     says about its label."""
     placing = fmt.sheet if fmt is not None else None
     if outcome.text_printed and placing == "raster":
-        caption = ""  # an SVG's own text is not drawn on the sheet (sheet.py): it keeps the caption
+        caption = ""  # an SVG's own text is not drawn on the sheet (labels/sources.py): it keeps the caption
     if placing == "vector":
         refused = sheet.add_svg(body, caption)  # vectors, at the size in mm the SVG states
     elif placing == "raster":

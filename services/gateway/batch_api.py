@@ -29,7 +29,7 @@ from services.gateway.batches import public
 from services.gateway.bodies import read_body, wait_seconds
 from services.gateway.context import GATEWAY, Gateway, caller_of
 from services.gateway.errors import ApiError
-from services.labels.sheet import SheetError, layout_from
+from services.labels.layout import SheetError, layout_from
 
 routes = web.RouteTableDef()
 CHUNK_BYTES = 256 * 1024  # rows per "rows" event: well under Kafka's 1 MB message limit
