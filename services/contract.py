@@ -120,7 +120,7 @@ class GenerateRequest:
     trace: dict[str, float] = field(default_factory=dict)
     idempotency_key: str | None = None  # a repeat with the same key gets this job back
     progress: bool | None = None  # True: the services report each step on barcode.progress
-    # Who asked (services/gateway/auth.py Caller.owner): "company:<name>" for an API key, or
+    # Who asked (services/gateway/edge/auth.py Caller.owner): "company:<name>" for an API key, or
     # "anonymous:<hash of the source address>". Scopes idempotency keys and who may read the job
     # on every replica, whatever that replica's own key settings are.
     owner: str | None = None
@@ -178,7 +178,7 @@ class Result:
 @dataclass
 class Notification:
     """barcode.notifications: what a client is told; read by the gateway replica holding the client
-    (services/gateway/replies.py)."""
+    (services/gateway/results/replies.py)."""
 
     job_id: str
     status: Literal["completed", "failed"]
@@ -270,7 +270,7 @@ class BatchEvent:
     total: int | None = None  # created: the number of rows
     sheet: dict[str, Any] | None = None  # created: the label sheet's layout as the client sent it
     created_ms: float = field(default_factory=now_ms)
-    rows: list[dict[str, Any]] | None = None  # rows: services/gateway/batch_input.py BatchRow.to_json()
+    rows: list[dict[str, Any]] | None = None  # rows: services/gateway/batches/rows.py BatchRow.to_json()
     outputs: dict[str, Any] | None = None  # finished: what was stored (BatchStatus's output fields)
     idempotency_key: str | None = None  # created: a repeat with this key gets this batch back
     fingerprint: str | None = None  # created: of what was asked, to refuse a reused key

@@ -14,7 +14,7 @@ import uuid
 from devstack.bench.memory import rss_kib
 from services.contract import GenerateRequest, Notification, now_ms
 from services.gateway import app as _gateway_app  # noqa: F401 - the gateway's imports in the baseline
-from services.gateway.state import JobIndex
+from services.gateway.jobs.state import JobIndex
 
 TRACE = ("gateway_in", "routed", "generator_in", "checked", "rendered", "generated", "notified", "gateway_out")
 

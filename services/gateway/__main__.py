@@ -5,7 +5,7 @@ import asyncio
 import logging
 
 from services.gateway.app import init_app
-from services.gateway.server import serve
+from services.gateway.edge.server import serve
 from services.gateway.settings import GatewaySettings
 from services.settings import log_level, read_config
 from services.kafka import eventloop

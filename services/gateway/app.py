@@ -14,21 +14,21 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import WSCloseCode, web
 
-from services.gateway.auth import KeyRing, Limits
-from services.gateway.checkpool import CheckPool
+from services.gateway.edge.auth import KeyRing, Limits
+from services.gateway.jobs.checkpool import CheckPool
 from services.gateway.context import GATEWAY, Gateway
-from services.gateway.costs import Costs
-from services.gateway.feed import Feed
-from services.gateway.files import FileFetcher
-from services.gateway.guard import guard, json_errors, security_headers
-from services.gateway.page import add_page_routes
-from services.gateway.publisher import Publisher
-from services.gateway.batch_api import routes as batch_routes
-from services.gateway.rest import routes
+from services.gateway.jobs.costs import Costs
+from services.gateway.results.feed import Feed
+from services.gateway.edge.files import FileFetcher
+from services.gateway.edge.guard import guard, json_errors, security_headers
+from services.gateway.edge.page import add_page_routes
+from services.gateway.jobs.publisher import Publisher
+from services.gateway.batches.api import routes as batch_routes
+from services.gateway.edge.rest import routes
 from services.gateway.settings import GatewaySettings
-from services.gateway.sockets import SocketRegistry
-from services.gateway.state import JobIndex
-from services.gateway.ws import websocket
+from services.gateway.results.sockets import SocketRegistry
+from services.gateway.jobs.state import JobIndex
+from services.gateway.results.ws import websocket
 from services.kafka import clients, topics
 from services.kafka.renewing import RenewingProducer
 from services.storage.sigv4 import Signer
@@ -109,7 +109,7 @@ async def _check_pool_ctx(app: web.Application) -> AsyncIterator[None]:
     the first costly check waits for them, nothing else does. In-process tests start them only
     when a costly check needs one. Stopped after the last handler."""
     gw = app[GATEWAY]
-    pool = CheckPool(gw.settings.check_workers, warm=("services.gateway.batch_input", "services.gateway.dryrun"))
+    pool = CheckPool(gw.settings.check_workers, warm=("services.gateway.batches.rows", "services.gateway.jobs.dryrun"))
     gw.costs.pool = pool
     warming = asyncio.create_task(pool.start(), name="gateway-check-workers") if app[WARM_CHECK_WORKERS] else None
     yield

@@ -8,17 +8,17 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from services.contract import ErrorCode
-from services.gateway.auth import Caller, KeyRing, Limits
-from services.gateway.batches import BatchIndex
-from services.gateway.client_address import client_address
-from services.gateway.costs import Costs
-from services.gateway.errors import ApiError
-from services.gateway.feed import Feed
-from services.gateway.files import FileFetcher
-from services.gateway.publisher import Publisher
+from services.gateway.edge.auth import Caller, KeyRing, Limits
+from services.gateway.batches.index import BatchIndex
+from services.gateway.edge.client_address import client_address
+from services.gateway.jobs.costs import Costs
+from services.gateway.edge.errors import ApiError
+from services.gateway.results.feed import Feed
+from services.gateway.edge.files import FileFetcher
+from services.gateway.jobs.publisher import Publisher
 from services.gateway.settings import GatewaySettings
-from services.gateway.sockets import SocketRegistry
-from services.gateway.state import JobIndex
+from services.gateway.results.sockets import SocketRegistry
+from services.gateway.jobs.state import JobIndex
 from services.storage.sigv4 import Signer
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from services.companies.profiles import DEFAULT_COMPANIES
-from services.gateway.client_address import Network, trusted_networks
+from services.gateway.edge.client_address import Network, trusted_networks
 from services.settings import ConfigError, Env, KafkaSettings, S3Settings
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class GatewaySettings:
     allowed_origins: frozenset[str]  # browser Origins allowed at the handshake, besides our own host
     idle_timeout_s: float  # a socket that sends nothing for this long is closed
     # How long the feed of other replicas' requests and receipts waits to fill a fetch
-    # (notifications are always fetched at once; see services/gateway/feed.py).
+    # (notifications are always fetched at once; see services/gateway/results/feed.py).
     state_fetch_wait_ms: int
     # How long another replica's results partition is still read after the last status read,
     # wait or socket that needed it (feed.py `Feed.hold`): a client polling a job's status

@@ -1,7 +1,7 @@
 """The notifier as a stage: barcode.results -> barcode.notifications.
 
 A notification is keyed by its client id (else its job id): the gateway replica holding that
-client reads that partition (services/gateway/replies.py), so the notifier does not need to know
+client reads that partition (services/gateway/results/replies.py), so the notifier does not need to know
 where a client is connected; the notifications topic (kept BARCODE_STATE_TTL_SECONDS) is also
 where a reconnecting client's missed results wait.
 The handler is pure apart from URL signing (a local computation): the runtime calls it inline,

@@ -5,7 +5,7 @@ large symbol with mask or codeword optimisation, and there the renderer's `check
 milliseconds (a 7,089-digit QR: ~4 ms), inside libzint, which holds the GIL. Drawing is another
 matter: a Han Xin version 84 as PDF takes ~500 ms of the generator (a rectangle per dark run,
 written out), as PNG ~6 ms. The gateway needs both costs first, to charge the caller's rate
-budget for them and to keep costly checks off its event loop (services/gateway/costs.py).
+budget for them and to keep costly checks off its event loop (services/gateway/jobs/costs.py).
 
 The model errs high: `devstack/bench/check_cost.py` times every symbology at several data
 lengths and kinds and at every `version`, and fits `CHEAP_MS + figure * fraction ** 1.5` over

@@ -178,7 +178,7 @@ async def _metric(session: aiohttp.ClientSession, gateway: str, name: str) -> fl
 async def test_a_replica_reads_only_its_own_clients_results_until_asked_about_others(
         gateway_a: str, gateway_b: str) -> None:
     # The fixture's replicas are named "gateway" and "gateway-b": homes 7 and 10 of 12.
-    from services.gateway.replies import ReplyRoutes
+    from services.gateway.results.replies import ReplyRoutes
     assert ReplyRoutes(12, 12, "gateway").home != ReplyRoutes(12, 12, "gateway-b").home
     read, held = "barcode_gateway_results_read_total", "barcode_gateway_result_partitions_held"
     async with aiohttp.ClientSession() as session:

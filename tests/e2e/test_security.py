@@ -10,8 +10,8 @@ import pytest
 
 from devstack.minio import ACCESS_KEY, SECRET_KEY
 from devstack.stack import Stack
-from services.gateway.auth import KeyRing
-from services.gateway.tokens import new_client_id, resume_token, token_valid
+from services.gateway.edge.auth import KeyRing
+from services.gateway.results.tokens import new_client_id, resume_token, token_valid
 from tests.support.client import generate, next_message
 from tests.support.keys import KEY_A, KEY_B
 

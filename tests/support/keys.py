@@ -1,5 +1,5 @@
 """API keys of the test stack (their SHA-256 hashes are what the gateway is given)."""
-from services.gateway.auth import key_hash
+from services.gateway.edge.auth import key_hash
 
 KEY_A = "test-key-company-a"
 KEY_B = "test-key-company-b"

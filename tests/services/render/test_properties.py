@@ -7,8 +7,8 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
-from services.gateway.errors import ApiError
-from services.gateway.validation import parse_generate
+from services.gateway.edge.errors import ApiError
+from services.gateway.jobs.validation import parse_generate
 from services.render import api
 from services.render.errors import JobError
 from services.render.options import OptionError, validate_options

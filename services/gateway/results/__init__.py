@@ -1,0 +1,1 @@
+"""Results on their way back: the feed that follows Kafka into the job index, where a client's results land (replies), the sockets this replica holds, the WebSocket protocol and its messages, resume tokens."""
