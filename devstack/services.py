@@ -1,4 +1,5 @@
-"""The four pipeline services as child processes of the local stack."""
+"""The pipeline's services as child processes of the local stack, and their names, which the
+stack, the image checks and the cluster suite read from here."""
 from __future__ import annotations
 
 import os
@@ -14,6 +15,13 @@ from pathlib import Path
 from devstack import paths
 from devstack.minio import ACCESS_KEY, SECRET_KEY
 from devstack.process import spawn, stop_child, wait_until
+
+GATEWAY = "gateway"
+# Every job passes these stages, in this order: the pods the cluster suite deletes under load.
+JOB_STAGES = ("router", "generator", "notifier")
+# The Kafka services (`python -m services.<name>`), each serving <NAME>_HEALTH_PORT.
+WORKERS = (*JOB_STAGES, "batcher")
+SERVICES = (GATEWAY, *WORKERS)
 
 
 def service_env(bootstrap: str, s3_endpoint: str, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -32,13 +40,13 @@ def service_env(bootstrap: str, s3_endpoint: str, extra: dict[str, str] | None =
 
 
 def _ready_marker(name: str) -> str:
-    """The log line that says a worker is up: every stage (services/stage) logs "<name> ready"."""
+    """The log line that says a worker is up: every Kafka service (services/kafka) logs "<name> ready"."""
     return f"{name} ready"
 
 
 @dataclass
 class ServiceProcess:
-    name: str  # router | generator | notifier | gateway
+    name: str  # one of SERVICES
     env: dict[str, str]
     log_path: Path
     port: int | None = None  # gateways only

@@ -16,7 +16,7 @@ from devstack.kafka import KafkaBroker
 from devstack.minio import MinioServer
 from devstack.ports import free_port
 from devstack.process import Supervised, Supervisor
-from devstack.services import ServiceProcess, service_env
+from devstack.services import GATEWAY, WORKERS, ServiceProcess, service_env
 
 
 def _numbered(kind: str, count: int) -> list[str]:
@@ -55,12 +55,10 @@ class Stack:
     def service(self, name: str, port: int | None = None, **env: str) -> ServiceProcess:
         """Define (not start) a service; gateways get `port` (free if not given)."""
         kind = name.split("-")[0]
-        if kind == "gateway":
+        if kind == GATEWAY:
             port = port or free_port()
             env.setdefault("GATEWAY_REPLICA", name)
-        if kind == "generator":
-            env.setdefault("GENERATOR_METRICS_PORT", str(free_port()))
-        if kind in ("router", "notifier", "batcher"):  # the /healthz a Kubernetes probe would ask
+        if kind in WORKERS:  # the /healthz a Kubernetes probe would ask
             env.setdefault(f"{kind.upper()}_HEALTH_PORT", str(free_port()))
         svc = ServiceProcess(kind, self.env(**env), self.root / "logs" / f"{name}.log", port=port)
         self.services[name] = svc
@@ -71,10 +69,10 @@ class Stack:
         """Start all services in parallel (`generators` generator and `gateways` gateway
         processes, `env` overriding their settings), then wait for each to be ready; returns
         the gateways' URLs, the first on `gateway_port` if given."""
-        for name in ("router", "notifier", "batcher", *_numbered("generator", generators)):
+        for name in (*(w for w in WORKERS if w != "generator"), *_numbered("generator", generators)):
             self.service(name, **env).start(wait=False)
         gateway_procs = [self.service(name, port=gateway_port if n == 0 else None, **env)
-                         for n, name in enumerate(_numbered("gateway", gateways))]
+                         for n, name in enumerate(_numbered(GATEWAY, gateways))]
         for svc in gateway_procs:
             svc.start(wait=False)
         for svc in self.services.values():

@@ -99,7 +99,7 @@ def main() -> None:
     _say(f"scratch {scratch}; starting Kafka and MinIO ...")
     stack.start_infra()
     try:
-        port = "GENERATOR_METRICS_PORT" if args.service == "generator" else f"{args.service.upper()}_HEALTH_PORT"
+        port = "GENERATOR_HEALTH_PORT" if args.service == "generator" else f"{args.service.upper()}_HEALTH_PORT"
         health = {port: str(free_port())}
         env = stack.env(**health)
         variants = {"old": Variant("old", old_root, args.service, env, scratch / "stack" / "logs"),

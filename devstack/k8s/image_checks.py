@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 from devstack.k8s import docker, images, say
+from devstack.services import SERVICES
 
 LOCKED_DOWN = ("--network", "none", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
                "--security-opt", "no-new-privileges")
@@ -21,9 +22,10 @@ PREFIX = f"barcode-image-check-{os.getpid()}"
 
 SERVICE_CHECK = """
 import importlib, io, os
+MODULES = __MODULES__
 from PIL import Image
 import zxingcpp
-for module in ("services.gateway", "services.router", "services.generator", "services.notifier", "services.batcher", "loadtest"):
+for module in MODULES:
     importlib.import_module(module)
 from services.render import api
 from services.render.symbologies import CATALOGUE
@@ -33,8 +35,8 @@ for fmt in ("png", "svg", "pdf", "eps"):
     sizes[fmt] = len(api.render(CATALOGUE["code128"], "HELLO-123", fmt, {}, "zint").body)
 png = api.render(CATALOGUE["qrcode"], "barcode-pipeline", "png", {}, None).body
 assert [b.text for b in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))] == ["barcode-pipeline"]
-print(f"5 modules import; code128 png/svg/pdf/eps {sizes} bytes, decoded; uid {os.getuid()}")
-"""
+print(f"{len(MODULES)} modules import; code128 png/svg/pdf/eps {sizes} bytes, decoded; uid {os.getuid()}")
+""".replace("__MODULES__", repr((*(f"services.{name}" for name in SERVICES), "loadtest")))
 
 KAFKA_CLIENT = """
 import asyncio

@@ -26,6 +26,7 @@ from devstack.k8s import box, cluster, layout, say
 from devstack.k8s.memory import worst_job_fits
 from devstack.k8s.portforward import PortForward
 from devstack.k8s.resume import resume_after_gateway_loss
+from devstack.services import JOB_STAGES
 
 CHART = paths.ROOT / "helm" / "barcode-pipeline"
 LOCAL_VALUES = CHART / "ci" / "local-values.yaml"
@@ -292,7 +293,7 @@ def main(argv: list[str]) -> int:
                       lambda: worst_job_fits(gateway.url, kubectl, pods))
             suite.run(f"load {args.load_seconds:g}s at {args.load_rate:g}/s", lambda: load(gateway, args.load_rate, args.load_seconds))
             suite.run("cluster memory after the load", cluster_memory)
-            faults = [Fault(f"delete {c} pod", delete_pod(c)) for c in ("router", "generator", "notifier", "kafka")]
+            faults = [Fault(f"delete {c} pod", delete_pod(c)) for c in (*JOB_STAGES, "kafka")]
             suite.run("pod deletions under load", lambda: faults_under_load(suite, gateway, 1200, args.load_rate, faults, 300))
             upgrade = [Fault("helm upgrade (rolling restart)", rolling_upgrade)]
             suite.run("rolling upgrade under load", lambda: faults_under_load(suite, gateway, 600, args.load_rate, upgrade, 300))

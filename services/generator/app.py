@@ -62,7 +62,7 @@ def build_stage(settings: GeneratorSettings) -> Stage:
         outputs=(contract.RESULTS, contract.PROGRESS),
         handler=render_handler(runner, settings.kafka.topic(contract.RESULTS),
                                DeadLetters(settings.kafka.topic(contract.DEADLETTER), "generator")),
-        max_in_flight=settings.max_in_flight, health=(settings.metrics_host, settings.metrics_port),
+        max_in_flight=settings.max_in_flight, health=settings.health,
         counters=lambda: {f"{name}_total": value for name, value in runner.counts.items()},
         close=close, prepare=prepare, producer=producer,
     )

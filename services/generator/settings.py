@@ -19,8 +19,7 @@ class GeneratorSettings:
     upload_backoff_s: float  # first retry delay; doubles per attempt, with jitter
     max_pixels: int  # jobs whose raster would be larger fail output_too_large
     render_timeout_s: float  # jobs whose rendering takes longer fail render_timeout
-    metrics_host: str
-    metrics_port: int  # /metrics and /healthz; 0 turns them off
+    health: tuple[str, int]  # GENERATOR_HEALTH_HOST/_PORT: /healthz, /readyz, /metrics (port 0: none)
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> "GeneratorSettings":
@@ -36,6 +35,8 @@ class GeneratorSettings:
             upload_backoff_s=env.float("GENERATOR_UPLOAD_BACKOFF_SECONDS", 0.2, minimum=0.0),
             max_pixels=env.int("GENERATOR_MAX_PIXELS", MAX_PIXELS, minimum=10_000),
             render_timeout_s=env.float("GENERATOR_RENDER_TIMEOUT_SECONDS", 10.0, minimum=0.1),
-            metrics_host=env.str("GENERATOR_METRICS_HOST", "127.0.0.1"),
-            metrics_port=env.int("GENERATOR_METRICS_PORT", 9102),
+            # GENERATOR_METRICS_HOST/_PORT, the names before they matched the other services', are
+            # still read where the new ones are not set. Unlike theirs, served by default.
+            health=(env.str("GENERATOR_HEALTH_HOST", env.str("GENERATOR_METRICS_HOST", "127.0.0.1")),
+                    env.int("GENERATOR_HEALTH_PORT", env.int("GENERATOR_METRICS_PORT", 9102))),
         )

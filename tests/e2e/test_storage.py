@@ -28,7 +28,7 @@ async def test_generator_metrics_count_renders_and_verification(stack: Stack, ga
 
     from tests.support.client import generate, next_message
 
-    port = stack.services["generator"].env["GENERATOR_METRICS_PORT"]
+    port = stack.services["generator"].env["GENERATOR_HEALTH_PORT"]
     async with aiohttp.ClientSession() as session:
         before = await _generator_counts(session, port)
         async with session.ws_connect(f"{gateway_a}/v1/ws") as ws:

@@ -46,7 +46,7 @@ def test_workers_started_before_the_broker_wait_unready_then_work_without_exitin
         generator.start(wait=False)
         gateway.start(wait=False)
         probes = {"notifier": f"http://127.0.0.1:{notifier.env['NOTIFIER_HEALTH_PORT']}",
-                  "generator": f"http://127.0.0.1:{generator.env['GENERATOR_METRICS_PORT']}",
+                  "generator": f"http://127.0.0.1:{generator.env['GENERATOR_HEALTH_PORT']}",
                   "gateway": gateway.url}
         services = {"notifier": notifier, "generator": generator, "gateway": gateway}
         pids = {name: svc.proc.pid for name, svc in services.items()}  # type: ignore[union-attr]

@@ -109,7 +109,7 @@ def test_services_have_probes_pdbs_and_a_grace_period_longer_than_their_drain(re
         assert spec["terminationGracePeriodSeconds"] > float(env["BARCODE_DRAIN_SECONDS"])
         assert container["args"] == [f"services.{name}"]
         port = container["ports"][0]["containerPort"]
-        health_port = {"gateway": "GATEWAY_PORT", "router": "ROUTER_HEALTH_PORT", "generator": "GENERATOR_METRICS_PORT",
+        health_port = {"gateway": "GATEWAY_PORT", "router": "ROUTER_HEALTH_PORT", "generator": "GENERATOR_HEALTH_PORT",
                        "notifier": "NOTIFIER_HEALTH_PORT", "batcher": "BATCHER_HEALTH_PORT"}[name]
         assert env[health_port] == str(port), name  # the probe asks where the service listens
 
