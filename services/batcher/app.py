@@ -41,6 +41,16 @@ from services.storage.sigv4 import Signer
 
 log = logging.getLogger(__name__)
 GROUP = "barcode-batcher"
+HELP = {  # /metrics: Batcher.metrics
+    "rows_sent_total": "Batch rows sent as jobs to the requests topic (a row whose send failed is counted again).",
+    "rows_counted_total": "Results counted into their batch (the first result of each row).",
+    "duplicate_results_total": "Results of rows already counted, dropped.",
+    "batches_assembled_total": "Batches whose outputs (ZIP, manifest, label sheet) were stored and announced finished.",
+    "assembly_failures_total": "Assemblies of a batch's outputs that failed (tried again 5 s later).",
+    "batches_owned": "Batches on the partitions this batcher owns, finished ones included.",
+    "batches_assembling": "Batch assemblies started since this batcher took their partitions, running or done.",
+    "rows_in_flight": "Batch rows sent as jobs whose result has not been counted yet.",
+}
 
 
 class Batcher(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -212,7 +222,7 @@ async def serve(settings: BatcherSettings, drain_s: float) -> None:
     consumer: AIOKafkaConsumer | None = None
     host, port = settings.health
     try:
-        async with serve_health("batcher", host, port, settings.kafka.bootstrap, batcher.metrics):
+        async with serve_health("batcher", host, port, settings.kafka.bootstrap, batcher.metrics, HELP):
             reads = [batcher.topics[contract.BATCHES], batcher.topics[contract.BATCH_ROWS]]
             consumer = await connect(stop, settings.kafka, producer, lambda: clients.started_consumer(
                 settings.kafka, "batcher", GROUP, reads, batcher, assignors=(RangePartitionAssignor,),

@@ -14,23 +14,25 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import WSCloseCode, web
 
-from services.gateway.edge.auth import KeyRing, Limits
-from services.gateway.jobs.checkpool import CheckPool
+from services.gateway.batches.api import routes as batch_routes
 from services.gateway.context import GATEWAY, Gateway
-from services.gateway.jobs.costs import Costs
-from services.gateway.results.feed import Feed
+from services.gateway.edge.auth import KeyRing, Limits
 from services.gateway.edge.files import FileFetcher
 from services.gateway.edge.guard import guard, json_errors, security_headers
 from services.gateway.edge.page import add_page_routes
-from services.gateway.jobs.publisher import Publisher
-from services.gateway.batches.api import routes as batch_routes
 from services.gateway.edge.rest import routes
-from services.gateway.settings import GatewaySettings
-from services.gateway.results.sockets import SocketRegistry
+from services.gateway.jobs.checkpool import CheckPool
+from services.gateway.jobs.costs import Costs
+from services.gateway.jobs.publisher import Publisher
 from services.gateway.jobs.state import JobIndex
+from services.gateway.metrics import HELP, reading
+from services.gateway.results.feed import Feed
+from services.gateway.results.sockets import SocketRegistry
 from services.gateway.results.ws import websocket
+from services.gateway.settings import GatewaySettings
 from services.kafka import clients, topics
 from services.kafka.renewing import RenewingProducer
+from services.metrics import add_metrics_route
 from services.storage.sigv4 import Signer
 
 RECEIPT_LINGER_MS = 50  # how long a delivery receipt may wait for others to share its request
@@ -136,7 +138,7 @@ def init_app(settings: GatewaySettings, warm_check_workers: bool = False) -> web
     s3 = settings.s3
     limits = Limits(settings.rate_limit, settings.rate_burst, settings.max_sockets_per_caller,
                     settings.auth_failures_per_minute, settings.auth_failure_burst)
-    app[GATEWAY] = Gateway(
+    app[GATEWAY] = gw = Gateway(
         settings=settings, index=JobIndex(settings.kafka.state_ttl_s, settings.max_jobs), registry=SocketRegistry(),
         keys=KeyRing.load(settings.api_keys, settings.api_keys_file, settings.anonymous_companies,
                           owner_salt=settings.resume_secret),
@@ -152,5 +154,6 @@ def init_app(settings: GatewaySettings, warm_check_workers: bool = False) -> web
     app.add_routes(routes)
     app.add_routes(batch_routes)
     app.router.add_get("/v1/ws", websocket)
+    add_metrics_route(app, "barcode_gateway", lambda: reading(gw), HELP)
     add_page_routes(app, settings.companies_file)
     return app

@@ -23,6 +23,14 @@ from services.kafka.stage import Stage
 
 log = logging.getLogger(__name__)
 
+# /metrics: JobRunner.counts, each as <name>_total.
+HELP = {
+    "rendered_total": "Barcodes drawn and stored as new objects.",
+    "cached_total": "Jobs answered with an object already stored under the same key (not stored again).",
+    "failed_total": "Jobs answered with a failure (a bad input, a timeout, storage unavailable, a bug).",
+    "verification_failed_total": "Drawn barcodes that did not decode back to their input (also in failed_total).",
+}
+
 
 def render_handler(runner: JobRunner, results_topic: str, dead_letters: DeadLetters) -> Handler:
     async def handle(record: Record) -> Outputs:
@@ -63,6 +71,6 @@ def build_stage(settings: GeneratorSettings) -> Stage:
         handler=render_handler(runner, settings.kafka.topic(contract.RESULTS),
                                DeadLetters(settings.kafka.topic(contract.DEADLETTER), "generator")),
         max_in_flight=settings.max_in_flight, health=settings.health,
-        counters=lambda: {f"{name}_total": value for name, value in runner.counts.items()},
+        counters=lambda: {f"{name}_total": value for name, value in runner.counts.items()}, helps=HELP,
         close=close, prepare=prepare, producer=producer,
     )

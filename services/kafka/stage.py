@@ -26,6 +26,19 @@ from services.settings import KafkaSettings, read_config
 
 log = logging.getLogger(__name__)
 
+# The help texts of what every stage counts (Runtime.metrics and the producer); a stage's own
+# metrics have theirs in its Stage.helps.
+HELP = {
+    "records_total": "Records polled from the input topic and handed to the handler.",
+    "batches_total": "Polls of the input topic that returned records.",
+    "dead_letters_total": "Records the handler raised on (undecodable, poison, a bug): dead letters, not outputs.",
+    "commits_total": "Offset commits the broker accepted.",
+    "commit_failures_total": "Offset commits that failed (a rebalance, the broker away); their records are redone.",
+    "in_flight": "Records polled whose outputs the broker has not acknowledged yet.",
+    "publish_retries_total": "Outputs sent again after a send failed or the broker refused it (one per attempt).",
+    "producer_renewals_total": "Producers replaced after the broker refused their sequence (a broker restart).",
+}
+
 
 @dataclass
 class Stage:
@@ -40,6 +53,7 @@ class Stage:
     max_in_flight: int = 1000  # records polled and not yet acknowledged downstream
     health: tuple[str, int] = ("127.0.0.1", 0)  # /healthz, /readyz, /metrics; port 0: none
     counters: Callable[[], Mapping[str, float]] = field(default=dict)  # the service's own metrics
+    helps: Mapping[str, str] = field(default_factory=dict)  # the help text of each of those
     # Closes what the service opened (an HTTP session, a thread pool), after the drain.
     close: Callable[[], Awaitable[None]] | None = None
     # Work before the first poll, once Kafka answers (the generator's bucket); a stop interrupts it.
@@ -69,7 +83,8 @@ async def serve(stage: Stage, drain_s: float) -> None:
 
     host, port = stage.health
     try:
-        async with serve_health(stage.name, host, port, stage.kafka.bootstrap, counters), \
+        helps = {**HELP, **stage.helps}
+        async with serve_health(stage.name, host, port, stage.kafka.bootstrap, counters, helps), \
                 contextlib.AsyncExitStack() as on_exit:
             if stage.close is not None:
                 on_exit.push_async_callback(stage.close)

@@ -20,6 +20,10 @@ from services.storage.sigv4 import Signer
 
 log = logging.getLogger(__name__)
 
+HELP = {  # /metrics: the notifier's own
+    "remembered_jobs": "Job ids remembered as notified, to drop a repeated result (at most NOTIFIER_DEDUPE_WINDOW).",
+}
+
 
 def url_signer(settings: NotifierSettings) -> UrlSigner:
     s3 = settings.s3
@@ -61,5 +65,5 @@ def build_stage(settings: NotifierSettings) -> Stage:
         handler=notify_handler(kafka.topic(contract.NOTIFICATIONS), url_signer(settings), recent,
                                kafka.topic(contract.BATCH_ROWS)),
         max_in_flight=settings.max_in_flight, health=settings.health,
-        counters=lambda: {"remembered_jobs": len(recent)},
+        counters=lambda: {"remembered_jobs": len(recent)}, helps=HELP,
     )

@@ -24,6 +24,11 @@ from services.kafka.stage import Stage
 
 log = logging.getLogger(__name__)
 
+HELP = {  # /metrics: the router's own
+    "enrichment_breakers_open": "Companies whose enrichment endpoint's circuit breaker is open (calls refused, "
+                                "but for a trial once the reset time has passed).",
+}
+
 
 def route_handler(kafka: KafkaSettings, profiles: dict[str, Profile], enricher: Enricher,
                   dead_letters: DeadLetters) -> Handler:
@@ -86,5 +91,6 @@ def build_stage(settings: RouterSettings) -> Stage:
         handler=route_handler(kafka, profiles, enricher, dead_letters),
         max_in_flight=settings.max_in_flight, health=settings.health,
         counters=lambda: {"enrichment_breakers_open": sum(b.opened_at is not None for b in enricher.breakers.values())},
+        helps=HELP,
         close=enricher.close,
     )

@@ -18,6 +18,7 @@ import pytest
 from devstack.stack import Stack
 from tests.support.client import generate, next_message, proof, resume_headers
 from tests.support.keys import KEY_A, KEY_B
+from tests.support.metrics import scrape
 
 PUBLIC_URL = "http://barcodes.example:8443"
 
@@ -280,13 +281,11 @@ async def test_a_client_that_stops_reading_is_closed(guarded: str) -> None:
     await writer.drain()
     # Read nothing for a while: results pile up in the buffers until the gateway gives up.
     deadline = time.monotonic() + 20
-    metrics_url = f"{guarded}/metrics"
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < deadline:
             await asyncio.sleep(1)
-            async with session.get(metrics_url) as resp:
-                if "barcode_gateway_websockets 0" in await resp.text():
-                    break
+            if (await scrape(session, guarded))["barcode_gateway_websockets"] == 0:
+                break
         else:
             raise AssertionError("the socket of a client that stopped reading is still open after 20 s")
     # What the kernel still held reaches the client, then the connection ends (with the 1013

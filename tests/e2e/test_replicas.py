@@ -8,6 +8,7 @@ import aiohttp
 
 from devstack.stack import Stack
 from tests.support.client import next_message, proof, resume_headers
+from tests.support.metrics import scrape
 
 
 async def test_rest_job_on_a_is_pushed_to_the_socket_on_b(gateway_a: str, gateway_b: str) -> None:
@@ -86,10 +87,8 @@ async def test_wrong_resume_token_is_refused(gateway_a: str, gateway_b: str) -> 
 
 
 async def _refusals(session: aiohttp.ClientSession, gateway: str, code: str) -> int:
-    async with session.get(f"{gateway}/metrics") as resp:
-        text = await resp.text()
-    prefix = f'barcode_gateway_rejections_total{{code="{code}"}} '
-    return next((int(line[len(prefix):]) for line in text.splitlines() if line.startswith(prefix)), 0)
+    counts = await scrape(session, gateway)
+    return int(counts.get(f'barcode_gateway_rejections_total{{code="{code}"}}', 0))
 
 
 async def test_a_resume_token_in_the_url_is_refused(gateway_a: str) -> None:
@@ -168,11 +167,9 @@ async def test_malformed_resume_tokens_are_answered_and_closed_1008(gateway_a: s
 
 
 async def _metric(session: aiohttp.ClientSession, gateway: str, name: str) -> float:
-    async with session.get(f"{gateway}/metrics") as resp:
-        for line in (await resp.text()).splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-    raise AssertionError(f"{name} not in {gateway}/metrics")
+    counts = await scrape(session, gateway)
+    assert name in counts, f"{name} not in {gateway}/metrics"
+    return counts[name]
 
 
 async def test_a_replica_reads_only_its_own_clients_results_until_asked_about_others(

@@ -6,6 +6,7 @@ import pytest
 
 from devstack.minio import ACCESS_KEY, SECRET_KEY
 from devstack.stack import Stack
+from tests.support.metrics import scrape
 
 
 def test_bucket_exists_with_a_one_day_expiry_rule(stack: Stack) -> None:
@@ -13,12 +14,6 @@ def test_bucket_exists_with_a_one_day_expiry_rule(stack: Stack) -> None:
                       aws_secret_access_key=SECRET_KEY, region_name="us-east-1")
     rules = s3.get_bucket_lifecycle_configuration(Bucket="barcodes")["Rules"]
     assert [(r["Status"], r["Expiration"]["Days"]) for r in rules] == [("Enabled", 1)]
-
-
-async def _generator_counts(session: object, port: str) -> dict[str, int]:
-    async with session.get(f"http://127.0.0.1:{port}/metrics") as resp:  # type: ignore[attr-defined]
-        text = await resp.text()
-    return {name: int(value) for name, value in (line.split() for line in text.splitlines() if not line.startswith("#"))}
 
 
 async def test_generator_metrics_count_renders_and_verification(stack: Stack, gateway_a: str) -> None:
@@ -30,12 +25,12 @@ async def test_generator_metrics_count_renders_and_verification(stack: Stack, ga
 
     port = stack.services["generator"].env["GENERATOR_HEALTH_PORT"]
     async with aiohttp.ClientSession() as session:
-        before = await _generator_counts(session, port)
+        before = await scrape(session, f"http://127.0.0.1:{port}")
         async with session.ws_connect(f"{gateway_a}/v1/ws") as ws:
             await next_message(ws)
             _, final = await generate(ws, symbology="qrcode", data=f"METRICS-{uuid.uuid4().hex}")
             assert final["type"] == "completed"
-        after = await _generator_counts(session, port)
+        after = await scrape(session, f"http://127.0.0.1:{port}")
     assert after["barcode_generator_rendered_total"] == before["barcode_generator_rendered_total"] + 1
     # Other tests (the fuzzers) run beside this one; this job itself verified fine.
     assert after["barcode_generator_verification_failed_total"] == before["barcode_generator_verification_failed_total"]

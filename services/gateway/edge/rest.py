@@ -1,4 +1,4 @@
-"""REST routes: jobs, files, symbologies, health, metrics, the OpenAPI document."""
+"""REST routes: jobs, files, symbologies, health, the OpenAPI document (/metrics: metrics.py, added by app.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -164,34 +164,6 @@ async def readyz(request: web.Request) -> web.Response:
     ready = all(checks.values())
     return web.json_response({"status": "ready" if ready else "not_ready", "checks": checks},
                              status=200 if ready else 503)
-
-
-@routes.get("/metrics")
-async def metrics(request: web.Request) -> web.Response:
-    gw = _gw(request)
-    lines = [
-        "# TYPE barcode_gateway_jobs_published_total counter",
-        f"barcode_gateway_jobs_published_total {gw.publisher.published if gw.publisher else 0}",
-        "# TYPE barcode_gateway_producer_renewals_total counter",
-        f"barcode_gateway_producer_renewals_total {gw.publisher.renewals if gw.publisher else 0}",
-        "# TYPE barcode_gateway_jobs_known gauge",
-        f"barcode_gateway_jobs_known {len(gw.index.jobs)}",
-        "# TYPE barcode_gateway_websockets gauge",
-        f"barcode_gateway_websockets {len(gw.registry)}",
-        "# TYPE barcode_gateway_jobs_evicted_total counter",
-        f"barcode_gateway_jobs_evicted_total {gw.index.evicted}",
-        "# TYPE barcode_gateway_duplicate_results_dropped_total counter",
-        f"barcode_gateway_duplicate_results_dropped_total {gw.index.duplicates_dropped}",
-        "# TYPE barcode_gateway_results_read_total counter",
-        f"barcode_gateway_results_read_total {gw.feed.results_read if gw.feed else 0}",
-        "# TYPE barcode_gateway_result_partitions_held gauge",
-        f"barcode_gateway_result_partitions_held {gw.feed.partitions_held if gw.feed else 0}",
-        "# TYPE barcode_gateway_server_errors_total counter",
-        f"barcode_gateway_server_errors_total {gw.server_errors}",
-        "# TYPE barcode_gateway_rejections_total counter",
-    ]
-    lines += [f'barcode_gateway_rejections_total{{code="{code}"}} {count}' for code, count in sorted(gw.errors.items())]
-    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
 
 @routes.get("/openapi.json")

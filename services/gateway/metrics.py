@@ -1,0 +1,34 @@
+"""The gateway's /metrics (served by services/metrics.py): what each replica counts, read at each scrape."""
+from __future__ import annotations
+
+from services.gateway.context import Gateway
+from services.metrics import Labelled, Value
+
+HELP = {
+    "jobs_published_total": "Job requests (REST and WebSocket) this replica published, acknowledged by the broker.",
+    "producer_renewals_total": "Producers replaced after the broker refused their sequence (a broker restart).",
+    "jobs_known": "Jobs this replica holds for status and resume (every replica holds every job).",
+    "websockets": "WebSocket connections open on this replica.",
+    "jobs_evicted_total": "Jobs forgotten before BARCODE_STATE_TTL_SECONDS because GATEWAY_MAX_JOBS were held.",
+    "duplicate_results_dropped_total": "Final results of jobs already final (a repeat), dropped.",
+    "results_read_total": "Notification and progress records read (this replica's partition and those it holds).",
+    "result_partitions_held": "Other replicas' result partitions this replica reads for its clients now.",
+    "server_errors_total": "5xx answers: each one a bug in the gateway, logged with its traceback.",
+    "rejections_total": "Requests and WebSocket messages answered with an error, by error code.",
+}
+
+
+def reading(gw: Gateway) -> dict[str, Value]:
+    publisher, feed = gw.publisher, gw.feed
+    return {
+        "jobs_published_total": publisher.published if publisher else 0,
+        "producer_renewals_total": publisher.renewals if publisher else 0,
+        "jobs_known": len(gw.index.jobs),
+        "websockets": len(gw.registry),
+        "jobs_evicted_total": gw.index.evicted,
+        "duplicate_results_dropped_total": gw.index.duplicates_dropped,
+        "results_read_total": feed.results_read if feed else 0,
+        "result_partitions_held": feed.partitions_held if feed else 0,
+        "server_errors_total": gw.server_errors,
+        "rejections_total": Labelled("code", gw.errors),
+    }

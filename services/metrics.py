@@ -1,0 +1,65 @@
+"""Prometheus /metrics of every service, written by prometheus_client from values read at each scrape.
+
+A service hands over a reading (the current value of each of its metrics, by name without the
+`barcode_<service>` prefix) and one table of help texts; names ending in `_total` are counters,
+the rest gauges. A value is a number, or `Labelled` for a metric with one label. Counters carry
+their `_created` time: when the app was made, before the service counted anything. Each app has a
+registry of its own (not prometheus_client's global one: tests build many apps in one process).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import NamedTuple
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+
+class Labelled(NamedTuple):
+    """One metric per value of a label: `rejections_total{code="not_found"}`."""
+
+    label: str
+    values: Mapping[str, float]
+
+
+Value = float | Labelled
+Reading = Callable[[], Mapping[str, Value]]
+
+
+class Readings:
+    """A prometheus_client collector: the service's reading, as metric families."""
+
+    def __init__(self, prefix: str, read: Reading, helps: Mapping[str, str]) -> None:
+        self.prefix, self.read, self.helps = prefix, read, helps
+        self.created = time.time()
+
+    def collect(self) -> Iterator[Metric]:
+        for name, value in sorted(self.read().items()):
+            if name not in self.helps:
+                raise KeyError(f"{self.prefix}_{name} has no help text")
+            labels, rows = (([value.label], [([key], n) for key, n in sorted(value.values.items())])
+                            if isinstance(value, Labelled) else ([], [([], value)]))
+            if name.endswith("_total"):  # prometheus_client keeps the name: it ends in _total
+                counter = CounterMetricFamily(f"{self.prefix}_{name}", self.helps[name], labels=labels)
+                for at, number in rows:
+                    counter.add_metric(at, number, created=self.created)
+                yield counter
+            else:
+                gauge = GaugeMetricFamily(f"{self.prefix}_{name}", self.helps[name], labels=labels)
+                for at, number in rows:
+                    gauge.add_metric(at, number)
+                yield gauge
+
+
+def add_metrics_route(app: web.Application, prefix: str, read: Reading, helps: Mapping[str, str]) -> None:
+    """GET /metrics on `app`: `read()` at each scrape, as `<prefix>_<name>` with its help text."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Readings(prefix, read, helps))
+
+    async def metrics(request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app.router.add_get("/metrics", metrics)

@@ -1,0 +1,76 @@
+"""services/metrics.py, the /metrics of every service: each metric a service can report has its
+help text (a missing one would fail the whole scrape), and labelled counters read right."""
+from __future__ import annotations
+
+import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import generate_latest
+
+from services.batcher import app as batcher
+from services.batcher.settings import BatcherSettings
+from services.gateway import metrics as gateway
+from services.gateway.context import Gateway
+from services.gateway.settings import GatewaySettings
+from services.gateway.results.sockets import SocketRegistry
+from services.gateway.jobs.state import JobIndex
+from services.generator.app import build_stage as generator_stage
+from services.generator.settings import GeneratorSettings
+from services.kafka import stage
+from services.kafka.handler import DeadLetters
+from services.kafka.outbox import Outbox
+from services.kafka.renewing import RenewingProducer
+from services.kafka.runtime import Runtime
+from services.metrics import Labelled, Reading, Readings
+from services.notifier.app import build_stage as notifier_stage
+from services.notifier.settings import NotifierSettings
+from services.router.app import build_stage as router_stage
+from services.router.settings import RouterSettings
+from services.settings import Env
+from tests.services.kafka.fakes import FakeProducer
+from tests.support.metrics import samples
+
+
+def _text(read: Reading, helps: dict[str, str]) -> str:
+    registry = CollectorRegistry()
+    registry.register(Readings("barcode_test", read, helps))
+    return generate_latest(registry).decode()
+
+
+def test_a_labelled_counter_is_one_sample_per_label_value() -> None:
+    text = _text(lambda: {"rejections_total": Labelled("code", {"not_found": 2, "rate_limited": 1})},
+                 {"rejections_total": "Refusals by code."})
+    assert "# HELP barcode_test_rejections_total Refusals by code.\n# TYPE barcode_test_rejections_total counter\n" \
+           in text
+    values = samples(text)
+    assert values['barcode_test_rejections_total{code="not_found"}'] == 2
+    assert values['barcode_test_rejections_total{code="rate_limited"}'] == 1
+    assert set(values) >= {'barcode_test_rejections_created{code="not_found"}'}
+
+
+def test_a_metric_without_help_text_is_a_bug_named_at_the_scrape() -> None:
+    with pytest.raises(KeyError, match="barcode_test_unknown_total"):
+        _text(lambda: {"unknown_total": 1}, {})
+
+
+def test_every_stage_runtime_metric_has_help() -> None:
+    runtime = Runtime(Outbox(FakeProducer()), lambda record: (), DeadLetters("dl", "test"), 10)  # type: ignore[arg-type]
+    assert {*runtime.metrics(), "producer_renewals_total"} == set(stage.HELP)
+
+
+async def test_every_service_metric_has_help() -> None:
+    env = Env({})
+    router, notifier = router_stage(RouterSettings.from_env(env)), notifier_stage(NotifierSettings.from_env(env))
+    generator = generator_stage(GeneratorSettings.from_env(env))
+    try:
+        for built in (router, notifier, generator):
+            assert set(built.counters()) == set(built.helps), built.name
+            assert not set(built.helps) & set(stage.HELP), built.name  # no name served twice
+    finally:
+        assert generator.close is not None and generator.producer is not None
+        await generator.close()
+        await generator.producer.stop()
+    no_kafka = RenewingProducer(lambda: None)  # type: ignore[arg-type, return-value]
+    assert set(batcher.Batcher(BatcherSettings.from_env(env), no_kafka).metrics()) == set(batcher.HELP)
+    gw = Gateway(settings=GatewaySettings.from_env(Env({"GATEWAY_RESUME_SECRET": "s"})), index=JobIndex(60),
+                 registry=SocketRegistry())
+    assert set(gateway.reading(gw)) == set(gateway.HELP)
