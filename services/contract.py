@@ -186,7 +186,7 @@ class Notification:
     company: str | None = None
     request_id: str | None = None
     client_id: str | None = None
-    url: str | None = None
+    url: str | None = None  # no longer set (the gateway signs per message); read for older records
     bucket: str | None = None
     key: str | None = None
     content_type: str | None = None

@@ -123,7 +123,7 @@ class KafkaSettings:
 @dataclass(frozen=True)
 class S3Settings:
     endpoint: str
-    public_endpoint: str  # what clients can reach; the notifier signs URLs against it
+    public_endpoint: str  # what clients can reach; the gateway signs URLs against it
     access_key: str
     secret_key: str
     region: str

@@ -19,7 +19,6 @@ from services.generator.keys import object_key
 from services.generator.storage import ObjectStore
 from services.render import api
 from services.render.budget import MAX_PIXELS
-from services.render.options import OptionError, validate_options
 from services.render.symbologies import lookup
 
 log = logging.getLogger(__name__)
@@ -115,15 +114,12 @@ class JobRunner:
         symbology = lookup(job.symbology)
         if symbology is None:
             raise JobError(ErrorCode.UNKNOWN_SYMBOLOGY, f"unknown symbology {job.symbology!r}")
-        try:
-            validate_options(symbology, job.options, job.engine)
-        except OptionError as exc:
-            raise JobError(ErrorCode.INVALID_OPTION, str(exc)) from None
         engine = api.engine_for(symbology, job.engine)
         # Microseconds (zint) to well under a millisecond (python-barcode): cheaper inline than a thread hop.
         # It also refuses, output_too_large, a bitmap (the PNG with its quiet zones, text and
         # rotation, or a vector's verification raster) over the budget, before anything is drawn:
-        # the gateway checked the request's own options, this checks them merged with the profile's.
+        # the gateway checked the request's own options and the router them merged with the
+        # profile's (a render job comes only from the router: its options are not checked again).
         info = api.check(symbology, job.data, job.options, job.engine, job.format, self.max_pixels)
         key = object_key(symbology.name, info.data, job.format, job.options, f"{engine.NAME}-{engine.VERSION}")
         content_type = FORMATS[job.format]

@@ -4,19 +4,18 @@ A notification is keyed by its client id (else its job id): the gateway replica 
 client reads that partition (services/gateway/results/replies.py), so the notifier does not need to know
 where a client is connected; the notifications topic (kept BARCODE_STATE_TTL_SECONDS) is also
 where a reconnecting client's missed results wait.
-The handler is pure apart from URL signing (a local computation): the runtime calls it inline,
-in input order, so one client's notifications keep their order.
+The handler is pure: the runtime calls it inline, in input order, so one client's
+notifications keep their order.
 """
 from __future__ import annotations
 
 import logging
 
 from services import contract
-from services.notifier.notify import RecentJobs, UrlSigner, to_notification
+from services.notifier.notify import RecentJobs, to_notification
 from services.notifier.settings import NotifierSettings
 from services.kafka.handler import Handler, Output, Outputs, Record
 from services.kafka.stage import Stage
-from services.storage.sigv4 import Signer
 
 log = logging.getLogger(__name__)
 
@@ -25,20 +24,7 @@ HELP = {  # /metrics: the notifier's own
 }
 
 
-def url_signer(settings: NotifierSettings) -> UrlSigner:
-    s3 = settings.s3
-    # A local computation (no request), against the endpoint clients can reach. boto3's
-    # generate_presigned_url gives the same URL (tests/services/storage/test_sigv4.py) for 10x the CPU
-    # (330 µs against 32 µs, docs/benchmarks.md).
-    signer = Signer(s3.public_endpoint, s3.access_key, s3.secret_key, s3.region)
-
-    def sign(bucket: str, key: str) -> str:
-        return signer.presign_get(bucket, key, settings.url_ttl_s)
-
-    return sign
-
-
-def notify_handler(notifications_topic: str, sign: UrlSigner, recent: RecentJobs,
+def notify_handler(notifications_topic: str, recent: RecentJobs,
                    batch_rows_topic: str = contract.BATCH_ROWS) -> Handler:
     def handle(record: Record) -> Outputs:
         result = contract.decode(contract.Result, record.value)  # SchemaError: a dead letter
@@ -51,7 +37,7 @@ def notify_handler(notifications_topic: str, sign: UrlSigner, recent: RecentJobs
             return (Output(batch_rows_topic, result.batch_id.encode(), record.value),)
         # Keyed by client so one client's notifications stay in order on one partition.
         key = (result.client_id or result.job_id).encode()
-        return (Output(notifications_topic, key, contract.encode(to_notification(result, sign))),)
+        return (Output(notifications_topic, key, contract.encode(to_notification(result))),)
 
     return handle
 
@@ -62,7 +48,7 @@ def build_stage(settings: NotifierSettings) -> Stage:
     return Stage(
         name="notifier", kafka=kafka, group="barcode-notifier", source=contract.RESULTS,
         outputs=(contract.NOTIFICATIONS, contract.BATCH_ROWS),
-        handler=notify_handler(kafka.topic(contract.NOTIFICATIONS), url_signer(settings), recent,
+        handler=notify_handler(kafka.topic(contract.NOTIFICATIONS), recent,
                                kafka.topic(contract.BATCH_ROWS)),
         max_in_flight=settings.max_in_flight, health=settings.health,
         counters=lambda: {"remembered_jobs": len(recent)}, helps=HELP,

@@ -1,21 +1,17 @@
-"""From a pipeline result to what the client is told. Pure apart from URL signing."""
+"""From a pipeline result to what the client is told. Pure.
+
+No URL is signed here: the gateway signs one for each message it sends (a replay long after the
+job gets a fresh one), so a signature made here was never read."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Protocol
-
 from services.contract import Notification, Result, now_ms
 
 
-class UrlSigner(Protocol):
-    def __call__(self, bucket: str, key: str) -> str: ...
-
-
-def to_notification(result: Result, sign: UrlSigner) -> Notification:
-    url = sign(result.bucket, result.key) if result.status == "completed" and result.bucket and result.key else None
+def to_notification(result: Result) -> Notification:
     return Notification(
         job_id=result.job_id, status=result.status, created_ms=now_ms(), company=result.company,
-        request_id=result.request_id, client_id=result.client_id, url=url, bucket=result.bucket,
+        request_id=result.request_id, client_id=result.client_id, bucket=result.bucket,
         key=result.key, content_type=result.content_type, cached=result.cached, error=result.error,
         trace={**result.trace, "notified": now_ms()}, size_bytes=result.size_bytes, verified=result.verified,
     )

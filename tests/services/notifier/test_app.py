@@ -9,34 +9,30 @@ from services.notifier.notify import RecentJobs
 from tests.services.kafka.fakes import record
 
 
-def _sign(bucket: str, key: str) -> str:
-    return f"https://s3.example/{bucket}/{key}?sig"
-
-
 def _result(job_id: str, client_id: str | None = "c1") -> bytes:
     return contract.encode(contract.Result(job_id=job_id, status="completed", bucket="b", key=f"{job_id}.png",
                                            content_type="image/png", client_id=client_id))
 
 
 def test_a_result_becomes_a_notification_keyed_by_its_client() -> None:
-    handle = notify_handler("barcode.notifications", _sign, RecentJobs(10))
+    handle = notify_handler("barcode.notifications", RecentJobs(10))
     [out] = handle(record(0, _result("j1")))
     note = contract.decode(contract.Notification, out.value)
     assert out.topic == "barcode.notifications" and out.key == b"c1"
-    assert note.job_id == "j1" and note.url == "https://s3.example/b/j1.png?sig"
+    assert note.job_id == "j1" and (note.bucket, note.key) == ("b", "j1.png")
 
 
 def test_without_a_client_the_job_id_is_the_key() -> None:
-    [out] = notify_handler("n", _sign, RecentJobs(10))(record(0, _result("j2", client_id=None)))
+    [out] = notify_handler("n", RecentJobs(10))(record(0, _result("j2", client_id=None)))
     assert out.key == b"j2"
 
 
 def test_a_repeated_result_is_dropped() -> None:
-    handle = notify_handler("n", _sign, RecentJobs(10))
+    handle = notify_handler("n", RecentJobs(10))
     assert len(handle(record(0, _result("j1")))) == 1
     assert handle(record(1, _result("j1"))) == ()
 
 
 def test_an_undecodable_result_raises_schema_error_for_the_runtime_to_dead_letter() -> None:
     with pytest.raises(contract.SchemaError):
-        notify_handler("n", _sign, RecentJobs(10))(record(0, b"\xff"))
+        notify_handler("n", RecentJobs(10))(record(0, b"\xff"))

@@ -4,19 +4,16 @@ from services.contract import ErrorInfo, Result
 from services.notifier.notify import RecentJobs, to_notification
 
 
-def _sign(bucket: str, key: str) -> str:
-    return f"https://s3.example/{bucket}/{key}?sig"
-
-
-def test_completed_result_gets_a_signed_url() -> None:
+def test_completed_result_names_its_object_and_no_signed_url() -> None:
+    """The gateway signs a URL per message it sends; one signed here was never read."""
     n = to_notification(Result(job_id="j", status="completed", bucket="b", key="k.png", content_type="image/png",
-                               client_id="c", trace={"generated": 1.0}), _sign)
-    assert n.url == "https://s3.example/b/k.png?sig" and n.client_id == "c"
+                               client_id="c", trace={"generated": 1.0}))
+    assert (n.bucket, n.key, n.content_type, n.url) == ("b", "k.png", "image/png", None) and n.client_id == "c"
     assert n.trace["notified"] > 1.0
 
 
 def test_failed_result_keeps_its_error_and_has_no_url() -> None:
-    n = to_notification(Result(job_id="j", status="failed", error=ErrorInfo("invalid_length", "m")), _sign)
+    n = to_notification(Result(job_id="j", status="failed", error=ErrorInfo("invalid_length", "m")))
     assert n.url is None and n.error is not None and n.error.code == "invalid_length"
 
 
