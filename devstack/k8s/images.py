@@ -248,25 +248,34 @@ def build_kafka(base_id: str) -> None:
     build_if_stale(KAFKA, digest, build)
 
 
-def _binary_image(image: str, recipe: str, binary: Path, name: str, base_id: str) -> None:
-    """An image of one binary: FROM scratch when it is static, else on the Debian base."""
-    static = is_static_elf(binary)
-    base = "scratch" if static else BASE
-    files = [("Dockerfile", HERE / recipe / "Dockerfile"), (name, binary)]
-    digest = inputs_digest(files, [base if static else base_id])
+def binary_image(ref: str, dockerfile: str, binary: Path, name: str, base_id: str, on_base: bool,
+                 context_name: str, note: str | None = None) -> None:
+    """An image of one binary (copied in as `name`) and its Dockerfile, FROM scratch or, `on_base`,
+    the Debian base (`base_id` then keys the build); rebuilt only when an input changed. `note`:
+    said when it is built."""
+    base = BASE if on_base else "scratch"
+    digest = inputs_digest([(name, binary)], [dockerfile, base_id if on_base else "scratch"])
 
     def build() -> None:
-        if not static:
-            say(f"  {binary} is dynamically linked: building {image} on {BASE}, not scratch")
-        context = build_context(recipe)
+        if note:
+            say(note)
+        context = build_context(context_name)
         try:
-            for rel, source in files:
-                link_or_copy(source, context / rel)
-            docker_build(image, context, digest, {"BASE": base})
+            (context / "Dockerfile").write_text(dockerfile)
+            link_or_copy(binary, context / name)
+            docker_build(ref, context, digest, {"BASE": base})
         finally:
             shutil.rmtree(context, ignore_errors=True)
 
-    build_if_stale(image, digest, build)
+    build_if_stale(ref, digest, build)
+
+
+def _binary_image(image: str, recipe: str, binary: Path, name: str, base_id: str) -> None:
+    """An image of one binary: FROM scratch when it is static, else on the Debian base."""
+    static = is_static_elf(binary)
+    binary_image(image, (HERE / recipe / "Dockerfile").read_text(), binary, name, base_id, on_base=not static,
+                 context_name=recipe,
+                 note=None if static else f"  {binary} is dynamically linked: building {image} on {BASE}, not scratch")
 
 
 def build_minio(base_id: str) -> None:

@@ -17,7 +17,6 @@ then finds every image present (`--cache-images=false`: it never tries to fetch 
 """
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,19 +66,8 @@ def pause_refs() -> list[str]:
 def _build(image: NodeImage, base_id: str) -> None:
     if not image.packages and not images.is_static_elf(image.binary):
         raise RuntimeError(f"{image.binary} is dynamically linked; {image.ref} is built FROM scratch")
-    recipe = image.dockerfile()
-    digest = images.inputs_digest([(image.path, image.binary)], [recipe, base_id if image.packages else "scratch"])
-
-    def build() -> None:
-        context = images.build_context(image.ref.rsplit("/", 1)[-1].replace(":", "-"))
-        try:
-            (context / "Dockerfile").write_text(recipe)
-            images.link_or_copy(image.binary, context / Path(image.path).name)
-            images.docker_build(image.ref, context, digest, {"BASE": images.BASE if image.packages else "scratch"})
-        finally:
-            shutil.rmtree(context, ignore_errors=True)
-
-    images.build_if_stale(image.ref, digest, build)
+    images.binary_image(image.ref, image.dockerfile(), image.binary, Path(image.path).name, base_id,
+                        on_base=bool(image.packages), context_name=image.ref.rsplit("/", 1)[-1].replace(":", "-"))
 
 
 def build_node_images() -> list[str]:
