@@ -21,6 +21,7 @@ from services.gateway.edge.files import FileFetcher
 from services.gateway.edge.guard import guard, json_errors, security_headers
 from services.gateway.edge.page import add_page_routes
 from services.gateway.edge.rest import routes
+from services.gateway.images.route import routes as image_routes
 from services.gateway.jobs.checkpool import CheckPool
 from services.gateway.jobs.costs import Costs
 from services.gateway.jobs.publisher import Publisher
@@ -153,6 +154,7 @@ def init_app(settings: GatewaySettings, warm_check_workers: bool = False) -> web
     app.on_shutdown.append(_close_sockets)
     app.add_routes(routes)
     app.add_routes(batch_routes)
+    app.add_routes(image_routes)
     app.router.add_get("/v1/ws", websocket)
     add_metrics_route(app, "barcode_gateway", lambda: reading(gw), HELP)
     add_page_routes(app, settings.companies_file)

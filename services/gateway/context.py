@@ -41,6 +41,7 @@ class Gateway:
     batches: BatchIndex = field(default_factory=BatchIndex)  # the batcher's latest status of each batch
     # What requests cost their callers, and the worker processes the costly checks run in.
     costs: Costs = field(default_factory=lambda: Costs(Limits(0, 1, 1_000_000), None, float("inf")))
+    images: Counter[str] = field(default_factory=Counter)  # GET /v1/barcode: hits, misses, not_modified
 
     @property
     def state_ready(self) -> bool:

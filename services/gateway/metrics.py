@@ -15,6 +15,9 @@ HELP = {
     "result_partitions_held": "Other replicas' result partitions this replica reads for its clients now.",
     "server_errors_total": "5xx answers: each one a bug in the gateway, logged with its traceback.",
     "rejections_total": "Requests and WebSocket messages answered with an error, by error code.",
+    "image_hits_total": "GET /v1/barcode answered from a job already made (no new job, no renderer).",
+    "image_misses_total": "GET /v1/barcode that made a new job.",
+    "image_not_modified_total": "GET /v1/barcode answered 304 (If-None-Match had the image's ETag).",
 }
 
 
@@ -31,4 +34,7 @@ def reading(gw: Gateway) -> dict[str, Value]:
         "result_partitions_held": feed.partitions_held if feed else 0,
         "server_errors_total": gw.server_errors,
         "rejections_total": Labelled("code", gw.errors),
+        "image_hits_total": gw.images["hits"],
+        "image_misses_total": gw.images["misses"],
+        "image_not_modified_total": gw.images["not_modified"],
     }

@@ -26,6 +26,8 @@ class GatewaySettings:
     max_message_bytes: int  # WebSocket messages above this get an error; the socket stays open
     max_frame_bytes: int  # hard cap: aiohttp closes a socket (1009) on a bigger frame
     max_wait_s: float  # upper bound for GET /v1/jobs/{id}?wait=
+    image_wait_s: float  # GET /v1/barcode waits this long for a new barcode, then 504 wait_timeout
+    image_max_age_s: int  # Cache-Control max-age of a GET /v1/barcode answer
     socket_queue: int  # outgoing messages buffered per socket before it counts as stuck
     resume_secret: bytes  # signs resume tokens; the same on every replica
     resume_ttl_s: int  # a resume token expires this long after the hello that issued it
@@ -89,6 +91,9 @@ class GatewaySettings:
             max_message_bytes=max_message,
             max_frame_bytes=max(env.int("GATEWAY_MAX_FRAME_BYTES", 1024 * 1024, minimum=1024), max_message),
             max_wait_s=env.float("GATEWAY_MAX_WAIT_SECONDS", 60.0, minimum=0.0),
+            image_wait_s=env.float("GATEWAY_IMAGE_WAIT_SECONDS", 20.0, minimum=0.1),
+            # A day: the stored object's own lifetime by default (GENERATOR_OBJECT_TTL_DAYS).
+            image_max_age_s=env.int("GATEWAY_IMAGE_MAX_AGE_SECONDS", 86400, minimum=0),
             socket_queue=env.int("GATEWAY_SOCKET_QUEUE", 1000, minimum=1),
             resume_secret=secret.encode(),
             resume_ttl_s=env.int("GATEWAY_RESUME_TTL_SECONDS", 3600, minimum=60),

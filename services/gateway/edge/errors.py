@@ -32,6 +32,7 @@ STATUS = {
     ErrorCode.TOO_MANY_AUTH_FAILURES: 429,
     ErrorCode.INTERNAL: 500,
     ErrorCode.UNAVAILABLE: 503,
+    ErrorCode.WAIT_TIMEOUT: 504,
     ErrorCode.STORAGE_UNAVAILABLE: 503,
 }
 

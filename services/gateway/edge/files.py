@@ -21,7 +21,9 @@ class FileFetcher:
         # itself is an async aiohttp stream.
         self._signer = Signer(s3.endpoint, s3.access_key, s3.secret_key, s3.region)
 
-    async def stream(self, request: web.Request, bucket: str, key: str, content_type: str, job_id: str) -> web.StreamResponse:
+    async def stream(self, request: web.Request, bucket: str, key: str, content_type: str, job_id: str,
+                     headers: dict[str, str] | None = None) -> web.StreamResponse:
+        """`headers`: set over the defaults (an image URL's ETag and Cache-Control)."""
         url = self._signer.presign_get(bucket, key, 300)
         try:
             async with self.session.get(url) as upstream:
@@ -37,6 +39,7 @@ class FileFetcher:
                     # An SVG opened from this origin could run script as us: no script, no
                     # requests, a sandboxed document (its own inline styles only).
                     "Content-Security-Policy": FILE_CSP,
+                    **(headers or {}),
                 })
                 if upstream.content_length is not None:
                     response.content_length = upstream.content_length

@@ -151,6 +151,25 @@ def _paths() -> dict[str, Any]:
                 "404": _error("not_found: unknown job, or another caller's"), "409": _error("not_ready: queued or failed"),
                 "410": _error("storage_unavailable: expired from storage"),
                 "503": _error("storage_unavailable: the object store did not answer")}}},
+        "/v1/barcode": {"get": {
+            "operationId": "getBarcode",
+            "summary": "The barcode file for these parameters (ours, or bwip-js's with bcid): made once, then served "
+                       "from the store; every option of /v1/symbologies is a parameter of its own",
+            "parameters": [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+                           for name in ("symbology", "data", "format", "company", "bcid", "text", "scale",
+                                        "includetext", "rotate")]
+                          + [{"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}}],
+            "responses": {
+                "200": {"description": "the barcode", "headers": {"ETag": {"schema": {"type": "string"}}},
+                        "content": {ct: {"schema": {"type": "string", "format": "binary"}} for ct in FORMATS.values()}},
+                "304": {"description": "If-None-Match named this image's ETag"},
+                **_COMMON,
+                "400": _error("invalid_request, unknown_symbology, invalid_option, data errors: the JSON API's codes"),
+                "403": _error("company_not_allowed"),
+                "413": _error("request_too_costly"),
+                "500": _error("internal_error: the job failed on a bug (logged)"),
+                "503": _error("unavailable or storage_unavailable: retry"),
+                "504": _error("wait_timeout: the new barcode was not ready in time; ask again")}}},
         "/v1/symbologies": {"get": {
             "operationId": "listSymbologies", "summary": "What can be rendered",
             "responses": {"200": _json("catalogue", {"type": "object", "required": ["symbologies"],

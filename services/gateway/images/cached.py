@@ -1,0 +1,66 @@
+"""The job behind an image URL: found when the same parameters were asked for before, made once
+when they were not.
+
+An image's job id is derived from what decides its file (the company, symbology, data, format
+and options, after checking) under the replicas' shared secret: every replica finds the same
+job for the same URL in its job index (rebuilt from Kafka, BARCODE_STATE_TTL_SECONDS), so a
+repeat is served from the store without a new job, on any replica, and identical misses at the
+same moment publish one job id (a copy from another replica is dropped downstream). The id also
+names a time window: a job the index has forgotten is made again under a new id, never under
+one the notifier still remembers answering (it would drop the result as a repeat)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import time
+
+import orjson
+
+from services.contract import GenerateRequest
+from services.gateway.context import Gateway
+from services.gateway.edge.auth import Caller
+from services.gateway.jobs.state import Job
+from services.gateway.jobs.submit import checked, publish
+
+
+def window_s(state_ttl_s: int) -> int:
+    """The span of one job id: a quarter of the state's retention (at least a minute), so an
+    index that still knows a job knows it under one of the last few windows' ids."""
+    return max(60, state_ttl_s // 4)
+
+
+def image_job_id(secret: bytes, request: GenerateRequest, window: int) -> str:
+    canonical = orjson.dumps([request.company, request.symbology, request.data, request.format,
+                              request.options, window], option=orjson.OPT_SORT_KEYS)
+    return hmac.new(secret, b"image|" + canonical, hashlib.sha256).hexdigest()[:32]
+
+
+def candidate_ids(secret: bytes, request: GenerateRequest, state_ttl_s: int, now: float | None = None) -> list[str]:
+    """The ids this request's job may have, newest window first: as far back as the index keeps jobs."""
+    span = window_s(state_ttl_s)
+    current = int((now if now is not None else time.time()) // span)
+    back = math.ceil(state_ttl_s / span)
+    return [image_job_id(secret, request, window) for window in range(current, current - back - 1, -1)]
+
+
+def find(gw: Gateway, request: GenerateRequest) -> Job | None:
+    """The job this replica knows for these parameters (any replica may have made it)."""
+    for job_id in candidate_ids(gw.settings.resume_secret, request, gw.settings.kafka.state_ttl_s):
+        job = gw.index.get(job_id)
+        if job is not None:
+            return job
+    return None
+
+
+async def made(gw: Gateway, caller: Caller, request: GenerateRequest) -> Job:
+    """A new job for these parameters, checked and charged like any submission, then published
+    (or the one a concurrent identical request published meanwhile)."""
+    await checked(gw, caller, request)
+    request.job_id = candidate_ids(gw.settings.resume_secret, request, gw.settings.kafka.state_ttl_s)[0]
+    job = gw.index.get(request.job_id)
+    if job is None:
+        await publish(gw, request)  # indexed first: a second request now finds it and waits with us
+        job = gw.index.get(request.job_id)
+    assert job is not None
+    return job

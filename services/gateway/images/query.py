@@ -1,0 +1,61 @@
+"""A GET's query string as a job's body: our names (`symbology`, `data`, `format`, `company`, and
+every option of `/v1/symbologies` as a flat parameter), or bwip-js's when `bcid` is there.
+
+Option values arrive as text and are read by the option's declared type, so the JSON API's
+ranges and error codes apply unchanged (`parse_generate` checks them next)."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from multidict import MultiMapping
+
+from services.contract import ErrorCode
+from services.gateway.edge.errors import ApiError
+from services.gateway.images import bwip
+from services.render.symbologies import CATALOGUE, OptionSpec
+
+FIELDS = ("symbology", "data", "format", "company")
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+# Every option name of the catalogue with its spec (same name, same type everywhere).
+SPECS: dict[str, OptionSpec] = {name: spec for symbology in CATALOGUE.values() for engine in symbology.engines
+                                for name, spec in symbology.options_for(engine).items()}
+
+
+def _typed(name: str, raw: str) -> Any:
+    spec = SPECS.get(name)
+    if spec is None:
+        return raw  # not an option of any symbology: parse_generate names it in its refusal
+    try:
+        if spec.type == "integer":
+            return int(raw)
+        if spec.type == "number":
+            value = float(raw)
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError(raw)
+            return value
+    except ValueError:
+        raise ApiError(ErrorCode.INVALID_OPTION, f"option {name!r}: {raw[:32]!r} is not a {spec.type}") from None
+    if spec.type == "boolean":
+        if raw.lower() in _TRUE:
+            return True
+        if raw.lower() in _FALSE:
+            return False
+        raise ApiError(ErrorCode.INVALID_OPTION, f"option {name!r}: {raw[:32]!r} is not true or false")
+    return raw
+
+
+def body_of(query: MultiMapping[str] | Mapping[str, str]) -> dict[str, Any]:
+    """The body of the job a GET asks for; a parameter given twice is a 400 (which one counts
+    would be a guess)."""
+    for name in query:
+        if isinstance(query, MultiMapping) and len(query.getall(name)) > 1:
+            raise ApiError(ErrorCode.INVALID_REQUEST, f"parameter {name[:64]!r} is given more than once")
+    if any(name.lower() == "bcid" for name in query):
+        return bwip.body_of({name: query[name] for name in query})
+    if not query.get("symbology"):
+        raise ApiError(ErrorCode.INVALID_REQUEST, "symbology is required (or bwip-js's bcid); see GET /v1/symbologies")
+    body: dict[str, Any] = {name: query[name] for name in FIELDS if name in query}
+    body.setdefault("format", "png")
+    body["options"] = {name: _typed(name, value) for name, value in query.items() if name not in FIELDS}
+    return body

@@ -1,0 +1,82 @@
+"""GET /v1/barcode: the barcode file for the parameters in the URL, made by the pipeline (routed,
+rendered, verified, stored) the first time and read from the store after.
+
+The answer is the file itself (through the gateway: a client behind a port-forward or an
+ingress never reaches the store), with an ETag that is the stored object's content hash, so
+`If-None-Match` is answered 304 without touching the store. A first request waits for its job
+up to GATEWAY_IMAGE_WAIT_SECONDS, then gets 504 wait_timeout (asking again later finds the job).
+Errors are JSON with the usual codes: an `<img>` shows nothing for them, and an image of an
+error message is not offered (it could end up printed on a label)."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import PurePosixPath
+
+from aiohttp import web
+
+from services.contract import ErrorCode, Notification
+from services.gateway.context import GATEWAY, Gateway, caller_of
+from services.gateway.edge.errors import ApiError
+from services.gateway.images import cached, query
+from services.gateway.jobs.state import Job
+from services.gateway.jobs.submit import read_other_replicas, read_results_of
+from services.gateway.jobs.validation import parse_generate
+
+routes = web.RouteTableDef()
+_BUGS = {ErrorCode.INTERNAL, ErrorCode.VERIFICATION_FAILED, ErrorCode.RENDER_FAILED}
+
+
+async def _final(gw: Gateway, job: Job) -> Notification:
+    """The job's result, waiting for it (reading its results partition meanwhile) if need be."""
+    if job.notification is None:
+        hold = await read_results_of(gw, job)
+        try:
+            async with asyncio.timeout(gw.settings.image_wait_s):
+                await job.wait_final()
+        except TimeoutError:
+            raise ApiError(ErrorCode.WAIT_TIMEOUT, f"the barcode was not ready within {gw.settings.image_wait_s:g} s; "
+                                                   "ask again in a moment (it is being made)") from None
+        finally:
+            hold.release()
+    assert job.notification is not None
+    return job.notification
+
+
+@routes.get("/v1/barcode")
+async def barcode(request: web.Request) -> web.StreamResponse:
+    gw: Gateway = request.app[GATEWAY]
+    caller = caller_of(request)
+    body = query.body_of(request.query)
+    job_request = parse_generate(body, "", None, render_check=False)
+    job_request.company = gw.keys.effective_company(caller, job_request.company)
+    job_request.owner = caller.owner
+    gw.check_serving()
+    job = cached.find(gw, job_request)
+    if job is None:
+        # Another replica may have made it a moment ago: its request reaches this index with the
+        # next batched fetch (GATEWAY_STATE_FETCH_WAIT_MS). A miss waits for that, not a new job.
+        await read_other_replicas(gw)
+        job = cached.find(gw, job_request)
+    if job is None:
+        gw.images["misses"] += 1
+        job = await cached.made(gw, caller, job_request)
+    else:
+        gw.images["hits"] += 1
+    result = await _final(gw, job)
+    if result.status != "completed" or not result.bucket or not result.key:
+        error = result.error
+        code = error.code if error else ErrorCode.INTERNAL
+        # The input's fault: 400 (the JSON API's codes); a bug: 500; what a retry may cure: 503.
+        status = 500 if code in _BUGS else 503 if error and error.retryable else None
+        raise ApiError(code, error.message if error else "the job failed", status=status)
+    etag = f'"{PurePosixPath(result.key).stem}"'
+    headers = {"ETag": etag, "Vary": "X-API-Key",
+               # Anonymous profiles' images are the same for everyone: shared caches may keep them.
+               "Cache-Control": f"{'private' if caller.company else 'public'}, max-age={gw.settings.image_max_age_s}"}
+    tags = {tag.strip().removeprefix("W/") for tag in request.headers.get("If-None-Match", "").split(",")}
+    if etag in tags or "*" in tags:
+        gw.images["not_modified"] += 1
+        return web.Response(status=304, headers=headers)
+    assert gw.files is not None
+    return await gw.files.stream(request, result.bucket, result.key, result.content_type or "application/octet-stream",
+                                 job.job_id, headers)
