@@ -350,3 +350,28 @@ async def test_keyboard_only_on_a_phone_width_screen_with_every_control_labelled
         await page.screenshot(path=str(SCREENSHOTS / "phone.png"), full_page=True)
     finally:
         await context.close()
+
+
+async def test_a_result_offers_its_image_url_which_serves_the_same_barcode(browser: Browser, gateway_a: str) -> None:
+    """"Copy image URL" and "Copy <img> tag": the URL GET /v1/barcode answers with the same
+    barcode (its own job, whose file the generator finds stored), and the tag is that URL escaped."""
+    context = await browser.new_context(viewport={"width": 1100, "height": 900})
+    await context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = await context.new_page()
+    await page.goto(gateway_a)
+    await expect(page.get_by_role("status")).to_have_text("connected", timeout=20_000)
+    data = f"URL-{uuid.uuid4().hex[:8]}"
+    await _generate(page, data)
+    await expect(page.locator("#result-image")).to_be_visible(timeout=20_000)
+    await page.get_by_role("button", name="Copy image URL").click()
+    url = await page.evaluate("navigator.clipboard.readText()")
+    assert url == await page.locator("#image-url").input_value()
+    assert urlsplit(url).path == "/v1/barcode" and data in url
+    await page.get_by_role("button", name="Copy <img> tag").click()
+    tag = await page.evaluate("navigator.clipboard.readText()")
+    assert tag.startswith('<img src="') and url.replace("&", "&amp;") in tag
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url) as resp:
+            assert resp.status == 200, await resp.text()
+            assert decode(await resp.read(), resp.headers["Content-Type"]) == [data]
+    await context.close()

@@ -415,6 +415,44 @@ function show(job) {
     facts.append(" · ", link);
   }
   result.append(facts);
+  if (!page.apiKey) result.append(imageUrlTools(job));
+}
+
+// The same barcode as an image URL (GET /v1/barcode): what a template, a label designer or a
+// spreadsheet takes. Only without an API key: a keyed company's images need its key, which
+// never goes in a URL.
+function imageUrl(job) {
+  const query = new URLSearchParams({ symbology: job.request.symbology, data: job.data });
+  if (job.request.format) query.set("format", job.request.format);
+  if (job.request.company) query.set("company", job.request.company);
+  for (const [name, value] of Object.entries(job.request.options || {})) query.set(name, String(value));
+  return `${location.origin}/v1/barcode?${query}`;
+}
+
+function imageUrlTools(job) {
+  const url = imageUrl(job);
+  const tools = document.createElement("p");
+  tools.className = "image-url";
+  const field = document.createElement("input");
+  field.id = "image-url";
+  field.readOnly = true;
+  field.value = url;
+  field.setAttribute("aria-label", "Image URL");
+  const copy = (label, text) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = label;
+    button.addEventListener("click", async () => {
+      await navigator.clipboard.writeText(text);
+      button.textContent = "Copied ✓";
+      setTimeout(() => { button.textContent = label; }, 1500);
+    });
+    return button;
+  };
+  const alt = `${job.request.symbology} ${job.data}`.replaceAll("&", "&amp;").replaceAll('"', "&quot;").replaceAll("<", "&lt;");
+  tools.append(field, " ", copy("Copy image URL", url), " ",
+               copy("Copy <img> tag", `<img src="${url.replaceAll("&", "&amp;")}" alt="${alt}">`));
+  return tools;
 }
 
 function renderHistoryItem(job) {
