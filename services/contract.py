@@ -66,6 +66,7 @@ class ErrorCode:
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # the same key earlier came with other parameters
     TOO_MANY_AUTH_FAILURES = "too_many_auth_failures"  # wrong API keys from one source, over its budget
     UNAVAILABLE = "unavailable"  # Kafka did not take the request
+    INVALID_LINK = "invalid_link"  # a signed image URL that was changed, revoked, foreign or expired
     WAIT_TIMEOUT = "wait_timeout"  # GET /v1/barcode: the new barcode was not ready within GATEWAY_IMAGE_WAIT_SECONDS
     INVALID_CSV = "invalid_csv"  # a batch's CSV body that cannot be read (the message names the line)
     TOO_MANY_ROWS = "too_many_rows"  # a batch over the row limit (100,000)

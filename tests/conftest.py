@@ -82,6 +82,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, partner_port: int) -> Iterat
     # tests/e2e/test_security.py and test_abuse.py start gateways of their own to test the limits.
     stack = Stack.create(root, extra_env={"GATEWAY_API_KEYS": GATEWAY_API_KEYS, "GATEWAY_RATE_LIMIT": "0",
                                           "GATEWAY_AUTH_FAILURE_BURST": "1000000",
+                                          "GATEWAY_PERMANENT_LINK_COMPANIES": "CompanyB",
                                           # Short, so a test sees a replica stop reading another's
                                           # results partition (test_replicas.py).
                                           "GATEWAY_RESULTS_LINGER_SECONDS": "2",

@@ -28,6 +28,10 @@ class GatewaySettings:
     max_wait_s: float  # upper bound for GET /v1/jobs/{id}?wait=
     image_wait_s: float  # GET /v1/barcode waits this long for a new barcode, then 504 wait_timeout
     image_max_age_s: int  # Cache-Control max-age of a GET /v1/barcode answer
+    link_secret: bytes  # signs image links (POST /v1/links); the same on every replica
+    link_rotations: dict[str, int]  # company -> rotation number: raising it revokes its links
+    link_ttl_s: int  # a link's lifetime when POST /v1/links does not ask for one
+    permanent_links: frozenset[str]  # companies whose links may never expire ("*": every one)
     socket_queue: int  # outgoing messages buffered per socket before it counts as stuck
     resume_secret: bytes  # signs resume tokens; the same on every replica
     resume_ttl_s: int  # a resume token expires this long after the hello that issued it
@@ -94,6 +98,10 @@ class GatewaySettings:
             image_wait_s=env.float("GATEWAY_IMAGE_WAIT_SECONDS", 20.0, minimum=0.1),
             # A day: the stored object's own lifetime by default (GENERATOR_OBJECT_TTL_DAYS).
             image_max_age_s=env.int("GATEWAY_IMAGE_MAX_AGE_SECONDS", 86400, minimum=0),
+            link_secret=(env.str("GATEWAY_LINK_SECRET", "") or secret).encode(),
+            link_rotations=_rotations(env.str("GATEWAY_LINK_ROTATIONS", "")),
+            link_ttl_s=env.int("GATEWAY_LINK_TTL_SECONDS", 30 * 86400, minimum=60),
+            permanent_links=_names(env.str("GATEWAY_PERMANENT_LINK_COMPANIES", "")),
             socket_queue=env.int("GATEWAY_SOCKET_QUEUE", 1000, minimum=1),
             resume_secret=secret.encode(),
             resume_ttl_s=env.int("GATEWAY_RESUME_TTL_SECONDS", 3600, minimum=60),
@@ -130,6 +138,17 @@ class GatewaySettings:
 
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def _rotations(text: str) -> dict[str, int]:
+    """"CompanyA=2,CompanyB=1" (Default: the anonymous profile's links)."""
+    rotations = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        company, _, number = item.partition("=")
+        if not number.strip().isdigit():
+            raise ConfigError(f"GATEWAY_LINK_ROTATIONS: {item!r} is not <Company>=<number>")
+        rotations["" if company.strip() == "Default" else company.strip()] = int(number)
+    return rotations
 
 
 def _names(text: str) -> frozenset[str]:

@@ -12,6 +12,7 @@ import aiohttp
 from PIL import Image
 
 from tests.support.decode import decode
+from tests.support.keys import KEY_A, KEY_B
 from tests.support.metrics import scrape
 
 
@@ -119,3 +120,36 @@ async def test_refusals_are_json_with_the_json_apis_codes(gateway_a: str) -> Non
             assert error["code"] == code, (params, error)
             if params.get("bcid") == "code182":
                 assert "'code128'" in error["message"]  # the nearest name
+
+
+async def test_a_keyed_company_makes_a_signed_link_that_works_without_its_key(gateway_a: str, gateway_b: str) -> None:
+    data = _data()
+    body = {"symbology": "code128", "data": data, "company": "CompanyA"}
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{gateway_a}/v1/barcode", params={"symbology": "code128", "data": data,
+                                                                  "company": "CompanyA"}) as resp:
+            assert resp.status == 403 and (await resp.json())["error"]["code"] == "company_not_allowed"
+        async with session.post(f"{gateway_a}/v1/links", json=body, headers={"X-API-Key": KEY_A}) as resp:
+            assert resp.status == 200, await resp.text()
+            link = await resp.json()
+        assert "X-API-Key" not in link["url"] and KEY_A not in link["url"] and link["expires_at"] > 0
+        # Any replica, no key: the company's image, privately cacheable.
+        async with session.get(link["url"].replace(gateway_a, gateway_b)) as resp:
+            assert resp.status == 200 and resp.headers["Cache-Control"].startswith("private")
+            assert decode(await resp.read(), resp.headers["Content-Type"]) == [data]
+        tampered = link["url"].replace(data, data + "X")
+        async with session.get(tampered) as resp:
+            assert resp.status == 403 and (await resp.json())["error"]["code"] == "invalid_link"
+        # Links that never expire only where the company's settings allow them (CompanyB here).
+        async with session.post(f"{gateway_a}/v1/links", json={**body, "ttl_seconds": 0},
+                                headers={"X-API-Key": KEY_A}) as resp:
+            assert resp.status == 400 and (await resp.json())["error"]["code"] == "invalid_request"
+        async with session.post(f"{gateway_a}/v1/links", json={"symbology": "qrcode", "data": data, "ttl_seconds": 0},
+                                headers={"X-API-Key": KEY_B}) as resp:
+            forever = await resp.json()
+        assert forever["expires_at"] is None and "expires=" not in forever["url"]
+        async with session.get(forever["url"]) as resp:
+            assert resp.status == 200 and decode(await resp.read(), resp.headers["Content-Type"]) == [data]
+        # A link is checked like a job when it is made, not when a template first shows it.
+        async with session.post(f"{gateway_a}/v1/links", json={"symbology": "ean8", "data": "96385070"}) as resp:
+            assert resp.status == 400 and (await resp.json())["error"]["code"] == "invalid_check_digit"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+import orjson
 from aiohttp import web
 
 from services.contract import ErrorCode
@@ -27,6 +28,15 @@ async def read_body(request: web.Request, limit: int, setting: str) -> bytes:
 
 
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+async def json_body(request: web.Request, limit: int) -> object:
+    """The body read as JSON, or 400 invalid_json."""
+    raw = await read_body(request, limit, "GATEWAY_MAX_BODY_BYTES")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(ErrorCode.INVALID_JSON, f"body is not valid JSON: {exc}") from None
 
 
 def wait_seconds(request: web.Request, most: float) -> float:

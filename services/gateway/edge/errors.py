@@ -33,6 +33,7 @@ STATUS = {
     ErrorCode.INTERNAL: 500,
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.WAIT_TIMEOUT: 504,
+    ErrorCode.INVALID_LINK: 403,
     ErrorCode.STORAGE_UNAVAILABLE: 503,
 }
 

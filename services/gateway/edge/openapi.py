@@ -165,11 +165,16 @@ def _paths() -> dict[str, Any]:
                 "304": {"description": "If-None-Match named this image's ETag"},
                 **_COMMON,
                 "400": _error("invalid_request, unknown_symbology, invalid_option, data errors: the JSON API's codes"),
-                "403": _error("company_not_allowed"),
+                "403": _error("company_not_allowed, or invalid_link: a signed link changed, revoked or expired"),
                 "413": _error("request_too_costly"),
                 "500": _error("internal_error: the job failed on a bug (logged)"),
                 "503": _error("unavailable or storage_unavailable: retry"),
                 "504": _error("wait_timeout: the new barcode was not ready in time; ask again")}}},
+        "/v1/links": {"post": {
+            "operationId": "makeLink", "summary": "A signed GET /v1/barcode URL for these parameters (no key in it)",
+            "requestBody": body,
+            "responses": {"200": _json("the link", {"type": "object", "required": ["url", "expires_at"], "properties": {
+                "url": {"type": "string"}, "expires_at": {"type": ["integer", "null"]}}}), **_COMMON, **_BODY}}},
         "/v1/symbologies": {"get": {
             "operationId": "listSymbologies", "summary": "What can be rendered",
             "responses": {"200": _json("catalogue", {"type": "object", "required": ["symbologies"],

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import asyncio
 
-import orjson
 from aiohttp import web
 
 from services.contract import ErrorCode
-from services.gateway.edge.bodies import read_body, wait_seconds
+from services.gateway.edge.bodies import json_body, wait_seconds
 from services.gateway.context import GATEWAY, Gateway, base_url, caller_of
 from services.gateway.jobs.dryrun import dry_run
 from services.gateway.edge.errors import ApiError
@@ -24,14 +23,6 @@ routes = web.RouteTableDef()
 
 def _gw(request: web.Request) -> Gateway:
     return request.app[GATEWAY]
-
-
-async def _json_body(request: web.Request, limit: int) -> object:
-    raw = await read_body(request, limit, "GATEWAY_MAX_BODY_BYTES")
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(ErrorCode.INVALID_JSON, f"body is not valid JSON: {exc}") from None
 
 
 async def _readable_job(request: web.Request, job_id: str) -> Job:
@@ -79,7 +70,7 @@ def _proven_client_id(request: web.Request, body: object) -> str | None:
 @routes.post("/v1/jobs")
 async def submit_job(request: web.Request) -> web.Response:
     gw = _gw(request)
-    body = await _json_body(request, gw.settings.max_body_bytes)
+    body = await json_body(request, gw.settings.max_body_bytes)
     done = await submit(gw, caller_of(request), body, _proven_client_id(request, body))
     headers = {"Location": f"/v1/jobs/{done.job_id}"}
     if done.replayed:
@@ -92,7 +83,7 @@ async def submit_job(request: web.Request) -> web.Response:
 async def validate(request: web.Request) -> web.Response:
     """Dry run: what the job would produce, computed here and now (no Kafka, no rendering)."""
     gw = _gw(request)
-    body = await _json_body(request, gw.settings.max_body_bytes)
+    body = await json_body(request, gw.settings.max_body_bytes)
     company = body.get("company") if isinstance(body, dict) else None
     # The same company rule as a submission: a key's own company only, and no keyed company
     # without its key.

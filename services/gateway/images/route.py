@@ -10,16 +10,20 @@ error message is not offered (it could end up printed on a label)."""
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Mapping
 from pathlib import PurePosixPath
 
 from aiohttp import web
 
 from services.contract import ErrorCode, Notification
-from services.gateway.context import GATEWAY, Gateway, caller_of
+from services.gateway.context import GATEWAY, Gateway, base_url, caller_of
+from services.gateway.edge.auth import Caller
+from services.gateway.edge.bodies import json_body
 from services.gateway.edge.errors import ApiError
-from services.gateway.images import cached, query
+from services.gateway.images import cached, links, query
 from services.gateway.jobs.state import Job
-from services.gateway.jobs.submit import read_other_replicas, read_results_of
+from services.gateway.jobs.submit import checked, read_other_replicas, read_results_of
 from services.gateway.jobs.validation import parse_generate
 
 routes = web.RouteTableDef()
@@ -42,11 +46,25 @@ async def _final(gw: Gateway, job: Job) -> Notification:
     return job.notification
 
 
+def _caller_and_query(request: web.Request, gw: Gateway) -> tuple[Caller, Mapping[str, str]]:
+    """Who asks, and for what: a signed link acts for the company that made it (no key in the
+    URL; the rate budget stays the viewer's address's), anything else as its key says."""
+    if links.SIG not in request.query:
+        return caller_of(request), request.query
+    if len(request.query.getall(links.SIG)) > 1:
+        raise ApiError(ErrorCode.INVALID_REQUEST, "parameter 'sig' is given more than once")
+    params = links.verified({name: request.query[name] for name in request.query}, gw.settings.link_secret,
+                            gw.settings.link_rotations)
+    company = params.get("company")
+    viewer = caller_of(request, key="")  # anonymous: its address's budget
+    return (Caller(viewer.identity, company, f"company:{company}") if company else viewer), params
+
+
 @routes.get("/v1/barcode")
 async def barcode(request: web.Request) -> web.StreamResponse:
     gw: Gateway = request.app[GATEWAY]
-    caller = caller_of(request)
-    body = query.body_of(request.query)
+    caller, params = _caller_and_query(request, gw)
+    body = query.body_of(params)
     job_request = parse_generate(body, "", None, render_check=False)
     job_request.company = gw.keys.effective_company(caller, job_request.company)
     job_request.owner = caller.owner
@@ -80,3 +98,29 @@ async def barcode(request: web.Request) -> web.StreamResponse:
     assert gw.files is not None
     return await gw.files.stream(request, result.bucket, result.key, result.content_type or "application/octet-stream",
                                  job.job_id, headers)
+
+
+@routes.post("/v1/links")
+async def make_link(request: web.Request) -> web.Response:
+    """A signed URL for these parameters (a job's body, plus `ttl_seconds`: 0 for a link that
+    never expires, where GATEWAY_PERMANENT_LINK_COMPANIES allows it)."""
+    gw: Gateway = request.app[GATEWAY]
+    caller = caller_of(request)
+    body = await json_body(request, gw.settings.max_body_bytes)
+    ttl = body.pop("ttl_seconds", gw.settings.link_ttl_s) if isinstance(body, dict) else None
+    if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 0:
+        raise ApiError(ErrorCode.INVALID_REQUEST, "ttl_seconds must be a whole number of seconds (0: never expires)")
+    link_request = parse_generate(body, "", None, render_check=False)
+    link_request.company = gw.keys.effective_company(caller, link_request.company)
+    if link_request.symbology is None:
+        raise ApiError(ErrorCode.INVALID_REQUEST, "symbology is required: a link names what it draws")
+    link_request.format = link_request.format or "png"
+    if ttl == 0 and not ({"*", link_request.company or "Default"} & gw.settings.permanent_links):
+        raise ApiError(ErrorCode.INVALID_REQUEST, f"{link_request.company or 'Default'} may not make links that never "
+                                                  "expire (GATEWAY_PERMANENT_LINK_COMPANIES); give ttl_seconds")
+    await checked(gw, caller, link_request)  # a link that can never draw is refused now, not in a template
+    expires = None if ttl == 0 else int(time.time()) + ttl
+    rotation = gw.settings.link_rotations.get(link_request.company or "", 0)
+    url = f"{base_url(request)}/v1/barcode?" + links.signed(links.query_of(link_request), gw.settings.link_secret,
+                                                            rotation, expires)
+    return web.json_response({"url": url, "expires_at": expires})
