@@ -21,6 +21,7 @@ from services.gateway.edge.files import FileFetcher
 from services.gateway.edge.guard import guard, json_errors, security_headers
 from services.gateway.edge.page import add_page_routes
 from services.gateway.edge.rest import routes
+from services.gateway.images.memory import RecentFiles
 from services.gateway.images.route import routes as image_routes
 from services.gateway.jobs.checkpool import CheckPool
 from services.gateway.jobs.costs import Costs
@@ -145,6 +146,7 @@ def init_app(settings: GatewaySettings, warm_check_workers: bool = False) -> web
                           owner_salt=settings.resume_secret),
         limits=limits, costs=Costs(limits, None, settings.max_request_cost),
         signer=Signer(s3.public_endpoint, s3.access_key, s3.secret_key, s3.region),
+        recent_files=RecentFiles(settings.image_cache_bytes),
     )
     app[WARM_CHECK_WORKERS] = warm_check_workers
     app.on_response_prepare.append(security_headers)

@@ -18,6 +18,7 @@ from services.gateway.edge.files import FileFetcher
 from services.gateway.jobs.publisher import Publisher
 from services.gateway.settings import GatewaySettings
 from services.gateway.results.sockets import SocketRegistry
+from services.gateway.images.memory import RecentFiles
 from services.gateway.jobs.state import JobIndex
 from services.storage.sigv4 import Signer
 
@@ -42,6 +43,7 @@ class Gateway:
     # What requests cost their callers, and the worker processes the costly checks run in.
     costs: Costs = field(default_factory=lambda: Costs(Limits(0, 1, 1_000_000), None, float("inf")))
     images: Counter[str] = field(default_factory=Counter)  # GET /v1/barcode: hits, misses, not_modified
+    recent_files: RecentFiles = field(default_factory=lambda: RecentFiles(0))  # image files kept for repeats
 
     @property
     def state_ready(self) -> bool:

@@ -18,6 +18,8 @@ HELP = {
     "image_hits_total": "GET /v1/barcode answered from a job already made (no new job, no renderer).",
     "image_misses_total": "GET /v1/barcode that made a new job.",
     "image_not_modified_total": "GET /v1/barcode answered 304 (If-None-Match had the image's ETag).",
+    "image_from_memory_total": "GET /v1/barcode answered from the files kept in memory (no store round trip).",
+    "image_memory_bytes": "Bytes of image files kept in memory (GATEWAY_IMAGE_CACHE_BYTES at most).",
 }
 
 
@@ -37,4 +39,6 @@ def reading(gw: Gateway) -> dict[str, Value]:
         "image_hits_total": gw.images["hits"],
         "image_misses_total": gw.images["misses"],
         "image_not_modified_total": gw.images["not_modified"],
+        "image_from_memory_total": gw.images["from_memory"],
+        "image_memory_bytes": gw.recent_files.size,
     }

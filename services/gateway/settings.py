@@ -28,6 +28,7 @@ class GatewaySettings:
     max_wait_s: float  # upper bound for GET /v1/jobs/{id}?wait=
     image_wait_s: float  # GET /v1/barcode waits this long for a new barcode, then 504 wait_timeout
     image_max_age_s: int  # Cache-Control max-age of a GET /v1/barcode answer
+    image_cache_bytes: int  # image files kept in memory for repeats (0: none)
     link_secret: bytes  # signs image links (POST /v1/links); the same on every replica
     link_rotations: dict[str, int]  # company -> rotation number: raising it revokes its links
     link_ttl_s: int  # a link's lifetime when POST /v1/links does not ask for one
@@ -98,6 +99,7 @@ class GatewaySettings:
             image_wait_s=env.float("GATEWAY_IMAGE_WAIT_SECONDS", 20.0, minimum=0.1),
             # A day: the stored object's own lifetime by default (GENERATOR_OBJECT_TTL_DAYS).
             image_max_age_s=env.int("GATEWAY_IMAGE_MAX_AGE_SECONDS", 86400, minimum=0),
+            image_cache_bytes=env.int("GATEWAY_IMAGE_CACHE_BYTES", 32 * 1024 * 1024, minimum=0),
             link_secret=(env.str("GATEWAY_LINK_SECRET", "") or secret).encode(),
             link_rotations=_rotations(env.str("GATEWAY_LINK_ROTATIONS", "")),
             link_ttl_s=env.int("GATEWAY_LINK_TTL_SECONDS", 30 * 86400, minimum=60),

@@ -21,6 +21,18 @@ class FileFetcher:
         # itself is an async aiohttp stream.
         self._signer = Signer(s3.endpoint, s3.access_key, s3.secret_key, s3.region)
 
+    async def read(self, bucket: str, key: str) -> bytes:
+        """The whole object (a small one: an image URL's file, kept in memory after)."""
+        try:
+            async with self.session.get(self._signer.presign_get(bucket, key, 300)) as upstream:
+                if upstream.status == 404:
+                    raise ApiError(ErrorCode.NOT_FOUND, "the file has expired from storage", status=410)
+                if upstream.status != 200:
+                    raise ApiError(ErrorCode.STORAGE_UNAVAILABLE, f"storage answered {upstream.status}")
+                return await upstream.read()
+        except aiohttp.ClientError as exc:
+            raise ApiError(ErrorCode.STORAGE_UNAVAILABLE, f"storage unreachable: {exc}") from exc
+
     async def stream(self, request: web.Request, bucket: str, key: str, content_type: str, job_id: str,
                      headers: dict[str, str] | None = None) -> web.StreamResponse:
         """`headers`: set over the defaults (an image URL's ETag and Cache-Control)."""

@@ -21,6 +21,7 @@ from services.gateway.context import GATEWAY, Gateway, base_url, caller_of
 from services.gateway.edge.auth import Caller
 from services.gateway.edge.bodies import json_body
 from services.gateway.edge.errors import ApiError
+from services.gateway.edge.files import FILE_CSP
 from services.gateway.images import cached, links, query
 from services.gateway.jobs.state import Job
 from services.gateway.jobs.submit import checked, read_other_replicas, read_results_of
@@ -96,8 +97,18 @@ async def barcode(request: web.Request) -> web.StreamResponse:
         gw.images["not_modified"] += 1
         return web.Response(status=304, headers=headers)
     assert gw.files is not None
-    return await gw.files.stream(request, result.bucket, result.key, result.content_type or "application/octet-stream",
-                                 job.job_id, headers)
+    content_type = result.content_type or "application/octet-stream"
+    if result.size_bytes is not None and result.size_bytes > gw.recent_files.capacity // 10:
+        return await gw.files.stream(request, result.bucket, result.key, content_type, job.job_id, headers)
+    body = gw.recent_files.get(result.key)
+    if body is None:
+        body = await gw.files.read(result.bucket, result.key)
+        gw.recent_files.put(result.key, body)
+    else:
+        gw.images["from_memory"] += 1
+    return web.Response(body=body, content_type=content_type.split(";")[0], headers={
+        **headers, "Content-Disposition": f'inline; filename="{job.job_id}.{PurePosixPath(result.key).suffix[1:]}"',
+        "Content-Security-Policy": FILE_CSP})
 
 
 @routes.post("/v1/links")
