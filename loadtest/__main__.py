@@ -32,7 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m loadtest", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="http://127.0.0.1:8080")
-    parser.add_argument("--mode", choices=["ws", "rest", "render"], default="ws",
+    parser.add_argument("--mode", choices=["ws", "rest", "render", "image"], default="ws",
                         help="render: a plain render server answering GET /?bcid=..&text=.. (bwip-js)")
     parser.add_argument("--rate", type=float, default=100.0, help="requests per second (open loop)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of sending (per ramp step)")

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import aiohttp
 
 from loadtest.results import Results
-from loadtest.workload import Mix
+from loadtest.workload import LabelMix, Mix
 
 FINAL = ("completed", "failed")
 
@@ -95,11 +95,12 @@ RENDER_QUERY = "bcid={symbology}&text={data}&scale=4&height=15.6&includetext&pad
 
 
 async def _render_job(session: aiohttp.ClientSession, url: str, scheduled: float, body: dict[str, Any],
-                      results: Results) -> None:
-    """One request to a plain render server: the image comes back in the response."""
+                      results: Results, path: str = "/") -> None:
+    """One request to a plain render server (or, `path` /v1/barcode, the gateway's image URL with
+    the same bwip-js parameters): the image comes back in the response."""
     query = RENDER_QUERY.format(symbology=quote(body["symbology"]), data=quote(body["data"]))
     try:
-        async with session.get(f"{url}/?{query}") as resp:
+        async with session.get(f"{url}{path}?{query}") as resp:
             image = await resp.read()
     except (aiohttp.ClientError, TimeoutError) as exc:
         results.rejected[f"client:{type(exc).__name__}"] += 1
@@ -111,10 +112,11 @@ async def _render_job(session: aiohttp.ClientSession, url: str, scheduled: float
         results.failed[f"http:{resp.status}"] += 1
 
 
-async def run(url: str, rate: float, duration_s: float, connections: int, mode: str, mix: Mix,
+async def run(url: str, rate: float, duration_s: float, connections: int, mode: str, mix: Mix | LabelMix,
               api_key: str | None = None, drain_s: float = 60.0, progress: bool = True) -> Results:
     """`mode`: ws (the pipeline over WebSockets), rest (POST then GET ?wait), render (a plain
-    render server answering each GET with the image). `url` may list several servers, comma
+    render server answering each GET with the image), image (the gateway's GET /v1/barcode with
+    the render server's parameters). `url` may list several servers, comma
     separated (gateway replicas): sockets and requests are spread over them in turn."""
     urls = [u.strip().rstrip("/") for u in url.split(",") if u.strip()]
     results = Results(offered_rate=rate, duration_s=duration_s)
@@ -138,8 +140,10 @@ async def run(url: str, rate: float, duration_s: float, connections: int, mode: 
             if ring is not None:
                 await next(ring).send(f"r{n}", scheduled, body)
             else:
-                job = _rest_job if mode == "rest" else _render_job
-                task = asyncio.create_task(job(session, urls[n % len(urls)], scheduled, body, results))
+                target = urls[n % len(urls)]
+                work = (_rest_job(session, target, scheduled, body, results) if mode == "rest" else
+                        _render_job(session, target, scheduled, body, results, "/v1/barcode" if mode == "image" else "/"))
+                task = asyncio.create_task(work)
                 rest_tasks.add(task)
                 task.add_done_callback(rest_tasks.discard)
             if time.monotonic() >= next_report:

@@ -26,6 +26,20 @@ class Template:
                 "data": self.data.format(n=number, n12=f"{number % 10**12:012d}")}
 
 
+class LabelMix:
+    """A label printer's day: Code 128 of `skus` product codes, drawn by popularity (Zipf, rank k
+    with weight 1 / k^s), so most requests repeat one already made. Same interface as Mix."""
+
+    def __init__(self, skus: int = 2000, s: float = 1.1, seed: int = 1) -> None:
+        self.codes = [f"SKU-{k:05d}" for k in range(1, skus + 1)]
+        self._weights = list(itertools.accumulate(1 / k ** s for k in range(1, skus + 1)))
+        self._random = random.Random(seed)
+
+    def request(self) -> dict[str, Any]:
+        code = self._random.choices(self.codes, cum_weights=self._weights)[0]
+        return {"symbology": "code128", "format": "png", "data": code}
+
+
 class Mix:
     def __init__(self, templates: list[Template], seed: int = 1) -> None:
         if not templates:

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 from loadtest.results import Results
-from loadtest.workload import Mix, Template
+from loadtest.workload import LabelMix, Mix, Template
 
 
 def test_templates_make_unique_valid_data() -> None:
@@ -87,3 +88,12 @@ def test_other_fields_of_a_mix_entry_go_into_every_request(tmp_path) -> None:  #
     request = Mix.load(path).request()
     assert request["progress"] is True and request["options"] == {"ecc": "H"}
     assert request["symbology"] == "qr" and request["format"] == "png" and request["data"].startswith("Q-")
+
+
+def test_a_label_mix_repeats_the_popular_codes_by_zipf() -> None:
+    mix = LabelMix(skus=2000, s=1.1, seed=3)
+    drawn = Counter(mix.request()["data"] for _ in range(20_000))
+    assert set(drawn) <= set(mix.codes) and len(mix.codes) == 2000
+    first, second = drawn["SKU-00001"], drawn["SKU-00002"]
+    assert 1.8 < first / second < 2.6  # rank 1 against rank 2: 2^1.1 = 2.14
+    assert sum(n for _, n in drawn.most_common(100)) > 0.5 * 20_000  # most requests are repeats of a few
