@@ -32,6 +32,7 @@ class GatewaySettings:
     link_secret: bytes  # signs image links (POST /v1/links); the same on every replica
     link_rotations: dict[str, int]  # company -> rotation number: raising it revokes its links
     link_ttl_s: int  # a link's lifetime when POST /v1/links does not ask for one
+    link_max_ttl_s: int  # the longest lifetime a link may ask for (besides never expiring, where allowed)
     permanent_links: frozenset[str]  # companies whose links may never expire ("*": every one)
     socket_queue: int  # outgoing messages buffered per socket before it counts as stuck
     resume_secret: bytes  # signs resume tokens; the same on every replica
@@ -103,6 +104,7 @@ class GatewaySettings:
             link_secret=(env.str("GATEWAY_LINK_SECRET", "") or secret).encode(),
             link_rotations=_rotations(env.str("GATEWAY_LINK_ROTATIONS", "")),
             link_ttl_s=env.int("GATEWAY_LINK_TTL_SECONDS", 30 * 86400, minimum=60),
+            link_max_ttl_s=env.int("GATEWAY_LINK_MAX_TTL_SECONDS", 366 * 86400, minimum=60),
             permanent_links=_names(env.str("GATEWAY_PERMANENT_LINK_COMPANIES", "")),
             socket_queue=env.int("GATEWAY_SOCKET_QUEUE", 1000, minimum=1),
             resume_secret=secret.encode(),

@@ -11,6 +11,8 @@ from services.settings import S3Settings
 from services.storage.sigv4 import Signer
 
 
+# A stalled store must not hold an image request past what its caller waits for.
+READ_TIMEOUT = aiohttp.ClientTimeout(total=10)
 FILE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 
@@ -24,7 +26,7 @@ class FileFetcher:
     async def read(self, bucket: str, key: str) -> bytes:
         """The whole object (a small one: an image URL's file, kept in memory after)."""
         try:
-            async with self.session.get(self._signer.presign_get(bucket, key, 300)) as upstream:
+            async with self.session.get(self._signer.presign_get(bucket, key, 300), timeout=READ_TIMEOUT) as upstream:
                 if upstream.status == 404:
                     raise ApiError(ErrorCode.NOT_FOUND, "the file has expired from storage", status=410)
                 if upstream.status != 200:

@@ -44,20 +44,40 @@ def candidate_ids(secret: bytes, request: GenerateRequest, state_ttl_s: int, now
     return [image_job_id(secret, request, window) for window in range(current, current - back - 1, -1)]
 
 
-def find(gw: Gateway, request: GenerateRequest) -> Job | None:
-    """The job this replica knows for these parameters (any replica may have made it)."""
-    for job_id in candidate_ids(gw.settings.resume_secret, request, gw.settings.kafka.state_ttl_s):
+def retry_id(secret: bytes, failed_job_id: str) -> str:
+    """The id of the next try after a job failed for a reason a retry may cure (storage or a
+    partner away): the same on every replica, so the retry is made once too."""
+    return hmac.new(secret, f"retry|{failed_job_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _retry_due(job: Job) -> bool:
+    n = job.notification
+    return n is not None and n.status == "failed" and n.error is not None and n.error.retryable
+
+
+def find(gw: Gateway, request: GenerateRequest) -> tuple[Job | None, str]:
+    """The job this replica knows for these parameters (any replica may have made it), and the
+    id to make one under if there is none: a failure a retry may cure is not kept, its retry is
+    looked for instead (the failure of bad data is: the same parameters fail the same way)."""
+    secret = gw.settings.resume_secret
+    ids = candidate_ids(secret, request, gw.settings.kafka.state_ttl_s)
+    for job_id in ids:
         job = gw.index.get(job_id)
+        while job is not None and _retry_due(job):
+            job_id = retry_id(secret, job.job_id)
+            job = gw.index.get(job_id)
+            if job is None:
+                return None, job_id
         if job is not None:
-            return job
-    return None
+            return job, job_id
+    return None, ids[0]
 
 
-async def made(gw: Gateway, caller: Caller, request: GenerateRequest) -> Job:
-    """A new job for these parameters, checked and charged like any submission, then published
-    (or the one a concurrent identical request published meanwhile)."""
+async def made(gw: Gateway, caller: Caller, request: GenerateRequest, job_id: str) -> Job:
+    """A new job for these parameters under `job_id` (find's), checked and charged like any
+    submission, then published (or the one a concurrent identical request published meanwhile)."""
     await checked(gw, caller, request)
-    request.job_id = candidate_ids(gw.settings.resume_secret, request, gw.settings.kafka.state_ttl_s)[0]
+    request.job_id = job_id
     job = gw.index.get(request.job_id)
     if job is None:
         await publish(gw, request)  # indexed first: a second request now finds it and waits with us

@@ -25,6 +25,11 @@ def link_key(secret: bytes, company: str | None, rotation: int) -> bytes:
     return hmac.new(secret, f"links|{company or ''}|{rotation}".encode(), hashlib.sha256).digest()
 
 
+def rotation_of(rotations: Mapping[str, int], company: str | None) -> int:
+    """A company's rotation number; the anonymous profile's is under "" (named Default or not)."""
+    return rotations.get("" if company in (None, "", "Default") else company, 0)
+
+
 def _message(params: Mapping[str, str]) -> bytes:
     return urlencode(sorted((name, value) for name, value in params.items() if name != SIG)).encode()
 
@@ -54,9 +59,10 @@ def verified(query: Mapping[str, str], secret: bytes, rotations: Mapping[str, in
              now: float | None = None) -> dict[str, str]:
     """The parameters of a signed link (without `sig` and `expires`), or 403 invalid_link."""
     params = dict(query)
-    key = link_key(secret, params.get("company"), rotations.get(params.get("company") or "", 0))
+    key = link_key(secret, params.get("company"), rotation_of(rotations, params.get("company")))
     expected = hmac.new(key, _message(params), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, params.pop(SIG, "")):
+    given = params.pop(SIG, "")
+    if len(given) != len(expected) or not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace")):
         raise ApiError(ErrorCode.INVALID_LINK, "this link's signature does not match its parameters "
                                                "(changed, revoked, or not made here)")
     expires = params.pop(EXPIRES, None)

@@ -48,9 +48,12 @@ def _typed(name: str, raw: str) -> Any:
 def body_of(query: MultiMapping[str] | Mapping[str, str]) -> dict[str, Any]:
     """The body of the job a GET asks for; a parameter given twice is a 400 (which one counts
     would be a guess)."""
-    for name in query:
-        if isinstance(query, MultiMapping) and len(query.getall(name)) > 1:
+    seen: set[str] = set()
+    for name, _ in (query.items() if isinstance(query, MultiMapping) else ((n, "") for n in query)):
+        # Without case too: bwip-js's names are read without it (`text` and `TEXT` are one).
+        if name.lower() in seen:
             raise ApiError(ErrorCode.INVALID_REQUEST, f"parameter {name[:64]!r} is given more than once")
+        seen.add(name.lower())
     if any(name.lower() == "bcid" for name in query):
         return bwip.body_of({name: query[name] for name in query})
     if not query.get("symbology"):

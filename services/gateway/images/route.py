@@ -47,40 +47,47 @@ async def _final(gw: Gateway, job: Job) -> Notification:
     return job.notification
 
 
-def _caller_and_query(request: web.Request, gw: Gateway) -> tuple[Caller, Mapping[str, str]]:
-    """Who asks, and for what: a signed link acts for the company that made it (no key in the
-    URL; the rate budget stays the viewer's address's), anything else as its key says."""
+def _caller_and_query(request: web.Request, gw: Gateway) -> tuple[Caller, Mapping[str, str], float | None]:
+    """Who asks, for what, and until when a cache may keep the answer (a signed link's expiry;
+    None: unsigned). A signed link acts for the company that made it (no key in the URL; the
+    rate budget stays the viewer's address's), anything else as its key says."""
     if links.SIG not in request.query:
-        return caller_of(request), request.query
+        return caller_of(request), request.query, None
     if len(request.query.getall(links.SIG)) > 1:
         raise ApiError(ErrorCode.INVALID_REQUEST, "parameter 'sig' is given more than once")
+    expires = request.query.get(links.EXPIRES)
     params = links.verified({name: request.query[name] for name in request.query}, gw.settings.link_secret,
                             gw.settings.link_rotations)
     company = params.get("company")
     viewer = caller_of(request, key="")  # anonymous: its address's budget
-    return (Caller(viewer.identity, company, f"company:{company}") if company else viewer), params
+    until = float(expires) if expires is not None else float("inf")
+    return (Caller(viewer.identity, company, f"company:{company}") if company else viewer), params, until
 
 
 @routes.get("/v1/barcode")
 async def barcode(request: web.Request) -> web.StreamResponse:
     gw: Gateway = request.app[GATEWAY]
-    caller, params = _caller_and_query(request, gw)
+    caller, params, signed_until = _caller_and_query(request, gw)
     body = query.body_of(params)
     job_request = parse_generate(body, "", None, render_check=False)
     job_request.company = gw.keys.effective_company(caller, job_request.company)
     job_request.owner = caller.owner
     gw.check_serving()
-    job = cached.find(gw, job_request)
+    job, next_id = cached.find(gw, job_request)
     if job is None:
         # Another replica may have made it a moment ago: its request reaches this index with the
         # next batched fetch (GATEWAY_STATE_FETCH_WAIT_MS). A miss waits for that, not a new job.
         await read_other_replicas(gw)
-        job = cached.find(gw, job_request)
+        job, next_id = cached.find(gw, job_request)
     if job is None:
         gw.images["misses"] += 1
-        job = await cached.made(gw, caller, job_request)
+        job = await cached.made(gw, caller, job_request, next_id)
     else:
         gw.images["hits"] += 1
+    if not gw.keys.may_read(caller, job.owner, job.company):
+        # A keyed company's image, asked for on a replica whose key settings let the company's
+        # name through: the job's owner (from Kafka) still decides.
+        raise ApiError(ErrorCode.COMPANY_NOT_ALLOWED, f"{job_request.company} needs its API key", status=403)
     result = await _final(gw, job)
     if result.status != "completed" or not result.bucket or not result.key:
         error = result.error
@@ -89,16 +96,20 @@ async def barcode(request: web.Request) -> web.StreamResponse:
         status = 500 if code in _BUGS else 503 if error and error.retryable else None
         raise ApiError(code, error.message if error else "the job failed", status=status)
     etag = f'"{PurePosixPath(result.key).stem}"'
-    headers = {"ETag": etag, "Vary": "X-API-Key",
-               # Anonymous profiles' images are the same for everyone: shared caches may keep them.
-               "Cache-Control": f"{'private' if caller.company else 'public'}, max-age={gw.settings.image_max_age_s}"}
+    # Anonymous profiles' images are the same for everyone: shared caches may keep them. A signed
+    # link's answer is kept privately, and no longer than the link lives.
+    max_age = gw.settings.image_max_age_s
+    if signed_until is not None and signed_until != float("inf"):
+        max_age = max(0, min(max_age, int(signed_until - time.time())))
+    shared = caller.company is None and signed_until is None
+    headers = {"ETag": etag, "Vary": "X-API-Key", "Cache-Control": f"{'public' if shared else 'private'}, max-age={max_age}"}
     tags = {tag.strip().removeprefix("W/") for tag in request.headers.get("If-None-Match", "").split(",")}
     if etag in tags or "*" in tags:
         gw.images["not_modified"] += 1
         return web.Response(status=304, headers=headers)
     assert gw.files is not None
     content_type = result.content_type or "application/octet-stream"
-    if result.size_bytes is not None and result.size_bytes > gw.recent_files.capacity // 10:
+    if result.size_bytes is None or result.size_bytes > gw.recent_files.capacity // 10:
         return await gw.files.stream(request, result.bucket, result.key, content_type, job.job_id, headers)
     body = gw.recent_files.get(result.key)
     if body is None:
@@ -119,8 +130,10 @@ async def make_link(request: web.Request) -> web.Response:
     caller = caller_of(request)
     body = await json_body(request, gw.settings.max_body_bytes)
     ttl = body.pop("ttl_seconds", gw.settings.link_ttl_s) if isinstance(body, dict) else None
-    if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 0:
-        raise ApiError(ErrorCode.INVALID_REQUEST, "ttl_seconds must be a whole number of seconds (0: never expires)")
+    if not isinstance(ttl, int) or isinstance(ttl, bool) or not 0 <= ttl <= gw.settings.link_max_ttl_s:
+        raise ApiError(ErrorCode.INVALID_REQUEST, "ttl_seconds must be a whole number of seconds up to "
+                                                  f"{gw.settings.link_max_ttl_s} (GATEWAY_LINK_MAX_TTL_SECONDS; "
+                                                  "0: never expires)")
     link_request = parse_generate(body, "", None, render_check=False)
     link_request.company = gw.keys.effective_company(caller, link_request.company)
     if link_request.symbology is None:
@@ -131,7 +144,7 @@ async def make_link(request: web.Request) -> web.Response:
                                                   "expire (GATEWAY_PERMANENT_LINK_COMPANIES); give ttl_seconds")
     await checked(gw, caller, link_request)  # a link that can never draw is refused now, not in a template
     expires = None if ttl == 0 else int(time.time()) + ttl
-    rotation = gw.settings.link_rotations.get(link_request.company or "", 0)
+    rotation = links.rotation_of(gw.settings.link_rotations, link_request.company)
     url = f"{base_url(request)}/v1/barcode?" + links.signed(links.query_of(link_request), gw.settings.link_secret,
                                                             rotation, expires)
     return web.json_response({"url": url, "expires_at": expires})

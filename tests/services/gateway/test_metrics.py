@@ -14,8 +14,8 @@ from services.settings import Env
 from tests.support.metrics import families, samples
 
 COUNTERS = ("jobs_published", "producer_renewals", "jobs_evicted", "duplicate_results_dropped", "results_read",
-            "server_errors", "rejections")
-GAUGES = ("jobs_known", "websockets", "result_partitions_held")
+            "server_errors", "rejections", "image_hits", "image_misses", "image_not_modified", "image_from_memory")
+GAUGES = ("jobs_known", "websockets", "result_partitions_held", "image_memory_bytes")
 
 
 def _app() -> web.Application:

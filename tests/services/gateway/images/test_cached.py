@@ -36,3 +36,34 @@ def test_candidates_reach_back_as_far_as_the_index_keeps_jobs() -> None:
     assert ids[0] == image_job_id(b"s", _request(), 100)
     assert ids[-1] == image_job_id(b"s", _request(), 100 - ttl // span)  # a job made a TTL ago
     assert window_s(60) == 60  # never shorter than a minute
+
+
+def test_a_failure_a_retry_may_cure_is_made_again_and_a_data_failure_is_kept() -> None:
+    from services.contract import ErrorInfo, Notification
+    from services.gateway.context import Gateway
+    from services.gateway.images.cached import find, retry_id
+    from services.gateway.jobs.state import JobIndex
+    from services.gateway.results.sockets import SocketRegistry
+    from services.gateway.settings import GatewaySettings
+    from services.settings import Env
+
+    gw = Gateway(settings=GatewaySettings.from_env(Env({"GATEWAY_RESUME_SECRET": "s"})), index=JobIndex(3600),
+                 registry=SocketRegistry())
+    request = _request()
+    job, first_id = find(gw, request)
+    assert job is None
+    gw.index.add_request(_request(job_id=first_id))
+
+    def fail(job_id: str, code: str, retryable: bool) -> None:
+        gw.index.add_notification(Notification(job_id=job_id, status="failed", created_ms=1.0,
+                                                error=ErrorInfo(code, "m", retryable)))
+
+    fail(first_id, "storage_unavailable", True)
+    job, next_id = find(gw, request)
+    assert job is None and next_id == retry_id(b"s", first_id)  # tried again, under an id of its own
+    gw.index.add_request(_request(job_id=next_id))
+    job, _ = find(gw, request)
+    assert job is not None and job.job_id == next_id  # the retry, waited for like any job
+    fail(next_id, "invalid_data", False)
+    job, _ = find(gw, request)
+    assert job is not None and job.job_id == next_id  # bad data fails the same way again: kept

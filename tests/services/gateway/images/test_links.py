@@ -50,6 +50,23 @@ def test_raising_a_companys_rotation_revokes_its_links_only() -> None:
     assert links.verified(_params(links.signed(PARAMS, b"secret", 1, expires=None)), b"secret", {"CompanyA": 1})
 
 
+@pytest.mark.parametrize("sig", ["é" * 64, "short", "g" * 64])
+def test_a_signature_that_is_not_even_hex_is_refused_not_a_crash(sig: str) -> None:
+    query = {**_params(links.signed(PARAMS, b"secret", 0, None)), "sig": sig}
+    with pytest.raises(ApiError) as refused:
+        links.verified(query, b"secret", {})
+    assert refused.value.code == "invalid_link"
+
+
+def test_the_anonymous_profiles_links_are_revoked_whether_named_default_or_not() -> None:
+    for company in ("Default", None):
+        params = {k: v for k, v in PARAMS.items() if k != "company"} | ({"company": company} if company else {})
+        query = _params(links.signed(params, b"secret", links.rotation_of({}, company), None))
+        assert links.verified(query, b"secret", {})
+        with pytest.raises(ApiError):
+            links.verified(query, b"secret", {"": 1})  # GATEWAY_LINK_ROTATIONS=Default=1
+
+
 def test_another_secret_is_a_foreign_link() -> None:
     with pytest.raises(ApiError):
         links.verified(_params(links.signed(PARAMS, b"secret", 0, None)), b"other", {})

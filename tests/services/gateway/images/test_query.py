@@ -25,6 +25,7 @@ def test_bcid_switches_to_bwip_js_parameters() -> None:
     (MultiDict(symbology="code128", data="A", module_width="inf"), "invalid_option"),
     (MultiDict(symbology="code128", data="A", write_text="maybe"), "invalid_option"),
     (MultiDict([("symbology", "code128"), ("data", "A"), ("data", "B")]), "invalid_request"),
+    (MultiDict([("bcid", "code128"), ("text", "A"), ("TEXT", "B")]), "invalid_request"),
 ])
 def test_refusals(params: MultiDict[str], code: str) -> None:
     with pytest.raises(ApiError) as refused:
