@@ -35,10 +35,10 @@ async def redrive(settings: KafkaSettings, dry_run: bool, only_code: str | None)
     follower = Follower(clients.consumer(settings, "redrive", GROUP), {topic: take})
     producer = clients.producer(settings, "redrive")
     found = await topics.partitions_of(settings, [topic])
-    await follower.consumer.start()
-    await producer.start()
     done: Counter[str] = Counter()
     try:
+        await follower.consumer.start()
+        await producer.start()
         await follower.assign([TopicPartition(topic, p) for p in found[topic]])  # from the committed offsets
         while not follower.caught_up:
             read = await follower.poll(timeout_ms=1000, max_records=500)
