@@ -122,7 +122,7 @@ def main() -> None:
     args = parser.parse_args()
     eventloop.install()
     root = BENCH_DIR / "images"
-    stack = Stack.create(root, extra_env={"GATEWAY_RATE_LIMIT": "0", "BARCODE_LOG_LEVEL": "WARNING"})
+    stack = Stack.create(root, extra_env={"GATEWAY_RATE_LIMIT": "0"})
     bwip = BwipServer(root / "logs" / "bwip.log")
     out: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "args": vars(args)}
     try:
