@@ -56,6 +56,13 @@ async def test_another_replica_serves_the_same_url_without_a_new_job(gateway_a: 
         status, headers, made = await _get(session, gateway_a, params)
         assert status == 200 and headers["Content-Type"].startswith("image/svg")
         assert decode(made, headers["Content-Type"]) == [data]
+        # Once the other replica has read the job's request (its state feed batches fetches for
+        # up to GATEWAY_STATE_FETCH_WAIT_MS), it serves the URL from that job.
+        job_url = f"{gateway_b}/v1/jobs/{headers['X-Job-Id']}"
+        deadline = asyncio.get_running_loop().time() + 10
+        while (await session.get(job_url)).status != 200:
+            assert asyncio.get_running_loop().time() < deadline, "the other replica never read the job"
+            await asyncio.sleep(0.05)
         before = await scrape(session, gateway_b)
         status, _, served = await _get(session, gateway_b, params)
         after = await scrape(session, gateway_b)
