@@ -47,13 +47,14 @@ def idempotent_job_id(secret: bytes, request: GenerateRequest, now: float | None
     return hmac.new(secret, message.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()[:32]
 
 
-async def hold_results(gw: Gateway, key: str) -> Hold:
+async def hold_results(gw: Gateway, key: str, from_now: bool = False) -> Hold:
     """Read the results of `key` (a client id, or a job id without one) here until released:
-    its partition may be another replica's (feed.py `Feed.hold`)."""
+    its partition may be another replica's (feed.py `Feed.hold`; `from_now`: only results
+    published after this call are wanted)."""
     if gw.feed is None:
         return Hold()
     try:
-        return await gw.feed.hold(key)
+        return await gw.feed.hold(key, from_now=from_now)
     except (KafkaError, TimeoutError) as exc:
         raise ApiError(ErrorCode.UNAVAILABLE, "the job state is unavailable; try again") from exc
 

@@ -173,10 +173,11 @@ class Feed:
         held = self._held.get(route)
         return route == self.routes.home or (held is not None and held.ready.is_set())
 
-    async def hold(self, key: str, timeout_s: float = 10.0) -> Hold:
+    async def hold(self, key: str, timeout_s: float = 10.0, from_now: bool = False) -> Hold:
         """Read the partitions of results keyed by `key` (a client id, or a job id without one)
         until the returned Hold is released; returns once what they held when asked is in the
-        index. Home: nothing to do."""
+        index. Home: nothing to do. `from_now`: the caller needs only results published after
+        this call (a job it is about to publish), so a reader already running is enough as it is."""
         assert self.routes is not None, "the feed has not started"
         route = self.routes.route(key)
         if route == self.routes.home:
@@ -194,7 +195,7 @@ class Feed:
         try:
             async with asyncio.timeout(timeout_s):
                 await held.ready.wait()
-                if reused and held.failed is None and held.follower is not None:
+                if reused and not from_now and held.failed is None and held.follower is not None:
                     # A reader kept from an earlier hold (or lingering after one) caught up with
                     # the partition as it was then: a result published since may not be read yet
                     # (found by CI under load: a replayed key answered `queued` on the other
