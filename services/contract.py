@@ -128,6 +128,9 @@ class GenerateRequest:
     owner: str | None = None
     batch_id: str | None = None  # a row of this batch (services/batcher); its result goes to the batcher
     row: int | None = None  # the row's number in its batch, from 1
+    # Where the result goes when there is no client: a key on the results partition the asking
+    # gateway reads (an image URL's job, whose id it does not choose). None: the job id.
+    reply_key: str | None = None
     v: int = SCHEMA_VERSION
 
 
@@ -149,6 +152,9 @@ class RenderJob:
     progress: bool | None = None
     batch_id: str | None = None  # a row of this batch (services/batcher); its result goes to the batcher
     row: int | None = None  # the row's number in its batch, from 1
+    # Where the result goes when there is no client: a key on the results partition the asking
+    # gateway reads (an image URL's job, whose id it does not choose). None: the job id.
+    reply_key: str | None = None
     v: int = SCHEMA_VERSION
 
 
@@ -174,6 +180,9 @@ class Result:
     # A batch row's image shows its human-readable text itself (the label sheet then prints no
     # caption under it); None for single jobs and failures.
     text_printed: bool | None = None
+    # Where the result goes when there is no client: a key on the results partition the asking
+    # gateway reads (an image URL's job, whose id it does not choose). None: the job id.
+    reply_key: str | None = None
     v: int = SCHEMA_VERSION
 
 

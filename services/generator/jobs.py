@@ -82,7 +82,8 @@ class JobRunner:
     async def run(self, job: RenderJob) -> Result:
         trace = {**job.trace, "generator_in": now_ms()}
         base: dict[str, Any] = dict(job_id=job.job_id, company=job.company, request_id=job.request_id,
-                                    client_id=job.client_id, batch_id=job.batch_id, row=job.row)
+                                    client_id=job.client_id, batch_id=job.batch_id, row=job.row,
+                                    reply_key=job.reply_key)
         try:
             result = await self._make(job, trace, base)
         except JobError as exc:

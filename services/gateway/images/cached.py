@@ -84,7 +84,10 @@ async def made(gw: Gateway, caller: Caller, request: GenerateRequest, job_id: st
     job = gw.index.get(request.job_id)
     if job is not None:
         return job, await read_results_of(gw, job)
-    hold = await hold_results(gw, job_id, from_now=True)
+    # Its result comes back on this replica's own partition (the id is not ours to choose):
+    # nothing more to read for it. Another replica that finds the job reads there for it.
+    request.reply_key = gw.feed.new_id() if gw.feed is not None else None
+    hold = await hold_results(gw, request.reply_key or job_id, from_now=True)
     if gw.index.get(job_id) is None:  # not published by an identical request meanwhile
         try:
             await publish(gw, request)  # indexed before its first wait: later requests find it

@@ -68,7 +68,7 @@ async def read_results_of(gw: Gateway, job: Job) -> Hold:
     # Always a hold, also when the partition is read now: one read for another status request
     # may be in its linger, and would stop during this wait (found by CI: a `?wait=20` of a
     # keyed job stayed `queued`). Home and partitions already caught up cost no wait.
-    return await hold_results(gw, job.client_id or job.job_id)
+    return await hold_results(gw, job.client_id or job.reply_key or job.job_id)
 
 
 async def read_other_replicas(gw: Gateway) -> None:
