@@ -19,6 +19,7 @@ import orjson
 from services.render.formats import CONTENT_TYPES
 
 SCHEMA_VERSION = 1
+INLINE_FILE_MAX_BYTES = 16 * 1024  # a file carried in a result (file_b64) is at most this
 
 # Topic names. Environment variable BARCODE_TOPIC_PREFIX lets several stacks share a broker.
 REQUESTS = "barcode.requests"  # gateway -> router: what the client asked for
@@ -131,6 +132,9 @@ class GenerateRequest:
     # Where the result goes when there is no client: a key on the results partition the asking
     # gateway reads (an image URL's job, whose id it does not choose). None: the job id.
     reply_key: str | None = None
+    # Return the drawn file in the result when it is small (INLINE_FILE_MAX_BYTES): an image URL
+    # answers with it instead of reading the store back.
+    inline_file: bool | None = None
     v: int = SCHEMA_VERSION
 
 
@@ -155,6 +159,9 @@ class RenderJob:
     # Where the result goes when there is no client: a key on the results partition the asking
     # gateway reads (an image URL's job, whose id it does not choose). None: the job id.
     reply_key: str | None = None
+    # Return the drawn file in the result when it is small (INLINE_FILE_MAX_BYTES): an image URL
+    # answers with it instead of reading the store back.
+    inline_file: bool | None = None
     v: int = SCHEMA_VERSION
 
 
@@ -183,6 +190,8 @@ class Result:
     # Where the result goes when there is no client: a key on the results partition the asking
     # gateway reads (an image URL's job, whose id it does not choose). None: the job id.
     reply_key: str | None = None
+    # The drawn file itself, base64, when the request asked for it and it is small.
+    file_b64: str | None = None
     v: int = SCHEMA_VERSION
 
 
@@ -210,6 +219,8 @@ class Notification:
     # notifications share a partition (keyed by client id), so it orders them: a resuming client
     # passes the last one it saw and gets exactly what came after.
     seq: int | None = None
+    # The drawn file itself, base64, when the request asked for it and it is small.
+    file_b64: str | None = None
     v: int = SCHEMA_VERSION
 
 

@@ -64,6 +64,7 @@ def route(request: GenerateRequest, profiles: dict[str, Profile],
         format=fmt, options=options, request_id=request.request_id, client_id=request.client_id,
         trace={**request.trace, "routed": now_ms()}, engine=engine, verify=profile.verify,
         progress=request.progress, batch_id=request.batch_id, row=request.row, reply_key=request.reply_key,
+        inline_file=request.inline_file,
     )
 
 

@@ -87,6 +87,7 @@ async def made(gw: Gateway, caller: Caller, request: GenerateRequest, job_id: st
     # Its result comes back on this replica's own partition (the id is not ours to choose):
     # nothing more to read for it. Another replica that finds the job reads there for it.
     request.reply_key = gw.feed.new_id() if gw.feed is not None else None
+    request.inline_file = True  # a small file comes back with its result: no store read to answer
     hold = await hold_results(gw, request.reply_key or job_id, from_now=True)
     if gw.index.get(job_id) is None:  # not published by an identical request meanwhile
         try:
