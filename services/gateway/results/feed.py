@@ -246,15 +246,18 @@ class Feed:
         assert held.task is not None
         held.task.cancel()
         try:
-            await held.task
-        except asyncio.CancelledError:
-            pass
-        if held.follower is None:
-            return  # cancelled while starting: its reader stopped itself
-        if held.ready.is_set():
-            self._stopped_at[route] = await held.follower.positions()
-        self._dropped_records += held.follower.records
-        await held.follower.stop()
+            try:
+                await held.task
+            except asyncio.CancelledError:
+                pass
+            if held.follower is not None and held.ready.is_set():
+                self._stopped_at[route] = await held.follower.positions()
+        finally:
+            # Also when the feed stops during the drop (this task cancelled): the reader is no
+            # longer among the held ones that stop() closes.
+            if held.follower is not None:  # None: cancelled while starting, it stopped itself
+                self._dropped_records += held.follower.records
+                await held.follower.stop()
 
     @property
     def results_read(self) -> int:

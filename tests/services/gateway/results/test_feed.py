@@ -30,6 +30,7 @@ class _Consumer:
         self.sought: dict[Any, int] = {}  # where reading was told to start
         self.at: dict[Any, int] = {}  # where reading is
         self.end_offset_calls = 0
+        self.gate: asyncio.Event | None = None  # set: position() waits for it
 
     async def start(self) -> None:
         if self.fail:
@@ -52,6 +53,8 @@ class _Consumer:
         self.sought[tp] = self.at[tp] = offset
 
     async def position(self, tp: Any) -> int:
+        if self.gate is not None:
+            await self.gate.wait()  # the broker slow to answer
         return self.at[tp]
 
     async def getmany(self, timeout_ms: int, max_records: int) -> dict[Any, list[Any]]:
@@ -206,3 +209,18 @@ async def test_a_status_wait_holds_a_partition_that_was_only_lingering() -> None
     await _settle()
     assert feed.partitions_held == 0
     await feed.stop()
+
+
+async def test_a_reader_being_dropped_when_the_feed_stops_is_closed_too() -> None:
+    """Found in review: stop() cancelled a drop in progress, and that reader, already out of
+    the held ones, was never closed."""
+    feed, readers = _feed()
+    key = _foreign_key(feed)
+    (await feed.hold(key)).release()
+    readers[0].gate = asyncio.Event()  # the drop will wait in the middle, asking for positions
+    deadline = asyncio.get_running_loop().time() + 5
+    while feed.partitions_held:  # the linger ran out: the drop has begun (and now waits)
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.01)
+    await asyncio.wait_for(feed.stop(), 5)
+    assert readers[0].stopped
