@@ -116,6 +116,13 @@ def _all_specs() -> dict[str, tuple[OptionSpec, ...]]:
 _ALL_SPECS = _all_specs()
 
 
+def option_type(name: str) -> str | None:
+    """The declared type of an option of any symbology ("integer", "number", "boolean",
+    "string"; one name has one type across the catalogue), or None for no such option."""
+    specs = _ALL_SPECS.get(name)
+    return specs[0].type if specs else None
+
+
 def validate_unscoped(options: Any) -> dict[str, Any]:
     """Options of a request that names no symbology (the company profile will pick one): every
     option must be one some symbology takes, with a value that symbology accepts. Values are

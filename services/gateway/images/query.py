@@ -13,30 +13,27 @@ from multidict import MultiMapping
 from services.contract import ErrorCode
 from services.gateway.edge.errors import ApiError
 from services.gateway.images import bwip
-from services.render.symbologies import CATALOGUE, OptionSpec
+from services.render.options import option_type
 
 FIELDS = ("symbology", "data", "format", "company")
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
-# Every option name of the catalogue with its spec (same name, same type everywhere).
-SPECS: dict[str, OptionSpec] = {name: spec for symbology in CATALOGUE.values() for engine in symbology.engines
-                                for name, spec in symbology.options_for(engine).items()}
 
 
 def _typed(name: str, raw: str) -> Any:
-    spec = SPECS.get(name)
-    if spec is None:
+    kind = option_type(name)
+    if kind is None:
         return raw  # not an option of any symbology: parse_generate names it in its refusal
     try:
-        if spec.type == "integer":
+        if kind == "integer":
             return int(raw)
-        if spec.type == "number":
+        if kind == "number":
             value = float(raw)
             if value != value or value in (float("inf"), float("-inf")):
                 raise ValueError(raw)
             return value
     except ValueError:
-        raise ApiError(ErrorCode.INVALID_OPTION, f"option {name!r}: {raw[:32]!r} is not a {spec.type}") from None
-    if spec.type == "boolean":
+        raise ApiError(ErrorCode.INVALID_OPTION, f"option {name!r}: {raw[:32]!r} is not a {kind}") from None
+    if kind == "boolean":
         if raw.lower() in _TRUE:
             return True
         if raw.lower() in _FALSE:
