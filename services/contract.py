@@ -19,6 +19,7 @@ import orjson
 from services.render.formats import CONTENT_TYPES
 
 SCHEMA_VERSION = 1
+INLINE_FILE_MAX_BYTES = 16 * 1024  # a file carried in a result (file_b64) is at most this
 
 # Topic names. Environment variable BARCODE_TOPIC_PREFIX lets several stacks share a broker.
 REQUESTS = "barcode.requests"  # gateway -> router: what the client asked for
@@ -128,6 +129,12 @@ class GenerateRequest:
     owner: str | None = None
     batch_id: str | None = None  # a row of this batch (services/batcher); its result goes to the batcher
     row: int | None = None  # the row's number in its batch, from 1
+    # Where the result goes when there is no client: a key on the results partition the asking
+    # gateway reads (an image URL's job, whose id it does not choose). None: the job id.
+    reply_key: str | None = None
+    # Return the drawn file in the result when it is small (INLINE_FILE_MAX_BYTES): an image URL
+    # answers with it instead of reading the store back.
+    inline_file: bool | None = None
     v: int = SCHEMA_VERSION
 
 
@@ -149,6 +156,12 @@ class RenderJob:
     progress: bool | None = None
     batch_id: str | None = None  # a row of this batch (services/batcher); its result goes to the batcher
     row: int | None = None  # the row's number in its batch, from 1
+    # Where the result goes when there is no client: a key on the results partition the asking
+    # gateway reads (an image URL's job, whose id it does not choose). None: the job id.
+    reply_key: str | None = None
+    # Return the drawn file in the result when it is small (INLINE_FILE_MAX_BYTES): an image URL
+    # answers with it instead of reading the store back.
+    inline_file: bool | None = None
     v: int = SCHEMA_VERSION
 
 
@@ -174,6 +187,11 @@ class Result:
     # A batch row's image shows its human-readable text itself (the label sheet then prints no
     # caption under it); None for single jobs and failures.
     text_printed: bool | None = None
+    # Where the result goes when there is no client: a key on the results partition the asking
+    # gateway reads (an image URL's job, whose id it does not choose). None: the job id.
+    reply_key: str | None = None
+    # The drawn file itself, base64, when the request asked for it and it is small.
+    file_b64: str | None = None
     v: int = SCHEMA_VERSION
 
 
@@ -201,6 +219,8 @@ class Notification:
     # notifications share a partition (keyed by client id), so it orders them: a resuming client
     # passes the last one it saw and gets exactly what came after.
     seq: int | None = None
+    # The drawn file itself, base64, when the request asked for it and it is small.
+    file_b64: str | None = None
     v: int = SCHEMA_VERSION
 
 

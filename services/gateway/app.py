@@ -62,7 +62,7 @@ async def _connect(gw: Gateway, started: list[RenewingProducer]) -> None:
         feed = Feed(settings.kafka, gw.index, gw.registry, f"gateway-feed-{settings.replica}",
                     state_fetch_wait_ms=settings.state_fetch_wait_ms, known_companies=gw.keys.protected,
                     replica=settings.replica, hold_linger_s=settings.hold_linger_s,
-                    batches=gw.batches, sign=gw.signed_url)
+                    batches=gw.batches, sign=gw.signed_url, on_file=gw.recent_files.put)
         try:
             await feed.start()
         except BaseException:

@@ -6,6 +6,7 @@ loop keeps polling Kafka, uploading and publishing results while barcodes are dr
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import random
 from collections import OrderedDict
@@ -13,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
-from services.contract import FORMATS, ErrorCode, ErrorInfo, RenderJob, Result, now_ms
+from services.contract import FORMATS, INLINE_FILE_MAX_BYTES, ErrorCode, ErrorInfo, RenderJob, Result, now_ms
 from services.generator.errors import JobError, TransientError
 from services.generator.keys import object_key
 from services.generator.storage import ObjectStore
@@ -82,7 +83,8 @@ class JobRunner:
     async def run(self, job: RenderJob) -> Result:
         trace = {**job.trace, "generator_in": now_ms()}
         base: dict[str, Any] = dict(job_id=job.job_id, company=job.company, request_id=job.request_id,
-                                    client_id=job.client_id, batch_id=job.batch_id, row=job.row)
+                                    client_id=job.client_id, batch_id=job.batch_id, row=job.row,
+                                    reply_key=job.reply_key)
         try:
             result = await self._make(job, trace, base)
         except JobError as exc:
@@ -148,6 +150,8 @@ class JobRunner:
         self.known.add(key)
         self.counts["rendered" if created else "cached"] += 1
         self.report(job, "stored", cached=not created)
+        inline = job.inline_file and len(rendered.body) <= INLINE_FILE_MAX_BYTES
         return Result(status="completed", bucket=self.store.bucket, key=key, content_type=content_type,
                       cached=not created, size_bytes=len(rendered.body), verified=verified,
+                      file_b64=base64.b64encode(rendered.body).decode() if inline else None,
                       trace={**trace, "generated": now_ms()}, **base)

@@ -35,8 +35,9 @@ def notify_handler(notifications_topic: str, recent: RecentJobs,
             # A batch row tells nobody by itself: the batcher counts it (by the batch's key, so
             # the batch's partition) and reports the batch's progress as a whole.
             return (Output(batch_rows_topic, result.batch_id.encode(), record.value),)
-        # Keyed by client so one client's notifications stay in order on one partition.
-        key = (result.client_id or result.job_id).encode()
+        # Keyed by client so one client's notifications stay in order on one partition; without
+        # one, where the asking gateway said it reads (reply_key), else by the job id.
+        key = (result.client_id or result.reply_key or result.job_id).encode()
         return (Output(notifications_topic, key, contract.encode(to_notification(result))),)
 
     return handle

@@ -18,6 +18,7 @@ def _failed(request: GenerateRequest, company: str, code: str, message: str) -> 
         job_id=request.job_id, status="failed", company=company, request_id=request.request_id,
         client_id=request.client_id, error=ErrorInfo(code=code, message=message),
         trace={**request.trace, "routed": now_ms()}, batch_id=request.batch_id, row=request.row,
+        reply_key=request.reply_key,
     )
 
 
@@ -62,7 +63,8 @@ def route(request: GenerateRequest, profiles: dict[str, Profile],
         job_id=request.job_id, company=profile.name, symbology=symbology.name, data=request.data,
         format=fmt, options=options, request_id=request.request_id, client_id=request.client_id,
         trace={**request.trace, "routed": now_ms()}, engine=engine, verify=profile.verify,
-        progress=request.progress, batch_id=request.batch_id, row=request.row,
+        progress=request.progress, batch_id=request.batch_id, row=request.row, reply_key=request.reply_key,
+        inline_file=request.inline_file,
     )
 
 

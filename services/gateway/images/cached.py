@@ -21,7 +21,8 @@ from services.contract import GenerateRequest
 from services.gateway.context import Gateway
 from services.gateway.edge.auth import Caller
 from services.gateway.jobs.state import Job
-from services.gateway.jobs.submit import checked, publish
+from services.gateway.jobs.submit import checked, hold_results, publish, read_results_of
+from services.gateway.results.replies import Hold
 
 
 def window_s(state_ttl_s: int) -> int:
@@ -73,14 +74,27 @@ def find(gw: Gateway, request: GenerateRequest) -> tuple[Job | None, str]:
     return None, ids[0]
 
 
-async def made(gw: Gateway, caller: Caller, request: GenerateRequest, job_id: str) -> Job:
+async def made(gw: Gateway, caller: Caller, request: GenerateRequest, job_id: str) -> tuple[Job, Hold]:
     """A new job for these parameters under `job_id` (find's), checked and charged like any
-    submission, then published (or the one a concurrent identical request published meanwhile)."""
+    submission, then published (or the one a concurrent identical request published meanwhile),
+    with its results partition read from before the publish: the result cannot be missed, and
+    a reader already running needs no catching up (hold_results `from_now`)."""
     await checked(gw, caller, request)
     request.job_id = job_id
     job = gw.index.get(request.job_id)
-    if job is None:
-        await publish(gw, request)  # indexed first: a second request now finds it and waits with us
-        job = gw.index.get(request.job_id)
+    if job is not None:
+        return job, await read_results_of(gw, job)
+    # Its result comes back on this replica's own partition (the id is not ours to choose):
+    # nothing more to read for it. Another replica that finds the job reads there for it.
+    request.reply_key = gw.feed.new_id() if gw.feed is not None else None
+    request.inline_file = True  # a small file comes back with its result: no store read to answer
+    hold = await hold_results(gw, request.reply_key or job_id, from_now=True)
+    if gw.index.get(job_id) is None:  # not published by an identical request meanwhile
+        try:
+            await publish(gw, request)  # indexed before its first wait: later requests find it
+        except BaseException:
+            hold.release()
+            raise
+    job = gw.index.get(request.job_id)
     assert job is not None
-    return job
+    return job, hold

@@ -24,6 +24,7 @@ from services.gateway.edge.errors import ApiError
 from services.gateway.edge.files import FILE_CSP
 from services.gateway.images import cached, links, query
 from services.gateway.jobs.state import Job
+from services.gateway.results.replies import Hold
 from services.gateway.jobs.submit import checked, read_results_of
 from services.gateway.jobs.validation import parse_generate
 
@@ -31,10 +32,11 @@ routes = web.RouteTableDef()
 _BUGS = {ErrorCode.INTERNAL, ErrorCode.VERIFICATION_FAILED, ErrorCode.RENDER_FAILED}
 
 
-async def _final(gw: Gateway, job: Job) -> Notification:
-    """The job's result, waiting for it (reading its results partition meanwhile) if need be."""
+async def _final(gw: Gateway, job: Job, hold: Hold | None = None) -> Notification:
+    """The job's result, waiting for it (reading its results partition meanwhile: `hold`, or one
+    taken now) if need be."""
     if job.notification is None:
-        hold = await read_results_of(gw, job)
+        hold = hold or await read_results_of(gw, job)
         try:
             async with asyncio.timeout(gw.settings.image_wait_s):
                 await job.wait_final()
@@ -43,6 +45,8 @@ async def _final(gw: Gateway, job: Job) -> Notification:
                                                    "ask again in a moment (it is being made)") from None
         finally:
             hold.release()
+    elif hold is not None:
+        hold.release()
     assert job.notification is not None
     return job.notification
 
@@ -78,16 +82,19 @@ async def barcode(request: web.Request) -> web.StreamResponse:
     # that moment is published again under the same job id, and the copy is dropped downstream
     # (the generator finds the object, the notifier the job id), as for an idempotency key.
     job, next_id = cached.find(gw, job_request)
+    hold = None
     if job is None:
         gw.images["misses"] += 1
-        job = await cached.made(gw, caller, job_request, next_id)
+        job, hold = await cached.made(gw, caller, job_request, next_id)
     else:
         gw.images["hits"] += 1
     if not gw.keys.may_read(caller, job.owner, job.company):
+        if hold is not None:
+            hold.release()
         # A keyed company's image, asked for on a replica whose key settings let the company's
         # name through: the job's owner (from Kafka) still decides.
         raise ApiError(ErrorCode.COMPANY_NOT_ALLOWED, f"{job_request.company} needs its API key", status=403)
-    result = await _final(gw, job)
+    result = await _final(gw, job, hold)
     if result.status != "completed" or not result.bucket or not result.key:
         error = result.error
         code = error.code if error else ErrorCode.INTERNAL

@@ -27,6 +27,7 @@ class Job:
     created_ms: float
     status: str = "queued"
     client_id: str | None = None
+    reply_key: str | None = None  # where its result goes without a client (contract.GenerateRequest)
     request_id: str | None = None
     company: str | None = None  # as submitted; an API key's company for keyed callers
     owner: str | None = None  # auth.Caller.owner of the request; None until the request is read
@@ -158,6 +159,7 @@ class JobIndex:
     def add_request(self, request: GenerateRequest) -> Job:
         job = self._job(request.job_id, request.trace.get("gateway_in", now_ms()))
         job.client_id = request.client_id
+        job.reply_key = request.reply_key
         job.request_id = request.request_id
         job.company = request.company
         job.owner = request.owner

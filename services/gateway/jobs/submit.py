@@ -47,13 +47,14 @@ def idempotent_job_id(secret: bytes, request: GenerateRequest, now: float | None
     return hmac.new(secret, message.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()[:32]
 
 
-async def hold_results(gw: Gateway, key: str) -> Hold:
+async def hold_results(gw: Gateway, key: str, from_now: bool = False) -> Hold:
     """Read the results of `key` (a client id, or a job id without one) here until released:
-    its partition may be another replica's (feed.py `Feed.hold`)."""
+    its partition may be another replica's (feed.py `Feed.hold`; `from_now`: only results
+    published after this call are wanted)."""
     if gw.feed is None:
         return Hold()
     try:
-        return await gw.feed.hold(key)
+        return await gw.feed.hold(key, from_now=from_now)
     except (KafkaError, TimeoutError) as exc:
         raise ApiError(ErrorCode.UNAVAILABLE, "the job state is unavailable; try again") from exc
 
@@ -67,7 +68,7 @@ async def read_results_of(gw: Gateway, job: Job) -> Hold:
     # Always a hold, also when the partition is read now: one read for another status request
     # may be in its linger, and would stop during this wait (found by CI: a `?wait=20` of a
     # keyed job stayed `queued`). Home and partitions already caught up cost no wait.
-    return await hold_results(gw, job.client_id or job.job_id)
+    return await hold_results(gw, job.client_id or job.reply_key or job.job_id)
 
 
 async def read_other_replicas(gw: Gateway) -> None:

@@ -21,6 +21,7 @@ the retention's start (or where it stopped reading it last) for as long as somet
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import time
 from typing import Any, Callable, Coroutine
@@ -73,8 +74,10 @@ class Feed:
                  state_fetch_wait_ms: int = 100, state_fetch_min_bytes: int = 64 * 1024,
                  known_companies: frozenset[str] = frozenset(), replica: str = "gateway",
                  hold_linger_s: float = 30.0, batches: BatchIndex | None = None,
-                 sign: Sign = lambda bucket, key: None, consumer_for: ConsumerFor | None = None) -> None:
+                 sign: Sign = lambda bucket, key: None, consumer_for: ConsumerFor | None = None,
+                 on_file: Callable[[str, bytes], None] = lambda key, body: None) -> None:
         self.kafka = kafka
+        self.on_file = on_file  # a file that came with its result: (object key, bytes)
         # A group-less consumer (client id, fetch wait, fetch min bytes); tests pass a fake.
         self._consumer_for = consumer_for or (lambda name, wait_ms, min_bytes: clients.consumer(
             kafka, name, None, fetch_max_wait_ms=wait_ms, fetch_min_bytes=min_bytes))
@@ -173,10 +176,11 @@ class Feed:
         held = self._held.get(route)
         return route == self.routes.home or (held is not None and held.ready.is_set())
 
-    async def hold(self, key: str, timeout_s: float = 10.0) -> Hold:
+    async def hold(self, key: str, timeout_s: float = 10.0, from_now: bool = False) -> Hold:
         """Read the partitions of results keyed by `key` (a client id, or a job id without one)
         until the returned Hold is released; returns once what they held when asked is in the
-        index. Home: nothing to do."""
+        index. Home: nothing to do. `from_now`: the caller needs only results published after
+        this call (a job it is about to publish), so a reader already running is enough as it is."""
         assert self.routes is not None, "the feed has not started"
         route = self.routes.route(key)
         if route == self.routes.home:
@@ -194,7 +198,7 @@ class Feed:
         try:
             async with asyncio.timeout(timeout_s):
                 await held.ready.wait()
-                if reused and held.failed is None and held.follower is not None:
+                if reused and not from_now and held.failed is None and held.follower is not None:
                     # A reader kept from an earlier hold (or lingering after one) caught up with
                     # the partition as it was then: a result published since may not be read yet
                     # (found by CI under load: a replayed key answered `queued` on the other
@@ -308,6 +312,12 @@ class Feed:
     def _on_notification(self, record: ConsumerRecord[bytes, bytes]) -> None:
         notification = contract.decode(contract.Notification, record.value)
         notification.seq = record.offset
+        if notification.file_b64 is not None:
+            # The file came along (an image URL's job): kept with the recent files, not in the
+            # index, which holds every job of the last hour.
+            if notification.key:
+                self.on_file(notification.key, base64.b64decode(notification.file_b64))
+            notification.file_b64 = None
         if not self.index.add_notification(notification):
             return
         recipients = self.registry.recipients(notification)

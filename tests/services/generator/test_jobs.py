@@ -69,3 +69,23 @@ async def test_a_batch_row_says_whether_its_image_prints_its_text_even_when_cach
         single = await runner.run(job(9, "code128", {}, batch=None))
     assert printed == [True, True, False, False]
     assert single.text_printed is None  # single jobs carry nothing extra
+
+
+async def test_a_small_file_comes_back_in_the_result_only_when_asked() -> None:
+    """An image URL's job asks for its file in the result (the gateway answers with it, no store
+    read); a large one, and every job that does not ask, carries none."""
+    import base64
+
+    def job(n: int, inline: bool | None, fmt: str = "png", data: str = "INLINE") -> RenderJob:
+        return RenderJob(job_id=f"job-i{n}", company="Default", data=f"{data}-{n}", symbology="qrcode",
+                         format=fmt, options={}, engine="zint", inline_file=inline)
+
+    with ThreadPoolExecutor(1) as executor:
+        store = MemoryStore()
+        runner = JobRunner(store, executor, attempts=1, backoff_s=0.0)  # type: ignore[arg-type]
+        asked = await runner.run(job(1, True))
+        not_asked = await runner.run(job(2, None))
+        large = await runner.run(job(3, True, "svg", "X" * 1500))  # an SVG of a dense QR code: ~48 KB
+    assert asked.file_b64 is not None and base64.b64decode(asked.file_b64) == store.objects[asked.key or ""]
+    assert not_asked.file_b64 is None
+    assert large.size_bytes is not None and large.size_bytes > 16 * 1024 and large.file_b64 is None

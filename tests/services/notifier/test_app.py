@@ -36,3 +36,12 @@ def test_a_repeated_result_is_dropped() -> None:
 def test_an_undecodable_result_raises_schema_error_for_the_runtime_to_dead_letter() -> None:
     with pytest.raises(contract.SchemaError):
         notify_handler("n", RecentJobs(10))(record(0, b"\xff"))
+
+
+def test_without_a_client_a_reply_key_says_where_the_result_goes() -> None:
+    """An image URL's job id is derived from its parameters; the gateway that asked names a key
+    on the partition it reads, so the result needs no reader of another partition."""
+    value = contract.encode(contract.Result(job_id="j3", status="completed", bucket="b", key="j3.png",
+                                            content_type="image/png", reply_key="home-key"))
+    [out] = notify_handler("n", RecentJobs(10))(record(0, value))
+    assert out.key == b"home-key"

@@ -23,3 +23,8 @@ def test_recent_jobs_drops_repeats_within_its_window() -> None:
     assert not recent.first_time("a")
     assert recent.first_time("c")  # evicts b, the least recently seen
     assert recent.first_time("b")
+
+
+def test_a_file_that_came_with_its_result_goes_on_to_the_gateway() -> None:
+    n = to_notification(Result(job_id="j", status="completed", bucket="b", key="k.png", file_b64="iVBORw=="))
+    assert n.file_b64 == "iVBORw=="
