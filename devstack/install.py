@@ -1,4 +1,5 @@
-"""Install the pinned Kafka jars (Maven Central) and MinIO binary (Go module proxy).
+"""Install the pinned Kafka jars (Maven Central), MinIO binary (Go module proxy) and the ZPL
+renderer's npm package (the generator checks ZPL labels with it).
 
 Both steps are idempotent: a finished install leaves a marker and is reused; a broken one
 (interrupted download) is redone. Progress goes to the terminal because a first install
@@ -100,10 +101,23 @@ def install_test_tools() -> None:
     _say(f"{', '.join(missing)} ready ({time.monotonic() - started:.0f}s)")
 
 
+def install_zpl_renderer() -> None:
+    """zpl-renderer-js from the npm registry into `.local/zpl/node_modules`, checked against the
+    lock file (scripts/zpl/fetch_modules.py, which the service image's build runs too)."""
+    target = paths.zpl_modules()
+    if (target.parent / ".complete").exists() and (target.parent / ".complete").read_text() == paths.ZPL_LOCK.read_text():
+        return
+    _say(f"installing the ZPL renderer (zpl-renderer-js, npm registry) into {target} ...")
+    started = time.monotonic()
+    subprocess.run([sys.executable, str(paths.ZPL_FETCH), str(target.parent)], check=True)
+    _say(f"ZPL renderer ready ({time.monotonic() - started:.0f}s)")
+
+
 def install_all() -> None:
     paths.LOCAL.mkdir(parents=True, exist_ok=True)
     install_kafka()
     install_minio()
+    install_zpl_renderer()
 
 
 if __name__ == "__main__":

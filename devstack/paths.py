@@ -11,6 +11,8 @@ BIN = LOCAL / "bin"
 RUN = LOCAL / "run"  # state of `make run`: data dirs, logs, pid file
 KAFKA_POM = ROOT / "scripts" / "kafka" / "pom.xml"
 MINIO_VERSION_FILE = ROOT / "scripts" / "minio.version"
+ZPL_FETCH = ROOT / "scripts" / "zpl" / "fetch_modules.py"
+ZPL_LOCK = ROOT / "scripts" / "zpl" / "package-lock.json"
 
 
 def kafka_version() -> str:
@@ -33,3 +35,8 @@ def minio_binary() -> Path:
     # The version is part of the file name so a new pin triggers a rebuild.
     version = minio_module().rsplit("@", 1)[1]
     return BIN / f"minio-{version}"
+
+
+def zpl_modules() -> Path:
+    """The ZPL renderer's node_modules (the generator's ZPL_RENDERER_MODULES)."""
+    return LOCAL / "zpl" / "node_modules"

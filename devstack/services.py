@@ -35,6 +35,8 @@ def service_env(bootstrap: str, s3_endpoint: str, extra: dict[str, str] | None =
         BARCODE_S3_SECRET_KEY=SECRET_KEY,
         PYTHONUNBUFFERED="1",
     )
+    # The generator checks ZPL labels with the renderer `make install` put here.
+    env.setdefault("ZPL_RENDERER_MODULES", str(paths.zpl_modules()))
     env.update(extra or {})
     return env
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import zxingcpp
@@ -12,9 +11,9 @@ import zxingcpp
 from services.render import api
 from services.render.symbologies import CATALOGUE
 from services.render.zpl import DPI_OF_DPMM, label
+from devstack import install, paths
 from services.render.zpl_render import ZplRenderer
 
-MODULES = Path(__file__).resolve().parents[3] / ".zplnm" / "node_modules"
 CASES = [("code128", "ZPL-123"), ("qrcode", "https://example.com/zpl"), ("datamatrix", "ZPL DM 42"),
          ("ean13", "5901234123457"), ("ean8", "96385074"), ("upca", "036000291452"), ("code39", "ZPL39"),
          ("itf", "12345678"), ("code93", "ZPL93"), ("pdf417", "ZPL PDF417"), ("aztec", "ZPL AZTEC"),
@@ -24,7 +23,8 @@ CASES = [("code128", "ZPL-123"), ("qrcode", "https://example.com/zpl"), ("datama
 
 @pytest.fixture(scope="module")
 def renderer() -> Iterator[ZplRenderer]:
-    zpl = ZplRenderer(MODULES)
+    install.install_zpl_renderer()  # what `make test` did already; idempotent
+    zpl = ZplRenderer(paths.zpl_modules())
     yield zpl
     zpl.close()
 

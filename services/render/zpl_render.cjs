@@ -2,7 +2,7 @@
 // zpl-renderer-js) draws the label from the ZPL bytes themselves, and the caller decodes the PNG.
 // Protocol: one JSON object per line on stdin, {"id", "zpl", "width_mm", "height_mm", "dpmm"};
 // one per line on stdout, {"id", "png"} (base64) or {"id", "error"}. Usage: node render.cjs,
-// with zpl-renderer-js found through NODE_PATH. Loading takes ~0.2 s, so it is started once.
+// with zpl-renderer-js found through NODE_PATH (services/render/zpl_render.py starts it once).
 "use strict";
 const readline = require("readline");
 const { ready } = require("zpl-renderer-js");
