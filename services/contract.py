@@ -182,6 +182,9 @@ class Result:
     error: ErrorInfo | None = None
     trace: dict[str, float] = field(default_factory=dict)
     verified: bool | None = None  # True: decoded back and matched; None: not known (cached) or not decodable
+    # verified False: why the file could not be decoded back (a ZPL label with no renderer to
+    # draw it, or a printer command that renderer does not draw).
+    unverified_reason: str | None = None
     batch_id: str | None = None  # a row of this batch (services/batcher); its result goes to the batcher
     row: int | None = None  # the row's number in its batch, from 1
     # A batch row's image shows its human-readable text itself (the label sheet then prints no
@@ -215,6 +218,7 @@ class Notification:
     trace: dict[str, float] = field(default_factory=dict)
     size_bytes: int | None = None
     verified: bool | None = None
+    unverified_reason: str | None = None  # with verified False: why
     # Not written by the notifier: readers set it to the record's offset. One client's
     # notifications share a partition (keyed by client id), so it orders them: a resuming client
     # passes the last one it saw and gets exactly what came after.

@@ -16,6 +16,10 @@ from devstack.ports import free_port, is_listening
 from devstack.stack import Stack
 from tests.support.keys import GATEWAY_API_KEYS
 
+# The renderer ZPL labels are checked with, where `make install` put it (services started by
+# devstack get the same setting): render.api draws labels back with it in unit tests too.
+os.environ.setdefault("ZPL_RENDERER_MODULES", str(paths.zpl_modules()))
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Anything under tests/e2e needs the real stack.

@@ -19,6 +19,7 @@ from typing import Any
 from services.render import api
 from services.render.errors import JobError
 from services.render.symbologies import CATALOGUE
+from services.render.zpl import DPI_OF_DPMM
 
 # The largest symbols: what made the table's figures (and an attacker's choice).
 LARGE: list[tuple[str, str, dict[str, Any]]] = [
@@ -32,9 +33,9 @@ LARGE: list[tuple[str, str, dict[str, Any]]] = [
     ("datamatrix", "A", {"version": 24, "module_width": 1.0, "dpi": 600}),
     ("maxicode", "A" * 50, {"module_width": 1.0, "dpi": 600}),
 ]
-FORMATS = ("png", "svg", "pdf", "eps")
-FIXED_GRID = (1, 2, 3, 4, 5, 6, 8, 10, 12)
-PER_MEGAPIXEL_GRID = (0, 1, 2, 5, 8, 10, 15, 20, 25, 30, 40)
+FORMATS = ("png", "svg", "pdf", "eps", "zpl")
+FIXED_GRID = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40)
+PER_MEGAPIXEL_GRID = (0, 1, 2, 5, 8, 10, 15, 20, 25, 30, 40, 100, 200, 300, 400)  # ZPL: drawn back per dot
 
 Sample = tuple[float, float, float]  # (ms, megapixels, kilomodules)
 
@@ -48,25 +49,33 @@ def best_ms(fn: Callable[[], object]) -> float:
     return best
 
 
-def samples() -> dict[str, list[Sample]]:
-    out: dict[str, list[Sample]] = {fmt: [] for fmt in FORMATS}
+def for_format(options: dict[str, Any], fmt: str) -> dict[str, Any]:
+    """A ZPL label takes the printer's density, not a dpi: the nearest one (24 dots per mm for
+    the large cases' 600 and 1200 dpi)."""
+    if fmt != "zpl" or "dpi" not in options:
+        return options
+    dpi = options["dpi"]
+    dpmm = min(DPI_OF_DPMM, key=lambda d: abs(DPI_OF_DPMM[d] - dpi))
+    return {**{k: v for k, v in options.items() if k != "dpi"}, "dpmm": dpmm}
+
+
+def samples(formats: tuple[str, ...] = FORMATS) -> dict[str, list[Sample]]:
+    out: dict[str, list[Sample]] = {fmt: [] for fmt in formats}
     cases = [(name, symbology.example, {}) for name, symbology in CATALOGUE.items()] + LARGE
-    for name, data, options in cases:
+    for name, data, base in cases:
         symbology = CATALOGUE[name]
         for engine in symbology.engines:
-            try:
-                info = api.check(symbology, data, options, engine, "png")
-            except JobError:
-                continue
-            size = (info.pixels / 1e6, (info.width_modules or 0) * (info.rows or 1) / 1000)
-            for fmt in FORMATS:
+            for fmt in formats:
                 if fmt not in symbology.formats:
                     continue
+                options = for_format(base, fmt)
                 try:
+                    # The symbol as the format draws it (a ZPL label's at the printer's density).
+                    info = api.check(symbology, data, options, engine, fmt)
                     ms = best_ms(lambda: api.render(symbology, data, fmt, options, engine, True))
                 except JobError:
                     continue
-                out[fmt].append((ms, *size))
+                out[fmt].append((ms, info.pixels / 1e6, (info.width_modules or 0) * (info.rows or 1) / 1000))
     return out
 
 
@@ -90,8 +99,9 @@ def fit(points: list[Sample]) -> tuple[float, float, float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.parse_args()
-    measured = samples()
+    parser.add_argument("--formats", default=",".join(FORMATS), help="comma-separated (default: all)")
+    args = parser.parse_args()
+    measured = samples(tuple(args.formats.split(",")))
     print("RENDER: dict[str, RenderCost] = {")
     notes = []
     for fmt, points in measured.items():

@@ -40,7 +40,8 @@ LABEL = "barcode-pipeline.inputs"
 LOGS = paths.LOCAL / "k8s" / "image-logs"
 # The service image's build context is the repo root, cut down by .dockerignore; these are the
 # paths its Dockerfile copies, so they are what decides whether it is current.
-SERVICE_INPUTS = ("Dockerfile", ".dockerignore", "pyproject.toml", "requirements.lock", "services", "loadtest", "config")
+SERVICE_INPUTS = ("Dockerfile", ".dockerignore", "pyproject.toml", "requirements.lock", "services", "loadtest", "config",
+                  "scripts/zpl")
 PAUSE_VERSION = "3.10"
 
 

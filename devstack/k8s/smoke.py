@@ -125,7 +125,7 @@ class _Bridge(socketserver.BaseRequestHandler):
             remote.close()
 
 
-FORMATS = ("png", "svg", "pdf", "eps")
+FORMATS = ("png", "svg", "pdf", "eps", "zpl")
 
 
 async def one_job(session: aiohttp.ClientSession, url: str, fmt: str) -> str:
@@ -142,6 +142,9 @@ async def one_job(session: aiohttp.ClientSession, url: str, fmt: str) -> str:
                 break
     if message["type"] != "completed":
         raise RuntimeError(f"the {fmt} job did not complete: {message}")
+    if message.get("verified") is not True:
+        # A ZPL label is drawn back by the renderer in the service image (Node): it must be there.
+        raise RuntimeError(f"the {fmt} job was not verified: {message.get('unverified_reason', message)}")
     sizes = []
     # `url` is signed for s3.publicEndpoint (a port-forward to MinIO); `file_url` goes through
     # the gateway (built from the Host header: this port-forward's address).

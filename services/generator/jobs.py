@@ -142,6 +142,8 @@ class JobRunner:
             raise JobError(ErrorCode.RENDER_TIMEOUT, f"rendering took longer than {self.render_timeout_s:g} s") from None
         trace["rendered"] = now_ms()
         verified = True if job.verify and symbology.verifiable else None
+        if verified and rendered.unverified is not None:
+            verified = False  # and the result says why: never silently
         self.report(job, "rendered", with_routed=True, verified=verified, size_bytes=len(rendered.body))
         # A conditional PUT: it stores the object, or reports that an earlier run (before a
         # restart, or another replica) already did; either way the key now holds this barcode.
@@ -153,5 +155,6 @@ class JobRunner:
         inline = job.inline_file and len(rendered.body) <= INLINE_FILE_MAX_BYTES
         return Result(status="completed", bucket=self.store.bucket, key=key, content_type=content_type,
                       cached=not created, size_bytes=len(rendered.body), verified=verified,
+                      unverified_reason=rendered.unverified if verified is False else None,
                       file_b64=base64.b64encode(rendered.body).decode() if inline else None,
                       trace={**trace, "generated": now_ms()}, **base)

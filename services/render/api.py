@@ -8,11 +8,12 @@ from typing import Any
 from PIL import Image
 
 from services.contract import ErrorCode
-from services.render import engine_pybarcode, engine_zint
+from services.render import engine_pybarcode, engine_zint, zpl, zpl_label
 from services.render.budget import MAX_PIXELS, RASTER_DOTS, enforce, raster_options
 from services.render.errors import JobError
 from services.render.formats import FORMATS
 from services.render.geometry import geometry
+from services.render.options import OptionError, check_format_options
 from services.render.symbologies import PYBARCODE, ZINT, ZINT_NO_TEXT, Symbology
 from services.render.types import Rendered, SymbolInfo
 from services.render.verify import verify
@@ -47,6 +48,15 @@ def check(symbology: Symbology, data: str, options: dict[str, Any], engine: str 
     verification decodes."""
     _check_length(symbology, data)
     module = engine_for(symbology, engine)
+    if fmt is not None:
+        try:
+            check_format_options(symbology, fmt, options)
+        except OptionError as exc:
+            raise JobError(ErrorCode.INVALID_OPTION, str(exc)) from None
+    if fmt == "zpl":
+        # The label's symbol is drawn at the printer's density, as a bitmap (graphic mode) or
+        # sized like one (native): budgeted as that PNG.
+        options, fmt = zpl.drawing_options(options), "png"
     info: SymbolInfo = module.check(symbology.name, data, options)
     if fmt is None or fmt == "png":
         enforce(info, max_pixels)
@@ -75,6 +85,8 @@ def render(symbology: Symbology, data: str, fmt: str, options: dict[str, Any], e
     # The budget again, before anything is allocated (microseconds; whoever calls render
     # directly is guarded too). The engine's own render checks the data again.
     check(symbology, data, options, engine, fmt, max_pixels)
+    if fmt == "zpl":
+        return zpl_label.render(symbology, data, options, module, verify_output)
     rendered: Rendered = module.render(symbology.name, data, fmt, options)
     if verify_output and symbology.verifiable:
         px_per_module = geometry(options).dots_per_module

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from services.render import zpl
 from services.render.geometry import MAX_DOTS_PER_MODULE, geometry
 from services.render.symbologies import CATALOGUE, OptionSpec, Symbology
 
@@ -75,14 +76,44 @@ def _check_colours(options: dict[str, Any]) -> None:
                           f"{MIN_CONTRAST:.0%}, with bars darker than the background")
 
 
+# Options a ZPL label does not take: it is drawn at the printer's density, in black.
+_NOT_ZPL = ("dpi", "foreground", "background")
+
+
+def applies_to_format(name: str, fmt: str) -> bool:
+    """Whether a company's default option applies to this format (a profile's dpi is no ZPL
+    label's; its dpmm no PNG's): one that does not is left out, as one the symbology does not
+    take is."""
+    return name not in (_NOT_ZPL if fmt == "zpl" else zpl.ZPL_OPTIONS)
+
+
+def check_format_options(symbology: Symbology, fmt: str, options: dict[str, Any]) -> None:
+    """Options that apply to one output format only, or not to one: ZPL's density and mode are
+    a ZPL label's alone; a ZPL label is drawn at the printer's density (dpmm, not dpi) in the
+    printer's black."""
+    if fmt != "zpl":
+        for name in zpl.ZPL_OPTIONS:
+            if name in options:
+                raise OptionError(name, f"applies to format zpl only, not {fmt}")
+        return
+    if "dpi" in options:
+        raise OptionError("dpi", "a ZPL label is drawn at the printer's density: give dpmm (6, 8, 12 or 24 dots "
+                                 "per mm) instead")
+    for name in ("foreground", "background"):
+        if name in options:
+            raise OptionError(name, "a thermal printer prints black dots on a white label: no colours in format zpl")
+
+
 ANY_ENGINE = "*"
 
 
-def validate_options(symbology: Symbology, options: Any, engine: str | None = None) -> dict[str, Any]:
+def validate_options(symbology: Symbology, options: Any, engine: str | None = None,
+                     fmt: str | None = None) -> dict[str, Any]:
     """Return the options unchanged if every one applies and is in range; else raise OptionError.
 
     `engine`: the engine that will draw it (default: the symbology's default engine), or
-    ANY_ENGINE where that is not known yet (the gateway: the company profile picks it).
+    ANY_ENGINE where that is not known yet (the gateway: the company profile picks it). `fmt`:
+    the output format when known (options of one format only are checked against it).
     """
     if not isinstance(options, dict):
         raise OptionError("options", "must be a JSON object")
@@ -98,7 +129,9 @@ def validate_options(symbology: Symbology, options: Any, engine: str | None = No
         if spec is None:
             raise OptionError(name, f"does not apply to {where}; it takes: {', '.join(sorted(specs))}")
         _check(name, spec, value)
-    _check_geometry(options)
+    if fmt is not None:
+        check_format_options(symbology, fmt, options)
+    _check_geometry(zpl.drawing_options(options) if fmt == "zpl" else options)
     _check_colours(options)
     return options
 

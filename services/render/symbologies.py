@@ -54,6 +54,12 @@ COMMON: dict[str, OptionSpec] = {
     "foreground": OptionSpec("string", "bar colour, #rrggbb", pattern=COLOUR),
     "background": OptionSpec("string", "background colour, #rrggbb", pattern=COLOUR),
     "rotation": OptionSpec("integer", "rotate the symbol clockwise, degrees", choices=(0, 90, 180, 270)),
+    # Format zpl's own (render/options.py refuses them with any other format).
+    "dpmm": OptionSpec("integer", "format zpl: the printer's density in dots per mm (6, 8, 12, 24 = 152, 203, 300, "
+                       "600 dpi; default 8); the X-dimension snaps to its dots", choices=(6, 8, 12, 24)),
+    "zpl_mode": OptionSpec("string", "format zpl: graphic (the drawn symbol as a ^GFA bitmap, every symbology; "
+                           "default) or native (the printer's own barcode command, where ZPL has one)",
+                           choices=("graphic", "native")),
 }
 BAR_HEIGHT = {"module_height": OptionSpec("number", "bar height, mm", 1.0, 200.0)}
 TEXT_PYBARCODE: dict[str, OptionSpec] = {

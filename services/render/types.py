@@ -41,3 +41,6 @@ class Rendered:
     content_type: str
     info: SymbolInfo
     raster: Image.Image | None = field(default=None, repr=False)  # what verification decodes
+    # Why the file was not decoded back as it is, though the symbology can be (a ZPL label with
+    # no independent renderer to draw it, or a printer command it cannot draw); None: it was.
+    unverified: str | None = None

@@ -4,15 +4,38 @@ Every symbol is already drawn on whole printer dots (`render/geometry.py`), so a
 density one bitmap pixel is one dot and the graphic is exact. The field is ZPL's own ASCII
 compression of the 1-bit rows (Zebra's ZPL II manual, "Alternative Data Compression Scheme for
 ~DG and ~DB Commands", which ^GF shares): hex digits with repeat counts (G-Y: 1-19, g-z: 20-400),
-`,` for the rest of a row white, `!` for the rest black, `:` for a row equal to the one above.
+`,` for the rest of a row white, `:` for a row equal to the one above.
 The byte counts in `^GFA` are the uncompressed ones (rows x bytes per row), as printers check.
 """
 from __future__ import annotations
+
+import re
+from typing import Any
 
 from PIL import Image
 
 # Printer densities (dots per mm) and the dpi a symbol is drawn at for each: one pixel, one dot.
 DPI_OF_DPMM = {6: 152, 8: 203, 12: 300, 24: 600}
+DEFAULT_DPMM = 8  # 203 dpi: the desktop and most industrial Zebra printers
+GRAPHIC, NATIVE = "graphic", "native"
+# Options only a ZPL label takes (render/options.py refuses them for other formats).
+ZPL_OPTIONS = ("dpmm", "zpl_mode")
+
+
+def dpmm_of(options: dict[str, Any]) -> int:
+    return int(options.get("dpmm", DEFAULT_DPMM))
+
+
+def mode_of(options: dict[str, Any]) -> str:
+    return str(options.get("zpl_mode", GRAPHIC))
+
+
+def drawing_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The options a ZPL label's symbol is drawn (or sized) with: at the printer's density, so one
+    pixel is one dot (`dpi` itself is refused with format zpl: dpmm says it)."""
+    out = {k: v for k, v in options.items() if k not in ZPL_OPTIONS}
+    out["dpi"] = DPI_OF_DPMM[dpmm_of(options)]
+    return out
 _SMALL = "GHIJKLMNOPQRSTUVWXY"  # 1-19
 _LARGE = "ghijklmnopqrstuvwxyz"  # 20, 40, ... 400
 
@@ -31,28 +54,20 @@ def _count(n: int) -> str:
     return "".join(out)
 
 
+# A run of one hex digit (two or more): ZPL writes its count before the digit.
+_RUN = re.compile(r"([0-9A-F])\1+")
+
+
 def compress_row(hex_row: str) -> str:
-    """One row's hex digits, compressed."""
+    """One row's hex digits, compressed. A row ending in white ends with `,`. A row ending in
+    black keeps its run count instead of `!` (the rest black): the manual allows `!`, but
+    zebrash 3.4.0 draws it as stripes, and a count costs one or two characters more."""
     stripped = hex_row.rstrip("0")
     tail = ""
     if len(stripped) < len(hex_row):
         tail = ","  # the rest of the row is white
         hex_row = stripped
-    elif hex_row.endswith("F"):
-        stripped = hex_row.rstrip("F")
-        if len(hex_row) - len(stripped) > 1:
-            tail = "!"  # the rest is black
-            hex_row = stripped
-    out = []
-    i = 0
-    while i < len(hex_row):
-        j = i
-        while j < len(hex_row) and hex_row[j] == hex_row[i]:
-            j += 1
-        run = j - i
-        out.append((_count(run) if run > 1 else "") + hex_row[i])
-        i = j
-    return "".join(out) + tail
+    return _RUN.sub(lambda m: _count(len(m.group(0))) + m.group(1), hex_row) + tail
 
 
 def graphic_field(image: Image.Image) -> tuple[int, int, str]:
@@ -70,7 +85,8 @@ def graphic_field(image: Image.Image) -> tuple[int, int, str]:
 
 
 def label(image: Image.Image) -> bytes:
-    """A whole label holding the symbol at the origin: print width and label length in dots."""
+    """A whole label holding the symbol at the origin (its quiet zones are in the bitmap): print
+    width and label length in dots."""
     total, per_row, data = graphic_field(image)
     width, height = image.size
     return (f"^XA^PW{width}^LL{height}^LH0,0^FO0,0^GFA,{total},{total},{per_row},{data}^FS^XZ\n").encode("ascii")

@@ -10,6 +10,7 @@ result cannot be checked, and says so (`Rendered.unverified`), never silently.
 """
 from __future__ import annotations
 
+import atexit
 import base64
 import io
 import json
@@ -148,4 +149,5 @@ def shared() -> ZplRenderer:
             if modules is None:
                 raise ZplRendererUnavailable(f"{MODULES_ENV} is not set: no ZPL renderer to check labels with")
             _shared = ZplRenderer(modules, int(os.environ.get(PROCESSES_ENV, "1")))
+            atexit.register(_shared.close)  # its Node processes end with this one
         return _shared

@@ -9,7 +9,7 @@ from typing import Any
 
 from services.companies.profiles import DEFAULT, Profile
 from services.contract import ErrorCode, ErrorInfo, GenerateRequest, RenderJob, Result, now_ms
-from services.render.options import OptionError, validate_options
+from services.render.options import OptionError, applies_to_format, validate_options
 from services.render.symbologies import lookup
 
 
@@ -53,10 +53,10 @@ def route(request: GenerateRequest, profiles: dict[str, Profile],
     # dropped; the client's own options are validated strictly.
     engine = profile.engines.get(symbology.name)
     takes = symbology.options_for(engine)
-    defaults = {k: v for k, v in profile.options.items() if k in takes}
+    defaults = {k: v for k, v in profile.options.items() if k in takes and applies_to_format(k, fmt)}
     options = {**defaults, **extra_options, **request.options}
     try:
-        validate_options(symbology, options, engine)
+        validate_options(symbology, options, engine, fmt)
     except OptionError as exc:
         return _failed(request, profile.name, ErrorCode.INVALID_OPTION, str(exc))
     return RenderJob(

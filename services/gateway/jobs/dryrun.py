@@ -47,7 +47,7 @@ def checked(name: str, data: str, options: dict[str, Any], engine: str | None, f
     symbology = lookup(name)
     assert symbology is not None
     try:
-        validate_options(symbology, options, engine)
+        validate_options(symbology, options, engine, fmt)
         # The same check (and pixel budget) as a job: width_px/height_px are the PNG's final size.
         info = api.check(symbology, data, options, engine, fmt)
     except OptionError as exc:

@@ -80,7 +80,7 @@ def check_renderable(symbology: Symbology, data: str, options: dict[str, Any], f
     ASCII). Otherwise raise the default engine's reason, as a 400 with the renderer's code."""
     try:
         # First against every engine's options: the message lists all it could take.
-        validate_options(symbology, options, engine or ANY_ENGINE)
+        validate_options(symbology, options, engine or ANY_ENGINE, fmt)
     except OptionError as exc:
         raise ApiError(ErrorCode.INVALID_OPTION, str(exc)) from None
     refusals: list[JobError] = []

@@ -29,6 +29,8 @@ def final_message(n: Notification, base_url: str, url: str | None) -> dict[str, 
             out["size_bytes"] = n.size_bytes
         if n.verified is not None:
             out["verified"] = n.verified
+        if n.unverified_reason is not None:
+            out["unverified_reason"] = n.unverified_reason
     elif n.error is not None:
         out["error"] = error_body(n.error)
     return out

@@ -13,7 +13,7 @@ def test_shipped_profiles_load() -> None:
     assert {"Default", "CompanyA", "CompanyB"} <= set(profiles)
     assert profiles["CompanyA"].symbology == "ean13"
     assert "ean13" not in profiles["CompanyB"].allowed_symbologies
-    assert profiles[DEFAULT].allowed_formats == {"png", "svg", "pdf", "eps"}
+    assert profiles[DEFAULT].allowed_formats == {"png", "svg", "pdf", "eps", "zpl"}
 
 
 def test_adding_a_company_is_an_edit_to_the_file(tmp_path: Path) -> None:

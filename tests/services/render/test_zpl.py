@@ -54,9 +54,10 @@ def test_repeat_counts(n: int, letters: str) -> None:
     assert _count(n) == letters and _expand_count(letters) == n
 
 
-def test_rows_end_white_or_black_in_one_character() -> None:
+def test_a_row_ends_white_in_one_character_and_black_with_its_count() -> None:
     assert compress_row("FF00000000") == "HF,"
-    assert compress_row("00FFFFFFFF") == "H0!"
+    # Not "H0!": zebrash draws "!" as stripes (the Aztec of test_zpl_render at 24 dpmm read nothing).
+    assert compress_row("00FFFFFFFF") == "H0NF"
     assert compress_row("0F0F") == "0F0F"
 
 
@@ -79,3 +80,20 @@ def test_a_label_states_its_size_and_exact_counts() -> None:
     image = Image.new("L", (100, 40), 0)
     zpl = label(image).decode()
     assert zpl.startswith("^XA^PW100^LL40^LH0,0^FO0,0^GFA,520,520,13,") and zpl.rstrip().endswith("^FS^XZ")
+
+
+@pytest.mark.parametrize("options,fmt,option", [
+    ({"dpi": 300}, "zpl", "dpi"), ({"foreground": "#000080"}, "zpl", "foreground"),
+    ({"dpmm": 8}, "png", "dpmm"), ({"zpl_mode": "graphic"}, "svg", "zpl_mode")])
+def test_options_of_another_format_are_refused_by_name(options: dict[str, object], fmt: str, option: str) -> None:
+    from services.render.options import OptionError, validate_options
+    from services.render.symbologies import CATALOGUE
+    with pytest.raises(OptionError) as refused:
+        validate_options(CATALOGUE["code128"], options, None, fmt)
+    assert refused.value.option == option
+
+
+def test_a_company_default_dpi_is_left_out_of_a_zpl_label() -> None:
+    from services.render.options import applies_to_format
+    assert not applies_to_format("dpi", "zpl") and applies_to_format("dpi", "png")
+    assert not applies_to_format("dpmm", "png") and applies_to_format("dpmm", "zpl")

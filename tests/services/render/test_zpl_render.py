@@ -1,18 +1,16 @@
-"""ZPL graphic labels drawn back by the independent renderer (zebrash) and decoded with zxing-cpp:
-every density, fifteen symbologies. Needs Node and zpl-renderer-js (scripts/zpl)."""
+"""ZPL labels drawn back by the independent renderer (zebrash) and decoded with zxing-cpp: fifteen
+symbologies at every printer density, through the same render.api a job uses."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 import zxingcpp
 
-from services.render import api
+from services.render import api, zpl_render
 from services.render.symbologies import CATALOGUE
-from services.render.zpl import DPI_OF_DPMM, label
-from devstack import install, paths
-from services.render.zpl_render import ZplRenderer
+from services.render.zpl import DPI_OF_DPMM
+from tests.support.decode import zpl_label_image
 
 CASES = [("code128", "ZPL-123"), ("qrcode", "https://example.com/zpl"), ("datamatrix", "ZPL DM 42"),
          ("ean13", "5901234123457"), ("ean8", "96385074"), ("upca", "036000291452"), ("code39", "ZPL39"),
@@ -21,30 +19,36 @@ CASES = [("code128", "ZPL-123"), ("qrcode", "https://example.com/zpl"), ("datama
          ("microqr", "12345")]
 
 
-@pytest.fixture(scope="module")
-def renderer() -> Iterator[ZplRenderer]:
-    install.install_zpl_renderer()  # what `make test` did already; idempotent
-    zpl = ZplRenderer(paths.zpl_modules())
-    yield zpl
-    zpl.close()
-
-
 @pytest.mark.parametrize("dpmm", sorted(DPI_OF_DPMM))
-def test_every_symbology_prints_back_to_its_data_at_every_density(renderer: ZplRenderer, dpmm: int) -> None:
+def test_fifteen_symbologies_print_back_to_their_data_at_every_density(dpmm: int) -> None:
     spent = []
     for name, data in CASES:
         symbology = CATALOGUE[name]
-        options = {"dpi": DPI_OF_DPMM[dpmm], "module_width": max(0.25, 2 / dpmm)}
-        drawn = api.render(symbology, data, "png", options, None, verify_output=False)
-        from PIL import Image
-        import io
-        image = Image.open(io.BytesIO(drawn.body))
-        zpl = label(image)
         started = time.perf_counter()
-        printed = renderer.render(zpl, image.width, image.height, dpmm)
+        label = api.render(symbology, data, "zpl", {"dpmm": dpmm})  # drawn back and decoded inside
         spent.append(time.perf_counter() - started)
+        assert label.unverified is None, label.unverified
+        assert label.content_type == "application/zpl"
+        printed = zpl_label_image(label.body)  # and once more here, outside the service's code
         texts = {r.text for r in zxingcpp.read_barcodes(printed)}
-        expected = drawn.info.scan if hasattr(drawn.info, "scan") and isinstance(drawn.info.scan, str) else data
-        assert texts, f"{name} at {dpmm} dpmm: nothing decoded"
-        assert any(data in t or t in data or t == expected for t in texts), (name, dpmm, texts)
-    print(f"{dpmm} dpmm: {1000 * sum(spent) / len(spent):.1f} ms per label")
+        assert texts & set(label.info.scan), (name, dpmm, texts, label.info.scan)
+    print(f"{dpmm} dpmm: {1000 * sum(spent) / len(spent):.1f} ms per label, render and verify")
+
+
+def test_a_denser_printer_gets_a_label_of_more_dots_for_the_same_millimetres() -> None:
+    sizes = {}
+    for dpmm in (8, 24):
+        label = api.render(CATALOGUE["qrcode"], "HELLO", "zpl", {"dpmm": dpmm, "module_width": 0.5})
+        sizes[dpmm] = int(label.body.split(b"^PW", 1)[1].split(b"^", 1)[0])
+    # 0.5 mm is 4 dots at 8 dots per mm and 12 at 24: three times the dots, the same size.
+    assert sizes[24] == 3 * sizes[8]
+
+
+def test_without_a_renderer_the_label_says_it_was_not_drawn_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unavailable() -> zpl_render.ZplRenderer:
+        raise zpl_render.ZplRendererUnavailable("node is not installed")
+
+    monkeypatch.setattr(zpl_render, "shared", unavailable)
+    label = api.render(CATALOGUE["code128"], "NO RENDERER", "zpl", {})
+    assert label.unverified is not None and "node is not installed" in label.unverified
+    assert label.body.startswith(b"^XA")
