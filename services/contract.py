@@ -333,6 +333,9 @@ class BatchStatus:
     manifest_key: str | None = None
     labels: int | None = None  # placed on the sheet
     labels_not_placed: int | None = None  # too large for the sheet's label (listed in the manifest)
+    zpl_key: str | None = None  # labels.zpl: a ZPL label per row, for a thermal printer
+    zpl_labels: int | None = None
+    zpl_labels_not_placed: int | None = None
     errors: list[dict[str, Any]] | None = None  # the first few failed rows: row, code, message
     idempotency_key: str | None = None
     fingerprint: str | None = None

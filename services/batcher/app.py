@@ -29,6 +29,7 @@ from services import contract
 from services.batcher.assemble import assemble
 from services.batcher.settings import BatcherSettings
 from services.batcher.tally import Tally
+from services.labels.zpl_stream import shared_draw_back
 from services.kafka import clients
 from services.kafka.follower import Follower
 from services.kafka.handler import Record
@@ -161,7 +162,8 @@ class Batcher(ConsumerRebalanceListener):  # type: ignore[misc]
 
         self.dirty.add(tally.batch_id)  # "assembling"
         try:
-            outputs = await loop.run_in_executor(None, assemble, tally, fetch, upload, self.settings.workdir)
+            outputs = await loop.run_in_executor(None, assemble, tally, fetch, upload, self.settings.workdir,
+                                                 shared_draw_back())
         except asyncio.CancelledError:
             raise
         except Exception:

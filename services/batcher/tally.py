@@ -229,6 +229,8 @@ class Tally:
             eta_s=round(eta, 1) if eta is not None else None, bucket=outputs.get("bucket"),
             archive_key=outputs.get("archive_key"), sheet_key=outputs.get("sheet_key"),
             manifest_key=outputs.get("manifest_key"), labels=outputs.get("labels"),
-            labels_not_placed=outputs.get("labels_not_placed"), errors=errors or None,
+            labels_not_placed=outputs.get("labels_not_placed"), zpl_key=outputs.get("zpl_key"),
+            zpl_labels=outputs.get("zpl_labels"), zpl_labels_not_placed=outputs.get("zpl_labels_not_placed"),
+            errors=errors or None,
             idempotency_key=created.idempotency_key, fingerprint=created.fingerprint,
         )

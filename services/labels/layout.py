@@ -30,7 +30,10 @@ PRESETS: dict[str, dict[str, Any]] = {
 _COUNTS = ("columns", "rows")
 _SIZES = ("label_width_mm", "label_height_mm")
 _SPACING = ("margin_left_mm", "margin_top_mm", "gap_x_mm", "gap_y_mm")
-FIELDS = ("preset", "paper", *_COUNTS, *_SIZES, *_SPACING)
+# The printer density of the batch's labels.zpl (its labels are the sheet's label size).
+DPMM_CHOICES = (6, 8, 12, 24)
+DEFAULT_DPMM = 8
+FIELDS = ("preset", "paper", *_COUNTS, *_SIZES, *_SPACING, "dpmm")
 
 
 class SheetError(ValueError):
@@ -49,6 +52,7 @@ class SheetLayout:
     gap_x_mm: float = 0.0
     gap_y_mm: float = 0.0
     preset: str | None = None
+    dpmm: int = DEFAULT_DPMM  # labels.zpl's printer density, dots per mm
 
     @property
     def page_width_mm(self) -> float:
@@ -108,6 +112,14 @@ def _paper(value: object) -> str:
     raise SheetError(f"sheet.paper must be one of {', '.join(PAPERS)}, not {shown}")
 
 
+def _dpmm(value: object) -> int:
+    if isinstance(value, bool) or value not in DPMM_CHOICES:
+        shown = repr(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else _json_type(value)
+        raise SheetError(f"sheet.dpmm (the printer density of labels.zpl) must be one of "
+                         f"{', '.join(map(str, DPMM_CHOICES))} dots per mm, not {shown}")
+    return int(value)  # type: ignore[call-overload]
+
+
 def _base_fields(spec: dict[Any, Any]) -> dict[str, Any]:
     """The preset's fields, or a bare grid's defaults after checking the grid is all there."""
     preset = spec.get("preset")
@@ -143,6 +155,7 @@ def layout_from(spec: object) -> SheetLayout:
     fields.update((key, value) for key, value in spec.items() if key != "preset")
     checked: dict[str, Any] = {name: _count(name, fields[name]) for name in _COUNTS}
     checked.update((name, _millimetres(name, fields[name])) for name in (*_SIZES, *_SPACING))
-    layout = SheetLayout(paper=_paper(fields["paper"]), preset=preset if isinstance(preset, str) else None, **checked)
+    layout = SheetLayout(paper=_paper(fields["paper"]), preset=preset if isinstance(preset, str) else None,
+                         dpmm=_dpmm(fields.get("dpmm", DEFAULT_DPMM)), **checked)
     _check_fits(layout)
     return layout

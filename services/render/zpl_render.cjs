@@ -4,6 +4,9 @@
 // one per line on stdout, {"id", "png"} (base64) or {"id", "error"}. Usage: node render.cjs,
 // with zpl-renderer-js found through NODE_PATH (services/render/zpl_render.py starts it once).
 "use strict";
+// The WebAssembly runtime wants Web Crypto as a global, which Node has only from version 19:
+// Debian bookworm's Node 18 (the service image) keeps it in the crypto module.
+if (!globalThis.crypto) globalThis.crypto = require("crypto").webcrypto;
 const readline = require("readline");
 const { ready } = require("zpl-renderer-js");
 

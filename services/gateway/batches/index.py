@@ -117,6 +117,9 @@ def public(status: BatchStatus, sign: Sign) -> dict[str, Any]:
         out.update(archive_url=sign(status.bucket, status.archive_key), sheet_url=sign(status.bucket, status.sheet_key),
                    manifest_url=sign(status.bucket, status.manifest_key), labels=status.labels,
                    labels_not_placed=status.labels_not_placed)
+        if status.zpl_key is not None:  # batches assembled before labels.zpl existed have none
+            out.update(zpl_url=sign(status.bucket, status.zpl_key), zpl_labels=status.zpl_labels,
+                       zpl_labels_not_placed=status.zpl_labels_not_placed)
     return out
 
 

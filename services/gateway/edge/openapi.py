@@ -215,6 +215,8 @@ _BATCH_STATUS = {"type": "object", "required": ["batch_id", "status", "total"], 
     "cancelled": {"type": "integer"}, "done": {"type": "integer"}, "rows_per_s": _optional({"type": "number"}),
     "eta_s": _optional({"type": "number"}), "errors": {"type": "array"}, "archive_url": _optional({"type": "string"}),
     "sheet_url": _optional({"type": "string"}), "manifest_url": _optional({"type": "string"}),
+    "zpl_url": _optional({"type": "string"}), "zpl_labels": _optional({"type": "integer"}),
+    "zpl_labels_not_placed": _optional({"type": "integer"}),
     "labels": _optional({"type": "integer"}), "labels_not_placed": _optional({"type": "integer"}),
     "request_id": {"type": "string"}}}
 
