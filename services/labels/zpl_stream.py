@@ -5,7 +5,7 @@ Each row's symbol is centred on its label, with the row's data as a caption unde
 the symbol does not print its own text. What goes on the label:
 - a ZPL row: its own label's fields, moved with a label home (`^LH`): the dots it was verified with;
 - a PNG row: its pixels; dot for dot when drawn at the printer's density (a `dpi` of 152, 203,
-  300 or 600), else resampled to the printer's dots (module edges then move by up to a dot);
+  300 or 600), else scaled so that each module is a whole number of the printer's dots;
 - an SVG row: rasterised at the printer's density;
 - PDF and EPS rows are not placed (the manifest says so).
 
@@ -54,14 +54,32 @@ def _texts(image: Image.Image) -> set[str]:
     return {r.text for r in zxingcpp.read_barcodes(image.convert("L"))}
 
 
+def module_dots(image: Image.Image) -> int | None:
+    """The symbol's module width in pixels: the shortest run of one colour across the middle row
+    (the margins at both ends left out). Our symbols are drawn on whole pixels per module, so
+    every bar and space there is a multiple of it. None for a row with no inner run."""
+    width, height = image.size
+    row = image.convert("L").crop((0, height // 2, width, height // 2 + 1)).tobytes()
+    runs, start = [], 0
+    for x in range(1, width + 1):
+        if x == width or (row[x] < 128) != (row[start] < 128):
+            runs.append(x - start)
+            start = x
+    inner = runs[1:-1]
+    return min(inner) if inner else None
+
+
 def _bitmap_of(body: bytes, fmt: Format, dpi: int) -> Image.Image | None:
-    """The row's symbol as printer dots at `dpi`, or None for a format a label does not take."""
+    """The row's symbol as printer dots at `dpi`, or None for a format a label does not take.
+    A PNG drawn at another resolution is scaled so that a module becomes a whole number of dots
+    (the nearest to its size in millimetres): scaling by the resolutions alone would make some
+    modules a dot wider than others, which a linear symbol may not survive."""
     if fmt.name == "png":
-        image = Image.open(io.BytesIO(body))
-        drawn_at = image.info.get("dpi", (dpi, dpi))[0]
-        image = image.convert("L")
+        image = Image.open(io.BytesIO(body)).convert("L")
+        drawn_at = Image.open(io.BytesIO(body)).info.get("dpi", (dpi, dpi))[0]
         if abs(drawn_at - dpi) > 0.5:
-            scale = dpi / drawn_at
+            module = module_dots(image)
+            scale = dpi / drawn_at if module is None else max(1, round(module * dpi / drawn_at)) / module
             image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
                                  Image.Resampling.NEAREST)
         return image

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from services.render import zpl
+from services.render import zpl, zpl_native
 from services.render.geometry import MAX_DOTS_PER_MODULE, geometry
 from services.render.symbologies import CATALOGUE, OptionSpec, Symbology
 
@@ -102,6 +102,14 @@ def check_format_options(symbology: Symbology, fmt: str, options: dict[str, Any]
     for name in ("foreground", "background"):
         if name in options:
             raise OptionError(name, "a thermal printer prints black dots on a white label: no colours in format zpl")
+    if zpl.mode_of(options) == zpl.NATIVE:
+        if symbology.name not in zpl_native.NATIVE:
+            raise OptionError("zpl_mode", f"{symbology.name} has no native ZPL command; zpl_mode graphic draws "
+                                          f"every symbology")
+        refused = zpl_native.unsupported_options(symbology.name, zpl.drawing_options(options))
+        if refused:
+            raise OptionError(refused[0], f"the printer's own {zpl_native.NATIVE[symbology.name].command} command "
+                                          f"cannot honour it; zpl_mode graphic draws it as asked")
 
 
 ANY_ENGINE = "*"

@@ -17,7 +17,7 @@ from typing import Any
 
 from PIL import Image
 
-from services.render import zpl, zpl_render
+from services.render import zpl, zpl_native, zpl_render
 from services.render.formats import FORMATS
 from services.render.geometry import geometry
 from services.render.symbologies import Symbology
@@ -37,10 +37,30 @@ def _drawn_back(label: bytes, width: int, height: int, dpmm: int) -> tuple[Image
         return None, f"no ZPL renderer to draw the label back here ({exc})"
 
 
+def _native(symbology: Symbology, data: str, drawing: dict[str, Any], dpmm: int, module: ModuleType,
+            verify_output: bool) -> Rendered:
+    """The printer's own barcode command: verified where zebrash draws it faithfully, else the
+    result says why not (zpl_native.unverifiable)."""
+    info = module.check(symbology.name, data, drawing)
+    label, width, height = zpl_native.native_label(symbology.name, info, drawing, dpmm)
+    if not (verify_output and symbology.verifiable):
+        return Rendered(label, CONTENT_TYPE, info)
+    why = zpl_native.unverifiable(symbology.name, info, drawing)
+    if why is not None:
+        return Rendered(label, CONTENT_TYPE, info, unverified=why)
+    printed, why = _drawn_back(label, width, height, dpmm)
+    if printed is None:
+        return Rendered(label, CONTENT_TYPE, info, unverified=why)
+    verify(printed, symbology, info.scan, geometry(drawing).dots_per_module)
+    return Rendered(label, CONTENT_TYPE, info)
+
+
 def render(symbology: Symbology, data: str, options: dict[str, Any], module: ModuleType,
            verify_output: bool) -> Rendered:
     dpmm = zpl.dpmm_of(options)
     drawing = zpl.drawing_options(options)
+    if zpl.mode_of(options) == zpl.NATIVE:
+        return _native(symbology, data, drawing, dpmm, module, verify_output)
     dots = geometry(drawing).dots_per_module
     png = module.render(symbology.name, data, "png", drawing)
     bitmap = Image.open(io.BytesIO(png.body))

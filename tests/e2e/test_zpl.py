@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 
 import aiohttp
 import zxingcpp
 
-from services.render import api
+from services.render import api, zpl_native
 from services.render.symbologies import CATALOGUE
 from tests.support.client import fetch, generate, next_message
 from tests.support.decode import zpl_label_image
@@ -41,6 +42,33 @@ async def test_fifteen_symbologies_at_four_densities_come_back_as_labels_that_pr
                 assert body.startswith(b"^XA") and body.rstrip().endswith(b"^XZ")
                 expected = set(api.check(CATALOGUE[name], data, {"dpmm": dpmm}, None, "zpl").scan)
                 assert _decoded(body) & expected, (name, dpmm, _decoded(body), expected)
+
+
+NATIVE_DRAWN_BACK = [name for name, native in zpl_native.NATIVE.items() if native.renders_back]
+
+
+async def test_native_labels_of_fifteen_symbologies_at_four_densities_print_their_data(gateway_a: str) -> None:
+    assert len(NATIVE_DRAWN_BACK) >= 15
+    async with aiohttp.ClientSession() as session, session.ws_connect(f"{gateway_a}/v1/ws") as ws:
+        await next_message(ws)
+        for dpmm in (6, 8, 12, 24):
+            for name in NATIVE_DRAWN_BACK:
+                symbology, options = CATALOGUE[name], {"dpmm": dpmm, "zpl_mode": "native"}
+                _, final = await generate(ws, symbology=name, data=symbology.example, format="zpl", options=options)
+                assert final["type"] == "completed" and final["verified"] is True, (name, dpmm, final)
+                _, _, body = await fetch(session, final["url"])
+                assert zpl_native.NATIVE[name].command.encode() in body and b"^GF" not in body
+                expected = set(api.check(symbology, symbology.example, options, None, "zpl").scan)
+                assert _decoded(body) & expected, (name, dpmm, _decoded(body), expected)
+        # A command the independent renderer does not draw: served, and said unverified, with why.
+        _, upca = await generate(ws, symbology="upca", data="036000291452", format="zpl",
+                                 options={"zpl_mode": "native"})
+        assert upca["verified"] is False and "^BU" in upca["unverified_reason"], upca
+        await ws.send_json({"type": "generate", "symbology": "hanxin", "data": "A", "format": "zpl",
+                            "options": {"zpl_mode": "native"}})
+        refused = await next_message(ws)
+        assert refused["type"] == "error" and refused["error"]["code"] == "invalid_option"
+        assert "zpl_mode graphic" in refused["error"]["message"]
 
 
 async def test_a_rest_job_names_its_file_zpl_and_refuses_what_a_label_cannot_take(gateway_a: str) -> None:
@@ -91,3 +119,26 @@ async def test_a_label_sent_to_a_printers_raw_port_arrives_byte_for_byte(gateway
         await server.wait_closed()
     assert received == [label]
     assert len(re.findall(rb"\^XA", received[0])) == 1 and "TO THE PRINTER" in _decoded(received[0])
+
+
+async def test_a_200_row_batch_gives_a_zpl_stream_whose_every_label_prints_its_row(gateway_a: str) -> None:
+    from loadtest.batches import download, manifest_rows, submit_csv, wait_finished
+
+    tag = uuid.uuid4().hex[:4].upper()
+    kinds = [("qrcode", "zpl"), ("code128", "png"), ("datamatrix", "zpl"), ("code128", "svg"), ("qrcode", "png")]
+    rows = [(f"{tag}-{n:03d}", *kinds[n % len(kinds)]) for n in range(200)]
+    text = "data,symbology,format\n" + "".join(f"{d},{s},{f}\n" for d, s, f in rows)
+    async with aiohttp.ClientSession() as session:
+        sheet = '{"preset": "avery-l7160", "dpmm": 8}'
+        accepted = await submit_csv(session, gateway_a, text, sheet=sheet)
+        final = await wait_finished(session, gateway_a, accepted["batch_id"], within_s=240)
+        assert final["status"] == "completed" and final["completed"] == 200, final
+        stream = await download(session, final["zpl_url"])
+        manifest = manifest_rows(await download(session, final["manifest_url"]))
+    assert (final["zpl_labels"], final["zpl_labels_not_placed"]) == (200, 0), \
+        [(m["row"], m["format"], m["zpl_label"]) for m in manifest if not m["zpl_label"].startswith("label")]
+    labels = re.findall(rb"\^XA.*?\^XZ\n", stream, re.S)
+    assert len(labels) == 200 and b"".join(labels) == stream  # nothing between or after the labels
+    for line, (data, _, _) in zip(manifest, rows):
+        number = int(line["zpl_label"].removeprefix("label "))
+        assert data in _decoded(labels[number - 1]), (line, data)
