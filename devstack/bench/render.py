@@ -2,7 +2,9 @@
 
 Side by side with python-barcode's own default PNG writer (ImageWriter with its defaults),
 the baseline the generator started from. Times are medians of `--runs` renders of the same
-symbol (no caching: every call encodes and draws), verification off and on.
+symbol (no caching: every call encodes and draws), verification off and on. ZPL labels at 8
+dots per mm, graphic and (where ZPL has the command) native, beside a PNG of the same dots (203
+dpi): their verification draws the label back with zebrash and decodes that.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from collections.abc import Callable
 import barcode
 from barcode.writer import ImageWriter
 
-from services.render import api
+from services.render import api, zpl_native
 from services.render.symbologies import CATALOGUE
 
 CASES = [  # (family, symbology, engine)
@@ -29,6 +31,12 @@ CASES = [  # (family, symbology, engine)
     ("stacked", "pdf417", "zint"),
     ("postal", "usps-imb", "zint"),
     ("pharma", "pzn8", "zint"),
+]
+# (row name, format, options): every format at its defaults, then ZPL at 8 dots per mm beside
+# the PNG of the same dots.
+VARIANTS: list[tuple[str, str, dict[str, object]]] = [
+    ("png", "png", {}), ("svg", "svg", {}), ("pdf", "pdf", {}), ("eps", "eps", {}),
+    ("png203", "png", {"dpi": 203}), ("zpl", "zpl", {"dpmm": 8}), ("zpl-n", "zpl", {"dpmm": 8, "zpl_mode": "native"}),
 ]
 
 
@@ -45,7 +53,10 @@ def median_ms(fn: Callable[[], object], runs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--variants", default=",".join(v[0] for v in VARIANTS),
+                        help="comma-separated rows of: " + ", ".join(v[0] for v in VARIANTS))
     args = parser.parse_args()
+    wanted = args.variants.split(",")
 
     def baseline() -> None:
         out = io.BytesIO()
@@ -56,11 +67,13 @@ def main() -> None:
     print(f"{'family':8} {'symbology':18} {'engine':15} {'format':6} {'render':>8} {'+verify':>8}")
     for family, name, engine in CASES:
         symbology = CATALOGUE[name]
-        for fmt in ("png", "svg", "pdf", "eps"):
-            plain = median_ms(lambda: api.render(symbology, symbology.example, fmt, {}, engine, False), args.runs)
-            checked = median_ms(lambda: api.render(symbology, symbology.example, fmt, {}, engine, True), args.runs)
+        for row, fmt, options in VARIANTS:
+            if row not in wanted or (options.get("zpl_mode") == "native" and name not in zpl_native.NATIVE):
+                continue
+            plain = median_ms(lambda: api.render(symbology, symbology.example, fmt, options, engine, False), args.runs)
+            checked = median_ms(lambda: api.render(symbology, symbology.example, fmt, options, engine, True), args.runs)
             verified = f"{checked:8.2f}" if symbology.verifiable else "       -"
-            print(f"{family:8} {name:18} {engine:15} {fmt:6} {plain:8.2f} {verified}")
+            print(f"{family:8} {name:18} {engine:15} {row:6} {plain:8.2f} {verified}")
 
 
 if __name__ == "__main__":

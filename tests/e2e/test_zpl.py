@@ -142,3 +142,14 @@ async def test_a_200_row_batch_gives_a_zpl_stream_whose_every_label_prints_its_r
     for line, (data, _, _) in zip(manifest, rows):
         number = int(line["zpl_label"].removeprefix("label "))
         assert data in _decoded(labels[number - 1]), (line, data)
+
+
+async def test_an_image_url_serves_a_zpl_label_a_printer_can_take_directly(gateway_a: str) -> None:
+    # What a label template or a print script would fetch: GET /v1/barcode?...&format=zpl.
+    params = {"symbology": "code128", "data": f"URL-{uuid.uuid4().hex[:6]}", "format": "zpl", "dpmm": "12",
+              "zpl_mode": "native"}
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{gateway_a}/v1/barcode", params=params) as resp:
+            body = await resp.read()
+            assert resp.status == 200 and resp.content_type == "application/zpl", (resp.status, body[:200])
+    assert b"^BC" in body and params["data"] in _decoded(body)
