@@ -1,7 +1,8 @@
 """The try-it page in a real browser (Debian's Chromium driven by Playwright) against the real
 stack: generate and decode what the page shows, a validation error next to its field, a socket
 that drops and comes back with a result that completed meanwhile, a batch of five, an API key
-pasted and forgotten, and the page under its Content-Security-Policy."""
+pasted and forgotten, the page under its Content-Security-Policy, and a ZPL label drawn in the
+browser by the renderer the page loads only then."""
 from __future__ import annotations
 
 import asyncio
@@ -28,10 +29,13 @@ from tests.support.keys import KEY_A
 # `make screenshots` points this at docs/screenshots (the README's picture); plain runs keep
 # theirs in .local so a test run leaves the work tree clean.
 SCREENSHOTS = Path(os.environ.get("BARCODE_SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / ".local" / "screenshots"))
-# Scripts, styles and connections from the gateway only; images also from what the page made
-# itself (blob: URLs of files it fetched with the key); never framed.
-STRICT_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-              "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+# Scripts, styles and connections from the gateway only (and WebAssembly compiled, for the ZPL
+# preview); images also from what the page made itself (blob: URLs of files it fetched with the
+# key, data: URLs of drawn labels); never framed.
+STRICT_CSP = ("default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
+              "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+              "form-action 'none'")
+ZPL_RENDERER = "/static/zpl/zpl-renderer.js"  # the ~9 MB bundle the page imports for a ZPL result
 # Without the background-networking flags Chromium keeps calling Google's hosts, which this
 # machine's closed network refuses.
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -375,3 +379,66 @@ async def test_a_result_offers_its_image_url_which_serves_the_same_barcode(brows
             assert resp.status == 200, await resp.text()
             assert decode(await resp.read(), resp.headers["Content-Type"]) == [data]
     await context.close()
+
+
+async def _generate_zpl(page: Page, data: str, dpmm: int) -> None:
+    await page.get_by_label("Symbology", exact=True).select_option("qrcode")
+    await page.get_by_label("Format", exact=True).select_option("zpl")
+    await page.locator("#options-box summary").click()
+    await page.get_by_label("dpmm", exact=True).select_option(str(dpmm))
+    await page.get_by_label("Data").fill(data)
+    await page.get_by_label("Data").press("Enter")
+
+
+def _renderer_requests(page: Page) -> list[str]:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url)
+            if urlsplit(request.url).path == ZPL_RENDERER else None)
+    return requested
+
+
+async def test_a_zpl_result_shows_its_label_drawn_in_the_browser_beside_its_text(browser: Browser,
+                                                                                 gateway_a: str) -> None:
+    """The label as zebrash draws it (decoded to its data), its text, a .zpl download; the ~9 MB
+    renderer is fetched for it and not before (not with the page, not for a PNG result), under
+    the page's CSP without a violation."""
+    context = await browser.new_context(viewport={"width": 1100, "height": 900})
+    page = await context.new_page()
+    violations = await Violations.watch(page)
+    requested = _renderer_requests(page)
+    await page.goto(gateway_a)
+    await expect(page.get_by_role("status")).to_have_text("connected", timeout=20_000)
+    await _generate(page, f"NOT-ZPL-{uuid.uuid4().hex[:8]}")
+    await expect(page.locator("#result-pixels")).to_contain_text(" px", timeout=20_000)
+    assert requested == []
+
+    data = f"PAGE-ZPL-{uuid.uuid4().hex[:8]}"
+    await _generate_zpl(page, data, dpmm=12)
+    await expect(page.get_by_label("ZPL label text")).to_have_text(re.compile(r"^\^XA\^PW\d+\^LL\d+"), timeout=20_000)
+    preview = page.locator(".zpl #result-image")
+    await expect(preview).to_be_visible(timeout=20_000)
+    await expect(preview).to_have_js_property("complete", True)
+    assert decode(await shown_image(page), "image/png") == [data]
+    await expect(page.locator("#result-pixels")).to_contain_text("mm at 12 dots/mm")
+    download = page.get_by_role("link", name="Download .zpl")
+    assert (await download.get_attribute("download") or "").endswith(".zpl")
+    assert await page.get_by_role("button", name="Copy <img> tag").count() == 0  # no <img> shows a label
+    assert [urlsplit(url).path for url in requested] == [ZPL_RENDERER]
+    assert await violations.all() == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / "zpl.png"), full_page=True)
+    await context.close()
+
+
+async def test_a_zpl_result_without_its_renderer_shows_the_text_and_says_the_preview_is_unavailable(
+        page: Page) -> None:
+    await page.route(f"**{ZPL_RENDERER}", lambda route: route.abort())
+    await _generate_zpl(page, f"NO-RENDERER-{uuid.uuid4().hex[:8]}", dpmm=8)
+    await expect(page.locator("#zpl-preview-status")).to_contain_text("Preview unavailable", timeout=20_000)
+    await expect(page.get_by_label("ZPL label text")).to_have_text(re.compile(r"^\^XA"))
+    await expect(page.get_by_role("link", name="Download .zpl")).to_be_visible()
+    await expect(page.locator("#result-image")).to_have_count(0)
+    # The page goes on: the next result is shown as ever.
+    await page.get_by_label("Format", exact=True).select_option("png")
+    await _generate(page, f"AFTER-{uuid.uuid4().hex[:8]}")
+    await expect(page.locator("#result-pixels")).to_contain_text(" px", timeout=20_000)

@@ -3,6 +3,7 @@
 Plain HTML, CSS and JavaScript in services/gateway/edge/static: nothing to build, so what the
 repository holds is exactly what the browser runs. The company list comes from the same
 profiles file the router reads (ROUTER_COMPANIES_FILE), so the page offers what routing does.
+A ZPL result is previewed with the ZPL renderer's browser bundle (edge/zpl_bundle.py).
 """
 from __future__ import annotations
 
@@ -12,11 +13,15 @@ from typing import Any
 from aiohttp import web
 
 from services.companies.profiles import Profile, load_profiles
+from services.gateway.edge import zpl_bundle
 from services.render.symbologies import CATALOGUE
+from services.render.zpl_render import modules_dir
 
 STATIC = Path(__file__).resolve().parent / "static"
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+# 'wasm-unsafe-eval': the ZPL preview compiles the renderer's WebAssembly. It allows no JavaScript
+# eval and no script from anywhere but here.
+CSP = ("default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; "
+       "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 # no-cache: revalidated on every load, so a deployment's new page and script arrive together.
 PAGE_HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-cache"}
 
@@ -55,3 +60,4 @@ def add_page_routes(app: web.Application, companies_file: str) -> None:
     app.router.add_get("/", index)
     app.router.add_get("/v1/companies", company_list)
     app.router.add_get("/static/{name}", static_file)
+    app.router.add_get(zpl_bundle.PATH, zpl_bundle.handler(modules_dir()))

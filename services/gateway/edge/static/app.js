@@ -3,6 +3,7 @@
 // repository is what the browser runs.
 
 import { startBatches } from "./batch.js";
+import { DEFAULT_DPMM, ZPL_TYPE, drawLabel, latin1, sizeText } from "./zpl.js";
 
 const $ = (id) => document.getElementById(id);
 const STEPS = ["accepted", "routed", "rendered", "stored", "delivered"];
@@ -293,10 +294,34 @@ async function loadFile(job) {
       const body = await response.json().catch(() => ({}));
       throw new Error(body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${response.status}`);
     }
-    job.fileSrc = URL.createObjectURL(await response.blob());
+    const blob = await response.blob();
+    job.fileSrc = URL.createObjectURL(blob);
+    if (job.result.content_type === ZPL_TYPE) {
+      job.zpl = { text: latin1(new Uint8Array(await blob.arrayBuffer())), dpmm: dpmmOf(job),
+                  preview: null, error: null, drawing: false };
+    }
   } catch (err) {
     job.fileError = `The file could not be loaded: ${err.message}`;
   }
+  show(job);
+}
+
+// The density the label was made at: the job's own option, else its company's default, else
+// the generator's. The preview is drawn at it (the renderer takes millimetres, a label gives dots).
+function dpmmOf(job) {
+  const profile = page.companies.find((c) => c.name === (job.result.company || job.request.company));
+  return Number((job.request.options || {}).dpmm || (profile && profile.options.dpmm) || DEFAULT_DPMM);
+}
+
+// Drawn once, when the job is first shown: that is when the renderer is first imported.
+async function drawPreview(job) {
+  job.zpl.drawing = true;
+  try {
+    job.zpl.preview = await drawLabel(job.zpl.text, job.zpl.dpmm);
+  } catch (err) {
+    job.zpl.error = (err && err.message) || String(err);
+  }
+  job.zpl.drawing = false;
   show(job);
 }
 
@@ -309,7 +334,7 @@ function fail(job, error) {
 function newJob(requestId, data, request) {
   const job = { requestId, data, request, jobId: null, status: "running", steps: {},
                 started: performance.now(), result: null, error: null, item: null,
-                fileSrc: null, fileError: null };
+                fileSrc: null, fileError: null, zpl: null };
   page.jobs.set(requestId, job);
   return job;
 }
@@ -386,6 +411,7 @@ function show(job) {
     p.textContent = job.fileError;
     result.append(p);
   }
+  if (job.zpl) result.append(zplView(job));
   if (job.fileSrc && (page.inline.has(format) || page.inlineTypes.has(m.content_type))) {
     const img = document.createElement("img");
     img.id = "result-image";
@@ -400,6 +426,7 @@ function show(job) {
   company.textContent = m.company || "Default";
   const pixels = document.createElement("span");
   pixels.id = "result-pixels";
+  if (job.zpl) pixels.textContent = sizeText(job.zpl.text, job.zpl.dpmm);
   const bytes = document.createElement("span");
   bytes.textContent = m.size_bytes !== undefined ? ` · ${m.size_bytes.toLocaleString()} bytes` : "";
   const badge = document.createElement("span");
@@ -410,12 +437,47 @@ function show(job) {
   if (job.fileSrc) {
     const link = document.createElement("a");
     link.href = job.fileSrc;
-    link.download = `${m.job_id}.${format || "bin"}`;
-    link.textContent = "Download";
+    link.download = `${m.job_id}.${job.zpl ? "zpl" : format || "bin"}`;
+    link.textContent = job.zpl ? "Download .zpl" : "Download";
     facts.append(" · ", link);
   }
   result.append(facts);
-  if (!page.apiKey) result.append(imageUrlTools(job));
+  if (!page.apiKey) result.append(imageUrlTools(job, page.inlineTypes.has(m.content_type)));
+}
+
+// A ZPL result: the label as a printer prints it, beside its text. If the renderer cannot be
+// loaded or cannot draw it, the text is still there and the page says so.
+function zplView(job) {
+  const zpl = job.zpl;
+  if (!zpl.preview && !zpl.error && !zpl.drawing) drawPreview(job);
+  const figure = document.createElement("figure");
+  if (zpl.preview) {
+    const img = document.createElement("img");
+    img.id = "result-image";
+    img.alt = `ZPL label: ${job.request.symbology || "barcode"} encoding ${job.data}`;
+    img.src = zpl.preview;
+    figure.append(img);
+  } else {
+    const status = document.createElement("p");
+    status.id = "zpl-preview-status";
+    status.className = zpl.error ? "error" : "hint";
+    status.textContent = zpl.error ? `Preview unavailable: ${zpl.error}. The label's text is beside it.`
+      : "Drawing the label…";
+    figure.append(status);
+  }
+  const caption = document.createElement("figcaption");
+  caption.className = "hint";
+  caption.textContent = "Drawn in this browser by zebrash, the ZPL renderer labels are verified with.";
+  figure.append(caption);
+  const text = document.createElement("pre");
+  text.id = "zpl-text";
+  text.tabIndex = 0;  // a scrollable region: reachable by keyboard
+  text.setAttribute("aria-label", "ZPL label text");
+  text.textContent = zpl.text;
+  const box = document.createElement("div");
+  box.className = "zpl";
+  box.append(figure, text);
+  return box;
 }
 
 // The same barcode as an image URL (GET /v1/barcode): what a template, a label designer or a
@@ -429,7 +491,8 @@ function imageUrl(job) {
   return `${location.origin}/v1/barcode?${query}`;
 }
 
-function imageUrlTools(job) {
+// The <img> tag only for what a browser shows in one (not a ZPL label, a PDF).
+function imageUrlTools(job, inline) {
   const url = imageUrl(job);
   const tools = document.createElement("p");
   tools.className = "image-url";
@@ -450,8 +513,8 @@ function imageUrlTools(job) {
     return button;
   };
   const alt = `${job.request.symbology} ${job.data}`.replaceAll("&", "&amp;").replaceAll('"', "&quot;").replaceAll("<", "&lt;");
-  tools.append(field, " ", copy("Copy image URL", url), " ",
-               copy("Copy <img> tag", `<img src="${url.replaceAll("&", "&amp;")}" alt="${alt}">`));
+  tools.append(field, " ", copy("Copy image URL", url));
+  if (inline) tools.append(" ", copy("Copy <img> tag", `<img src="${url.replaceAll("&", "&amp;")}" alt="${alt}">`));
   return tools;
 }
 
@@ -468,9 +531,10 @@ function renderHistoryItem(job) {
   const button = job.item;
   button.replaceChildren();
   const m = job.result;
-  if (job.fileSrc && page.inlineTypes.has(m.content_type)) {
+  const thumbnail = job.zpl ? job.zpl.preview : job.fileSrc && page.inlineTypes.has(m.content_type) && job.fileSrc;
+  if (thumbnail) {
     const img = document.createElement("img");
-    img.src = job.fileSrc;
+    img.src = thumbnail;
     img.alt = "";
     button.append(img);
   }
