@@ -147,8 +147,9 @@ def assemble(tally: Tally, fetch: Fetch, upload: Upload, workdir: str | None = N
         upload(manifest_path, keys["manifest_key"], "text/csv")
         upload(zpl_path, keys["zpl_key"], FORMATS["zpl"].content_type)
     counts = tally.counts()
-    log.info("batch %s assembled in %.1f s: %d rows, %d labels placed, %d not placed",
-             tally.batch_id, time.monotonic() - started, tally.total, placed, not_placed)
+    log.info("batch %s assembled in %.1f s: %d rows, %d labels placed, %d not placed; labels.zpl %d labels "
+             "(%.1f s drawing them back), %d not placed", tally.batch_id, time.monotonic() - started, tally.total,
+             placed, not_placed, labels_zpl.labels, labels_zpl.checking_s, zpl_not_placed)
     return {**keys, "labels": placed, "labels_not_placed": not_placed, "zpl_labels": labels_zpl.labels,
             "zpl_labels_not_placed": zpl_not_placed, "finished_ms": time.time() * 1000,
             "errors": tally.first_errors(), **counts}

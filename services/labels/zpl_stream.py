@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import time
 from collections.abc import Callable
 from typing import BinaryIO
 
@@ -120,6 +121,7 @@ class ZplStream:
         self.height = round(layout.label_height_mm * self.dpmm)
         self.draw_back = draw_back
         self.labels = 0
+        self.checking_s = 0.0  # spent drawing labels back and decoding them
 
     def _label(self, symbol: bytes, symbol_w: int, symbol_h: int, caption: str) -> bytes | str:
         """The whole label, or why the symbol does not fit on it."""
@@ -140,7 +142,9 @@ class ZplStream:
             if parts is None:
                 return "not placed: the row's ZPL has no ^XA ... ^XZ label"
             symbol, symbol_w, symbol_h = parts
+            started = time.monotonic()
             source = self.draw_back(body, symbol_w, symbol_h, self.dpmm) if self.draw_back else None
+            self.checking_s += time.monotonic() - started
         else:
             bitmap = _bitmap_of(body, fmt, self.dpi) if fmt is not None else None
             if bitmap is None:
@@ -153,8 +157,11 @@ class ZplStream:
         if isinstance(label, str):
             return f"not placed: {label}"
         if self.draw_back is not None and source is not None:
+            started = time.monotonic()
             expected = _texts(source)
-            if expected and not expected & _texts(self.draw_back(label, self.width, self.height, self.dpmm)):
+            printed = _texts(self.draw_back(label, self.width, self.height, self.dpmm)) if expected else set()
+            self.checking_s += time.monotonic() - started
+            if expected and not expected & printed:
                 return "not placed: the ZPL label did not read back as the row's file does"
         self.out.write(label)
         self.labels += 1
