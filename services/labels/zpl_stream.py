@@ -19,6 +19,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import cairosvg
@@ -101,13 +102,54 @@ def _zpl_parts(body: bytes) -> tuple[bytes, int, int] | None:
     return _PAGE.sub(b"", match.group(1)), size[0], size[1]
 
 
-def caption_field(text: str, x: int, y: int, width: int, dots_per_mm: int) -> bytes:
-    """The caption as a ZPL text field centred in `width` dots: UTF-8 (^CI28) with every
-    character that ZPL reads as a command, and every non-ASCII byte, written as a ^FH hex escape."""
+def _escaped(text: str) -> str:
+    """Every character that ZPL reads as a command, and every non-ASCII byte (as UTF-8, ^CI28),
+    as a ^FH hex escape."""
+    return "".join(c if 32 <= ord(c) < 127 and c not in "^~_\\" else
+                   "".join(f"_{b:02X}" for b in c.encode("utf-8")) for c in text)
+
+
+def _caption_head(x: int, y: int, width: int, dots_per_mm: int) -> bytes:
     height = round(CAPTION_MM * dots_per_mm)
-    escaped = "".join(c if 32 <= ord(c) < 127 and c not in "^~_\\" else
-                      "".join(f"_{b:02X}" for b in c.encode("utf-8")) for c in text)
-    return (f"^FO{x},{y}^A0N,{height},{height}^FB{width},1,0,C^FH^FD{escaped}^FS").encode("ascii")
+    return f"^FO{x},{y}^A0N,{height},{height}^FB{width},1,0,C".encode("ascii")
+
+
+def caption_field(text: str, x: int, y: int, width: int, dots_per_mm: int) -> bytes:
+    """The caption as a ZPL text field centred in `width` dots, ^FH-escaped."""
+    return _caption_head(x, y, width, dots_per_mm) + f"^FH^FD{_escaped(text)}^FS".encode("ascii")
+
+
+# A native label's one data field (its ^FH, if any, travels with the data to the recall).
+_DATA_FIELD = re.compile(rb"(\^FH_?)?\^FD(.*?)\^FS", re.S)
+
+
+@dataclass(frozen=True)
+class _Label:
+    """A label in parts: what every row of one layout shares, and its data fields."""
+
+    fields: bytes  # ^CI28 ^PW ^LL ^LH and the symbol's fields, without ^XA/^XZ
+    caption_head: bytes | None  # the caption's ^FO/^A0/^FB, None: no caption
+    caption: bytes  # the caption's escaped text
+
+    def whole(self) -> bytes:
+        caption = self.caption_head + b"^FH^FD" + self.caption + b"^FS" if self.caption_head is not None else b""
+        return b"^XA" + self.fields + caption + b"^XZ\n"
+
+    def stored(self, name: str) -> tuple[bytes, bytes] | None:
+        """(^DF that stores this label's layout as `name`, ^XF that prints it with this row's
+        data), for a label whose symbol is a printer command with one data field (native mode);
+        None for a graphic (its dots are the data: nothing to share)."""
+        fields = list(_DATA_FIELD.finditer(self.fields))
+        if len(fields) != 1 or b"^GF" in self.fields:
+            return None
+        data = fields[0]
+        layout = self.fields[:data.start()] + b"^FN1^FS" + self.fields[data.end():]
+        recall = b"^FN1" + (data.group(1) or b"") + b"^FD" + data.group(2) + b"^FS"
+        if self.caption_head is not None:
+            layout += self.caption_head + b"^FN2^FS"
+            recall += b"^FN2^FH^FD" + self.caption + b"^FS"
+        return (b"^XA^DF" + name.encode() + b"^FS" + layout + b"^XZ\n",
+                b"^XA^XF" + name.encode() + b"^FS" + recall + b"^XZ\n")
 
 
 class ZplStream:
@@ -122,18 +164,43 @@ class ZplStream:
         self.draw_back = draw_back
         self.labels = 0
         self.checking_s = 0.0  # spent drawing labels back and decoding them
+        # A native layout (its data fields taken out) -> the stored format's name; "" seen once.
+        self._stored: dict[bytes, str] = {}
 
-    def _label(self, symbol: bytes, symbol_w: int, symbol_h: int, caption: str) -> bytes | str:
-        """The whole label, or why the symbol does not fit on it."""
+    def _label(self, symbol: bytes, symbol_w: int, symbol_h: int, caption: str) -> _Label | str:
+        """The label in parts, or why the symbol does not fit on it."""
         caption_h = round((CAPTION_MM + CAPTION_GAP_MM) * self.dpmm) if caption else 0
         if symbol_w > self.width or symbol_h + caption_h > self.height:
             return (f"{symbol_w / self.dpmm:.1f} x {(symbol_h + caption_h) / self.dpmm:.1f} mm does not fit the "
                     f"{self.width / self.dpmm:g} x {self.height / self.dpmm:g} mm label")
         x, y = (self.width - symbol_w) // 2, (self.height - symbol_h - caption_h) // 2
-        head = f"^XA^CI28^PW{self.width}^LL{self.height}^LH{x},{y}".encode()
-        tail = b"^LH0,0" + caption_field(caption, 0, y + symbol_h + round(CAPTION_GAP_MM * self.dpmm), self.width,
-                                          self.dpmm) if caption else b""
-        return head + symbol + tail + b"^XZ\n"
+        fields = f"^CI28^PW{self.width}^LL{self.height}^LH{x},{y}".encode() + symbol
+        if not caption:
+            return _Label(fields, None, b"")
+        head = b"^LH0,0" + _caption_head(0, y + symbol_h + round(CAPTION_GAP_MM * self.dpmm), self.width, self.dpmm)
+        return _Label(fields, head, _escaped(caption).encode("ascii"))
+
+    def _written(self, label: _Label) -> tuple[bytes, bytes]:
+        """(what goes into the stream, what draws this row's label on its own). A native layout
+        seen before is stored once (^DF, when its second row comes) and recalled (^XF) with each
+        row's data: smaller from the third row of one symbology, size and caption on. A graphic
+        label's dots are its data: it is always written whole."""
+        whole = label.whole()
+        if b"^GF" in label.fields:
+            return whole, whole
+        layout = _DATA_FIELD.sub(b"^FN1^FS", label.fields) + (label.caption_head or b"")
+        name = self._stored.get(layout)
+        if name is None:
+            self._stored[layout] = ""  # seen once: written whole
+            return whole, whole
+        parts = label.stored(name or f"R:BP{len(self._stored)}.ZPL")
+        if parts is None:
+            return whole, whole
+        store, recall = parts
+        if name:
+            return recall, store + recall
+        self._stored[layout] = store[len(b"^XA^DF"):store.index(b"^FS")].decode()
+        return store + recall, store + recall
 
     def add(self, body: bytes, fmt: Format | None, caption: str) -> str:
         """Put a row on the stream; 'label N' or 'not placed: why'."""
@@ -156,13 +223,14 @@ class ZplStream:
         label = self._label(symbol, symbol_w, symbol_h, caption)
         if isinstance(label, str):
             return f"not placed: {label}"
+        written, alone = self._written(label)
         if self.draw_back is not None and source is not None:
             started = time.monotonic()
             expected = _texts(source)
-            printed = _texts(self.draw_back(label, self.width, self.height, self.dpmm)) if expected else set()
+            printed = _texts(self.draw_back(alone, self.width, self.height, self.dpmm)) if expected else set()
             self.checking_s += time.monotonic() - started
             if expected and not expected & printed:
                 return "not placed: the ZPL label did not read back as the row's file does"
-        self.out.write(label)
+        self.out.write(written)
         self.labels += 1
         return f"label {self.labels}" + ("" if self.draw_back else ", not drawn back: no ZPL renderer here")

@@ -70,3 +70,24 @@ def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG", dpi=(203, 203))
     return buffer.getvalue()
+
+
+def test_native_rows_of_one_layout_share_a_stored_format_and_still_read_as_their_rows() -> None:
+    out = io.BytesIO()
+    stream = ZplStream(out, layout_from({"preset": "avery-l7160", "dpmm": 8}), zpl_renderer().render)
+    code128 = CATALOGUE["code128"]
+    rows = [f"S{n}_^" for n in range(6)]  # ^ and _ travel as ^FH escapes in the recall
+    bodies = [api.render(code128, data, "zpl", {"dpmm": 8, "zpl_mode": "native", "write_text": False}).body
+              for data in rows]
+    assert [stream.add(body, FORMATS["zpl"], data) for body, data in zip(bodies, rows)] == \
+        [f"label {n}" for n in range(1, 7)]
+    written = out.getvalue()
+    assert written.count(b"^DF") == 1 and written.count(b"^XF") == 5  # the first row whole, then stored
+    whole = len(_labels(written)[0])
+    assert len(written) < 6 * whole * 0.8
+    # A printer keeps the stored format between labels; so does the renderer within one stream.
+    blocks = re.findall(rb"\^XA.*?\^XZ\n", written, re.S)
+    store = next(b for b in blocks if b"^DF" in b)
+    for n, block in enumerate(b for b in blocks if b"^DF" not in b):
+        image = zpl_renderer().render(block if b"^XF" not in block else store + block, 508, 305, 8)
+        assert rows[n] in {r.text for r in zxingcpp.read_barcodes(image)}
