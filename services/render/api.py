@@ -8,7 +8,7 @@ from typing import Any
 from PIL import Image
 
 from services.contract import ErrorCode
-from services.render import engine_pybarcode, engine_zint, zpl, zpl_label
+from services.render import engine_pybarcode, engine_zint, zpl, zpl_label, zpl_native
 from services.render.budget import MAX_PIXELS, RASTER_DOTS, enforce, raster_options
 from services.render.errors import JobError
 from services.render.formats import FORMATS
@@ -53,11 +53,17 @@ def check(symbology: Symbology, data: str, options: dict[str, Any], engine: str 
             check_format_options(symbology, fmt, options)
         except OptionError as exc:
             raise JobError(ErrorCode.INVALID_OPTION, str(exc)) from None
+    native = fmt == "zpl" and zpl.mode_of(options) == zpl.NATIVE
+    dpmm = zpl.dpmm_of(options)
     if fmt == "zpl":
         # The label's symbol is drawn at the printer's density, as a bitmap (graphic mode) or
         # sized like one (native): budgeted as that PNG.
         options, fmt = zpl.drawing_options(options), "png"
     info: SymbolInfo = module.check(symbology.name, data, options)
+    if native:
+        # The printer's command refuses some data its symbology takes (non-ASCII in a 2D
+        # command, EAN add-ons): writing the label costs ~60 µs, so it is checked here too.
+        zpl_native.native_label(symbology.name, info, options, dpmm)
     if fmt is None or fmt == "png":
         enforce(info, max_pixels)
     elif symbology.verifiable:

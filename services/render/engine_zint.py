@@ -74,6 +74,11 @@ def _zint_data(symbology: str, data: str, options: dict[str, Any]) -> tuple[str,
         data, addon = data.split("+", 1)
         if not (addon.isdigit() and addon.isascii() and len(addon) in (2, 5)):
             raise JobError(ErrorCode.INVALID_DATA, f"{symbology} add-on must be 2 or 5 digits, got {addon!r}")
+    if symbology == "telepen" and any("\x10" <= c <= "\x1f" for c in data):
+        # Found by the property test: libzint draws them, but every one (DLE .. US) reads back as
+        # digits in zxing-cpp (DLE is Telepen's switch to numeric pairs), so none would verify.
+        raise JobError(ErrorCode.INVALID_CHARACTERS, "telepen: control characters 0x10-0x1F (DLE to US) cannot be "
+                                                     "read back as themselves; 0x00-0x0F and 0x20-0x7F can")
     if symbology in _OUR_RULES:
         data = normalise(symbology, data, options).data.replace("\xf1", "")
         if symbology == "ean14":

@@ -315,7 +315,7 @@ async def test_a_pasted_csv_is_checked_then_sent_and_its_progress_survives_a_rel
         async with session.get(await page.locator("#batch-pdf").get_attribute("href") or "") as resp:
             assert resp.status == 200 and (await resp.read()).startswith(b"%PDF-")
     with zipfile.ZipFile(io.BytesIO(archive)) as zf:
-        assert len(zf.namelist()) == 801  # 800 files and the manifest
+        assert len(zf.namelist()) == 802  # 800 files, the manifest and labels.zpl
 
 
 async def test_a_dropped_csv_file_is_read_and_checked(page: Page, tmp_path: Path) -> None:

@@ -137,7 +137,9 @@ async def test_catalogue_health_and_openapi(gateway_a: str) -> None:
                 "/v1/formats"} <= set(doc["paths"])
         async with session.get(f"{gateway_a}/v1/formats") as resp:
             formats = {f["name"]: f for f in (await resp.json())["formats"]}
-        assert set(formats) == {"png", "svg", "pdf", "eps"}
+        assert set(formats) == {"png", "svg", "pdf", "eps", "zpl"}
+        assert formats["zpl"] == {"name": "zpl", "content_type": "application/zpl", "extension": "zpl",
+                                  "vector": False, "inline": False, "on_sheet": False}
         assert formats["svg"] == {"name": "svg", "content_type": "image/svg+xml", "extension": "svg", "vector": True,
                                   "inline": True, "on_sheet": True}
         assert not formats["pdf"]["inline"] and not formats["eps"]["on_sheet"]

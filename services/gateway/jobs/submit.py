@@ -135,7 +135,7 @@ async def checked(gw: Gateway, caller: Caller, job: GenerateRequest) -> None:
     estimate = cost.check_ms(symbology, job.data, job.options)
     info = await gw.costs.check(caller, estimate, cost.PIPELINE_FACTOR, check_renderable_named, symbology.name,
                                 job.data, job.options, job.format)
-    gw.costs.charge_render(caller, cost.render_ms(symbology, info, job.format))
+    gw.costs.charge_render(caller, cost.render_ms(symbology, info, job.format, job.options))
 
 
 async def _published(gw: Gateway, job_id: str) -> bool:

@@ -50,7 +50,15 @@ def test_every_format_has_its_drawing_cost() -> None:
     assert set(RENDER) == set(FORMATS)
 
 
-def test_a_job_without_a_format_is_charged_its_costliest_format() -> None:
+def test_a_job_without_a_format_is_charged_its_costliest_picture_format() -> None:
     hanxin = CATALOGUE["hanxin"]
     info = api.check(hanxin, "A", {"version": 84}, "zint", None)
-    assert render_ms(hanxin, info, None) == max(render_ms(hanxin, info, fmt) for fmt in hanxin.formats)
+    pictures = [fmt for fmt in hanxin.formats if fmt != "zpl"]
+    assert render_ms(hanxin, info, None) == max(render_ms(hanxin, info, fmt) for fmt in pictures)
+
+
+def test_a_job_without_a_format_but_with_a_labels_options_is_charged_as_a_zpl_label() -> None:
+    code128 = CATALOGUE["code128"]
+    info = api.check(code128, "LABEL", {}, "zint", None)
+    assert render_ms(code128, info, None) < render_ms(code128, info, "zpl")  # a picture, unless asked
+    assert render_ms(code128, info, None, {"dpmm": 8}) == render_ms(code128, info, "zpl")
