@@ -59,8 +59,8 @@ async def test_sscc_and_gln_keys(gateway_a: str) -> None:
                            data={"gs1": {"00": "106141412345678908", "02": "00614141123452", "37": "25"}})
         assert sscc == f"{BASE}/00/106141412345678908?02=00614141123452&37=25"
         gln = await _made(ws, session, symbology="aztec", options={"digital_link": BASE},
-                          data="(414)9521321000003(254)32a")
-        assert gln == f"{BASE}/414/9521321000003/254/32a" and _ais(gln) == [("254", "32a"), ("414", "9521321000003")]
+                          data="(414)9521321000001(254)32a")
+        assert gln == f"{BASE}/414/9521321000001/254/32a" and _ais(gln) == [("254", "32a"), ("414", "9521321000001")]
 
 
 async def test_true_is_the_companys_resolver(gateway_a: str) -> None:
@@ -86,7 +86,7 @@ async def test_true_is_the_companys_resolver(gateway_a: str) -> None:
     ({"data": {"gs1": {"01": GTIN}}, "options": {"digital_link": BASE, "gs1": True}}, "invalid_option", "gs1"),
     ({"symbology": "code128", "data": "(01)" + GTIN, "options": {"digital_link": BASE}}, "invalid_option",
      "digital_link"),
-    ({"symbology": "gs1_128", "data": f"{BASE}/01/{GTIN}/21/1/10/A"}, "invalid_data", "AI (10)"),  # reverse, out of order
+    ({"symbology": "gs1_128", "data": f"{BASE}/01/{GTIN}/21/1/10/A", "options": {}}, "invalid_data", "AI (10)"),  # reverse
 ])
 async def test_what_makes_no_digital_link_is_a_400_naming_the_ai_or_the_field(
         gateway_a: str, body: dict[str, Any], code: str, named: str) -> None:
@@ -134,3 +134,12 @@ async def test_a_1000_row_digital_link_batch_decodes_row_by_row(gateway_a: str) 
             found = decode(zf.read(line["file"]), "image/png", ("QRCode",))
             assert found == [f"{BASE}/01/{gtin}/21/{serial}?17={expiry}"], (line, found)
             assert _ais(found[0]) == sorted([("01", gtin), ("21", serial), ("17", expiry)])
+
+
+async def test_an_image_url_takes_digital_link_true_or_an_address(gateway_a: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        for value, base in (("true", "https://id.gs1.org"), (BASE, BASE)):
+            params = {"symbology": "qrcode", "data": f"(01){GTIN}(10)IMG1", "digital_link": value}
+            async with session.get(f"{gateway_a}/v1/barcode", params=params) as resp:
+                assert resp.status == 200, await resp.text()
+                assert decode(await resp.read(), resp.content_type) == [f"{base}/01/{GTIN}/10/IMG1"]

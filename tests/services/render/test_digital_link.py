@@ -30,8 +30,8 @@ def test_gtin_with_every_combination_of_qualifiers_in_the_standards_order(qualif
 def test_sscc_and_gln_keys_and_attributes_in_ascending_ai_order() -> None:
     sscc = uri([("00", "106141412345678908"), ("37", "25"), ("02", "00614141123452"), ("10", "AB/1")])
     assert sscc == "https://id.gs1.org/00/106141412345678908?02=00614141123452&10=AB%2F1&37=25"
-    gln = uri([("254", "32a%b"), ("414", "9521321000003")], "https://r.example.org/prefix/")
-    assert gln == "https://r.example.org/prefix/414/9521321000003/254/32a%25b"
+    gln = uri([("254", "32a%b"), ("414", "9521321000001")], "https://r.example.org/prefix/")
+    assert gln == "https://r.example.org/prefix/414/9521321000001/254/32a%25b"
     for link in (sscc, gln):
         assert sorted(_biip(link)) == sorted(parse(link))
 
