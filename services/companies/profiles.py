@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from services.contract import FORMATS
+from services.render.digital_link import DEFAULT_RESOLVER, DigitalLinkError, checked_base
 from services.render.options import OptionError, validate_options
 from services.render.symbologies import CATALOGUE, lookup
 from services.settings import ConfigError
@@ -67,6 +68,8 @@ class Profile:
     engines: dict[str, str] = field(default_factory=dict)  # symbology -> engine, where not the default
     verify: bool = True  # decode every raster back before publishing
     enrichment: EnrichmentSettings | None = None
+    # Where `"digital_link": true` points: the company's GS1 Digital Link resolver.
+    digital_link_resolver: str = DEFAULT_RESOLVER
 
 
 def _engines(company: str, raw: Any) -> dict[str, str]:
@@ -120,6 +123,11 @@ def _profile(name: str, raw: Any, fallback: Profile | None) -> Profile:
         validate_options(symbology, options, engines.get(symbology.name))
     except OptionError as exc:
         raise ConfigError(f"{name}.defaults.options: {exc}") from None
+    resolver = raw.get("digital_link_resolver", fallback.digital_link_resolver if fallback else DEFAULT_RESOLVER)
+    try:
+        resolver = checked_base(str(resolver))
+    except DigitalLinkError as exc:
+        raise ConfigError(f"{name}.digital_link_resolver: {exc}") from None
 
     def resolve_symbology(item: str) -> str | None:
         found = lookup(item)
@@ -137,6 +145,7 @@ def _profile(name: str, raw: Any, fallback: Profile | None) -> Profile:
         engines=engines,
         verify=verify,
         enrichment=EnrichmentSettings.parse(name, raw.get("enrichment")),
+        digital_link_resolver=resolver,
     )
 
 

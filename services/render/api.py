@@ -8,7 +8,7 @@ from typing import Any
 from PIL import Image
 
 from services.contract import ErrorCode
-from services.render import engine_pybarcode, engine_zint, zpl, zpl_label, zpl_native
+from services.render import digital_link, engine_pybarcode, engine_zint, zpl, zpl_label, zpl_native
 from services.render.budget import MAX_PIXELS, RASTER_DOTS, enforce, raster_options
 from services.render.errors import JobError
 from services.render.formats import FORMATS
@@ -16,7 +16,7 @@ from services.render.geometry import geometry
 from services.render.options import OptionError, check_format_options
 from services.render.symbologies import PYBARCODE, ZINT, ZINT_NO_TEXT, Symbology
 from services.render.types import Rendered, SymbolInfo
-from services.render.verify import verify
+from services.render.verify import verify, verify_digital_link
 
 ENGINES: dict[str, ModuleType] = {PYBARCODE: engine_pybarcode, ZINT: engine_zint}
 # zxing-cpp reads MaxiCode only upright: a rotated one is verified from its upright raster (the
@@ -38,6 +38,25 @@ def _check_length(symbology: Symbology, data: str) -> None:
                                                 f"{symbology.max_length}")
 
 
+def as_digital_link(data: str, options: dict[str, Any]) -> tuple[str, dict[str, Any], digital_link.Pairs] | None:
+    """(the link, the options it is drawn with, its AIs) for a job with `digital_link`, else None.
+    The AIs are checked as a GS1 element string by libzint first (formats, dates, check digits:
+    its messages name the AI), as they are for every GS1 symbol."""
+    base = options.get("digital_link")
+    if not base:
+        return None
+    try:
+        pairs = digital_link.pairs_of(data)
+        link = digital_link.uri(pairs, base if isinstance(base, str) else digital_link.DEFAULT_RESOLVER)
+    except digital_link.DigitalLinkError as exc:
+        raise JobError(ErrorCode.INVALID_DATA, f"digital_link: {exc}") from None
+    try:
+        engine_zint.check("datamatrix", digital_link.element_string(pairs), {"gs1": True})
+    except JobError as exc:
+        raise JobError(exc.code, exc.message.replace("datamatrix:", "GS1 data:", 1)) from None
+    return link, {k: v for k, v in options.items() if k != "digital_link"}, pairs
+
+
 def check(symbology: Symbology, data: str, options: dict[str, Any], engine: str | None = None,
           fmt: str | None = None, max_pixels: int = MAX_PIXELS) -> SymbolInfo:
     """Everything short of drawing: normalised data, check digit, text, size. Microseconds for
@@ -46,6 +65,9 @@ def check(symbology: Symbology, data: str, options: dict[str, Any], engine: str 
     Raises output_too_large when the bitmap the job would allocate exceeds `max_pixels`: the
     PNG (`fmt` png, or None: not known yet, the largest case), or for a vector format the raster
     verification decodes."""
+    link = as_digital_link(data, options)
+    if link is not None:
+        data, options, _ = link
     _check_length(symbology, data)
     module = engine_for(symbology, engine)
     if fmt is not None:
@@ -91,6 +113,13 @@ def render(symbology: Symbology, data: str, fmt: str, options: dict[str, Any], e
     # The budget again, before anything is allocated (microseconds; whoever calls render
     # directly is guarded too). The engine's own render checks the data again.
     check(symbology, data, options, engine, fmt, max_pixels)
+    link = as_digital_link(data, options)
+    if link is not None:
+        data, options, pairs = link
+        rendered = render(symbology, data, fmt, options, engine, verify_output, max_pixels)
+        if verify_output and rendered.unverified is None:
+            verify_digital_link(data, pairs)  # the decoded text is `data`: read it back as AIs
+        return rendered
     if fmt == "zpl":
         return zpl_label.render(symbology, data, options, module, verify_output)
     rendered: Rendered = module.render(symbology.name, data, fmt, options)

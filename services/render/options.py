@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from services.render import zpl, zpl_native
+from services.render import digital_link, zpl, zpl_native
 from services.render.geometry import MAX_DOTS_PER_MODULE, geometry
 from services.render.symbologies import CATALOGUE, OptionSpec, Symbology
 
@@ -33,6 +33,15 @@ def _check(name: str, spec: OptionSpec, value: Any) -> None:
             raise OptionError(name, f"{value} is below the minimum {spec.minimum:g}")
         if spec.maximum is not None and value > spec.maximum:
             raise OptionError(name, f"{value} is above the maximum {spec.maximum:g}")
+    elif spec.type == "link":
+        if value is not True and not isinstance(value, str):
+            raise OptionError(name, "must be a resolver's https URL, or true for the company's resolver")
+        if isinstance(value, str):
+            try:
+                digital_link.checked_base(value)
+            except digital_link.DigitalLinkError as exc:
+                raise OptionError(name, str(exc).removeprefix(f"{name}: ")) from None
+        return
     elif spec.type == "string":
         if not isinstance(value, str):
             raise OptionError(name, "must be a string")
@@ -137,6 +146,8 @@ def validate_options(symbology: Symbology, options: Any, engine: str | None = No
         if spec is None:
             raise OptionError(name, f"does not apply to {where}; it takes: {', '.join(sorted(specs))}")
         _check(name, spec, value)
+    if options.get("digital_link") and options.get("gs1"):
+        raise OptionError("gs1", "a Digital Link is a URL, not GS1 mode data: give gs1 or digital_link, not both")
     if fmt is not None:
         check_format_options(symbology, fmt, options)
     _check_geometry(zpl.drawing_options(options) if fmt == "zpl" else options)

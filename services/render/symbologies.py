@@ -25,7 +25,7 @@ PYBARCODE, ZINT = "python-barcode", "zint"
 class OptionSpec:
     """One render option: its JSON type, range and meaning (served in /v1/symbologies)."""
 
-    type: str  # "number" | "integer" | "boolean" | "string"
+    type: str  # "number" | "integer" | "boolean" | "string" | "link" (an https URL, or true)
     description: str
     minimum: float | None = None
     maximum: float | None = None
@@ -33,7 +33,9 @@ class OptionSpec:
     choices: tuple[Any, ...] | None = None
 
     def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.type, "description": self.description}
+        # JSON Schema has no "link": an https URL (a string) or true (a boolean).
+        kind: Any = ["string", "boolean"] if self.type == "link" else self.type
+        out: dict[str, Any] = {"type": kind, "description": self.description}
         for key in ("minimum", "maximum", "pattern"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
@@ -73,6 +75,11 @@ TEXT_ZINT: dict[str, OptionSpec] = {
 }
 GS1_MODE = {"gs1": OptionSpec("boolean", "GS1 mode: data is bracketed AIs, e.g. (01)09501101530003(17)251231")}
 CHECKSUM = {"checksum": OptionSpec("boolean", "append the optional check character")}
+# 2D symbols that carry a URL a phone opens: GS1 data as a GS1 Digital Link (render/digital_link.py).
+DIGITAL_LINK = {"digital_link": OptionSpec(
+    "link", "GS1 Digital Link: encode GS1 data (bracketed AIs or {\"gs1\": {...}}) as the canonical Digital Link "
+            "URI at this resolver (an https URL), or true for the company's resolver (default https://id.gs1.org)",
+    pattern=r"^https://[^\s?#]+$")}
 
 
 def _ecc(description: str, choices: tuple[str, ...]) -> dict[str, OptionSpec]:
@@ -86,15 +93,17 @@ def _version(description: str, maximum: int) -> dict[str, OptionSpec]:
 # Error correction and symbol size, per zint symbology (libzint option_1 / option_2).
 ZINT_EXTRA: dict[str, dict[str, OptionSpec]] = {
     "qrcode": {**_ecc("L 7%, M 15%, Q 25%, H 30%", ("L", "M", "Q", "H")), **_version("QR version (size) 1-40", 40),
-               **GS1_MODE},
+               **GS1_MODE, **DIGITAL_LINK},
     "microqr": {**_ecc("L, M, Q (M4 only)", ("L", "M", "Q")), **_version("M1-M4", 4)},
-    "rmqr": {**_ecc("M or H", ("M", "H")), **_version("rMQR size 1-38 (R7x43 .. R17x139)", 38), **GS1_MODE},
+    "rmqr": {**_ecc("M or H", ("M", "H")), **_version("rMQR size 1-38 (R7x43 .. R17x139)", 38), **GS1_MODE,
+             **DIGITAL_LINK},
     "hanxin": {**_ecc("L1-L4", ("L1", "L2", "L3", "L4")), **_version("Han Xin version 1-84", 84)},
     "aztec": {**_ecc("minimum error correction: 10%, 23%, 36%, 50%", ("10%", "23%", "36%", "50%")),
-              **_version("Aztec size 1-36 (1-4 compact)", 36), **GS1_MODE},
+              **_version("Aztec size 1-36 (1-4 compact)", 36), **GS1_MODE, **DIGITAL_LINK},
     "pdf417": {**_ecc("PDF417 error correction level 0-8", tuple(str(n) for n in range(9)))},
     "pdf417-compact": {**_ecc("PDF417 error correction level 0-8", tuple(str(n) for n in range(9)))},
-    "datamatrix": {**_version("Data Matrix size 1-48 (10x10 .. 144x144, then rectangles)", 48), **GS1_MODE},
+    "datamatrix": {**_version("Data Matrix size 1-48 (10x10 .. 144x144, then rectangles)", 48), **GS1_MODE,
+                   **DIGITAL_LINK},
     "gridmatrix": {**_ecc("error correction level 1-5", ("1", "2", "3", "4", "5")),
                    **_version("Grid Matrix version 1-13", 13)},
     "codeone": {**_version("Code One version 1-10 (A-H, S, T)", 10), **GS1_MODE},

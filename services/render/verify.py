@@ -6,6 +6,8 @@ the job fails with `verification_failed` rather than shipping a label that scans
 from __future__ import annotations
 
 import zxingcpp
+from biip import ParseError
+from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 from PIL import Image, ImageOps
 
 from services.contract import ErrorCode
@@ -138,3 +140,14 @@ def verify(image: Image.Image, symbology: Symbology, expected: tuple[str, ...], 
         raise JobError(ErrorCode.VERIFICATION_FAILED,
                        f"{symbology.name} did not read back as its input: decoded {texts or 'nothing'}, "
                        f"expected {expected[0] if len(expected) == 1 else list(expected)}")
+
+
+def verify_digital_link(link: str, asked: list[tuple[str, str]]) -> None:
+    """Raise JobError(verification_failed) unless an independent parser (biip) reads the link as
+    exactly the AIs asked for: the symbol decoded to this link, and the link must carry them."""
+    try:
+        read = sorted((es.ai.ai, es.value) for es in GS1DigitalLinkURI.parse(link).element_strings)
+    except ParseError as exc:
+        raise JobError(ErrorCode.VERIFICATION_FAILED, f"the Digital Link does not parse back: {exc}") from None
+    if read != sorted(asked):
+        raise JobError(ErrorCode.VERIFICATION_FAILED, f"the Digital Link reads back as {read}, not {sorted(asked)}")

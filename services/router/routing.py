@@ -55,6 +55,8 @@ def route(request: GenerateRequest, profiles: dict[str, Profile],
     takes = symbology.options_for(engine)
     defaults = {k: v for k, v in profile.options.items() if k in takes and applies_to_format(k, fmt)}
     options = {**defaults, **extra_options, **request.options}
+    if options.get("digital_link") is True:
+        options["digital_link"] = profile.digital_link_resolver  # the generator gets an address
     try:
         validate_options(symbology, options, engine, fmt)
     except OptionError as exc:

@@ -48,6 +48,9 @@ _IDEMPOTENCY_KEY_MAX = 128
 
 # CSV columns with a meaning of their own; any other named column is one render option.
 _DATA, _SYMBOLOGY, _FORMAT, _OPTIONS = "data", "symbology", "format", "options"
+# A GS1 AI as a column, "(01)": a row's data is then its element string, AI by AI in column order
+# (a Digital Link batch: `digital_link` as a column or a batch option).
+_AI_COLUMN = re.compile(r"\(\d{2,4}\)")
 _RESERVED = (_DATA, _SYMBOLOGY, _FORMAT, _OPTIONS)
 _DELIMITERS = (",", ";", "\t")
 _BOM = "\ufeff"
@@ -496,9 +499,13 @@ def _columns(header: _Record) -> list[str]:
         if name and name in seen:
             raise _csv_error(header.line, f"column {name!r} appears twice in the header")
         seen.add(name)
-    if _DATA not in seen:
-        raise _csv_error(header.line, f"the header has no {_DATA!r} column (it has: "
-                                      f"{', '.join(repr(n) for n in names)})")
+    ais = [name for name in names if _AI_COLUMN.fullmatch(name)]
+    if _DATA not in seen and not ais:
+        raise _csv_error(header.line, f"the header has no {_DATA!r} column and no GS1 AI columns such as (01) (it "
+                                      f"has: {', '.join(repr(n) for n in names)})")
+    if _DATA in seen and ais:
+        raise _csv_error(header.line, f"the header has both a {_DATA!r} column and GS1 AI columns ({', '.join(ais)}): "
+                                      "a row's data is one or the other")
     return names
 
 
@@ -543,8 +550,12 @@ def _row_fields(columns: list[str], cells: list[str], decimal_comma: bool) -> di
     if "" in given:
         raise _CellError(ErrorCode.INVALID_REQUEST, f"a value ({given[''][:40]!r}) in a column with no name "
                                                     "in the header")
+    ais = {name: cell.strip() for name, cell in given.items() if _AI_COLUMN.fullmatch(name)}
+    if ais:
+        given[_DATA] = "".join(f"{name}{value}" for name, value in ais.items())  # "(01)...(17)...", in column order
     options: dict[str, Any] | None = _options_cell(given[_OPTIONS]) if _OPTIONS in given else None
-    single = {name: _cell_value(cell, decimal_comma) for name, cell in given.items() if name not in _RESERVED}
+    single = {name: _cell_value(cell, decimal_comma) for name, cell in given.items()
+              if name not in _RESERVED and not _AI_COLUMN.fullmatch(name)}
     if single:
         options = {**(options or {}), **single}
     return {"data": given.get(_DATA),  # not trimmed: spaces may be part of the data

@@ -10,7 +10,7 @@ from services.gateway.edge.auth import Caller
 from services.gateway.jobs.costs import Costs
 from services.gateway.edge.errors import ApiError
 from services.gateway.jobs.validation import parse_generate
-from services.render import api, cost
+from services.render import api, cost, digital_link
 from services.render.errors import JobError
 from services.render.options import OptionError, validate_options
 from services.render.symbologies import lookup
@@ -59,4 +59,21 @@ def checked(name: str, data: str, options: dict[str, Any], engine: str | None, f
     digit = _check_digit(data, info.text or info.data)
     if digit is not None:
         out["check_digit"] = digit
+    out.update(gs1_forms(data, options))
+    return out
+
+
+def gs1_forms(data: str, options: dict[str, Any]) -> dict[str, str]:
+    """GS1 data in both forms, where it has both: the element string and the Digital Link (at the
+    job's resolver; `true` shows the default, the company's may differ)."""
+    try:
+        pairs = digital_link.pairs_of(data)
+    except digital_link.DigitalLinkError:
+        return {}
+    out = {"element_string": data}
+    base = options.get("digital_link")
+    try:
+        out["digital_link"] = digital_link.uri(pairs, base if isinstance(base, str) else digital_link.DEFAULT_RESOLVER)
+    except digital_link.DigitalLinkError:
+        pass  # GS1 data without a primary key has no Digital Link: the element string alone
     return out

@@ -14,7 +14,7 @@ from typing import Any
 from services.contract import FORMATS, ErrorCode, GenerateRequest, now_ms
 from services.gateway.edge.errors import ApiError
 from services.gateway.results.tokens import CLIENT_ID
-from services.render import api
+from services.render import api, digital_link
 from services.render.errors import JobError
 from services.render.options import ANY_ENGINE, OptionError, validate_options, validate_unscoped
 from services.render.symbologies import CATALOGUE, Symbology, lookup
@@ -64,6 +64,15 @@ def gs1_element_string(data: dict[str, Any]) -> str:
                                                       "without parentheses")
         parts.append(f"({ai}){value}")
     return "".join(parts)
+
+
+def element_string_of_link(link: str) -> str:
+    """A GS1 Digital Link given as a GS1 symbol's data: its AIs as the element string the symbol
+    carries (the reverse of the digital_link option)."""
+    try:
+        return digital_link.element_string(digital_link.parse(link))
+    except digital_link.DigitalLinkError as exc:
+        raise ApiError(ErrorCode.INVALID_DATA, f"a Digital Link as GS1 data: {exc}") from None
 
 
 def validate_gs1_capable(symbology: Symbology) -> set[str]:
@@ -133,14 +142,23 @@ def parse_generate(body: Any, job_id: str, client_id: str | None, render_check: 
     if not data:
         raise ApiError(ErrorCode.INVALID_REQUEST, "data must not be empty")
     symbology_name = _optional_str(body, "symbology")
+    options = body.get("options", {})
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        raise ApiError(ErrorCode.INVALID_REQUEST, "options must be a JSON object")
+    linked = bool(options.get("digital_link"))
     if structured and symbology_name is None:
-        symbology_name = "gs1_128"
+        symbology_name = "qrcode" if linked else "gs1_128"
     symbology = None
     if symbology_name is not None:
         symbology = lookup(symbology_name)
         if symbology is None:
             raise ApiError(ErrorCode.UNKNOWN_SYMBOLOGY,
                            f"unknown symbology {symbology_name!r}; see GET /v1/symbologies")
+    if symbology is not None and not linked and (symbology.gs1 or options.get("gs1")) and \
+            data.startswith(("https://", "http://")):
+        data = element_string_of_link(data)  # before the length check: the element string is shorter
     fmt = _optional_str(body, "format")
     if fmt is not None and fmt.lower() not in FORMATS:
         raise ApiError(ErrorCode.UNKNOWN_FORMAT, f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
@@ -148,12 +166,7 @@ def parse_generate(body: Any, job_id: str, client_id: str | None, render_check: 
     if len(data) > limit:
         name = symbology.name if symbology else "any symbology"
         raise ApiError(ErrorCode.DATA_TOO_LONG, f"data is {len(data)} characters; {name} takes at most {limit}")
-    options = body.get("options", {})
-    if options is None:
-        options = {}
-    if not isinstance(options, dict):
-        raise ApiError(ErrorCode.INVALID_REQUEST, "options must be a JSON object")
-    if structured and symbology is not None and not symbology.gs1:
+    if structured and symbology is not None and not symbology.gs1 and not linked:
         if "gs1" not in validate_gs1_capable(symbology):
             raise ApiError(ErrorCode.INVALID_REQUEST, f"structured GS1 data needs a GS1 symbology; "
                                                       f"{symbology.name} is not one")

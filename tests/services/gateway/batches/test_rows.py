@@ -285,3 +285,20 @@ def test_rows_that_cannot_be_json_encoded_are_still_checked() -> None:
     assert [(r.row, r.error_code) for r in batch.rows] == [(1, "invalid_option"), (2, "invalid_option")]
     batch.rows[0].options["dpi"] = 300
     assert batch.rows[1].options == {"dpi": 2 ** 70} and batch.options == {"dpi": 2 ** 70}
+
+
+def test_gs1_ai_columns_make_each_rows_element_string_and_digital_link_is_an_option_column() -> None:
+    text = ("(01),(10),(17),symbology,digital_link\n"
+            "09506000134352,LOT1,271231,qrcode,true\n"
+            "09506000134352,,271231,datamatrix,https://id.example.com\n")
+    batch = parse_csv(text, {})
+    assert [(r.data, r.symbology, r.options) for r in batch.rows] == [
+        ("(01)09506000134352(10)LOT1(17)271231", "qrcode", {"digital_link": True}),
+        ("(01)09506000134352(17)271231", "datamatrix", {"digital_link": "https://id.example.com"})]
+    assert all(r.valid for r in batch.rows)
+
+
+def test_a_header_with_both_data_and_ai_columns_is_refused() -> None:
+    with pytest.raises(ApiError) as refused:
+        parse_csv("data,(01)\nX,09506000134352\n", {})
+    assert "both" in refused.value.message

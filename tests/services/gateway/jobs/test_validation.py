@@ -95,3 +95,20 @@ async def test_a_dry_run_with_an_engine_the_symbology_lacks_is_a_400(body: dict[
     with pytest.raises(ApiError) as refused:
         await dry_run(Costs(Limits(0, 1, 1), None, 1.0), Caller("anonymous:x", None), body)
     assert refused.value.status == 400 and refused.value.code == "invalid_request"
+
+
+def test_structured_gs1_data_with_a_digital_link_is_a_qr_code_of_the_link_not_gs1_mode() -> None:
+    body = {"data": {"gs1": {"01": "09506000134352", "10": "ABC123"}}, "options": {"digital_link": True}}
+    request = parse_generate(body, "job", None)
+    assert (request.symbology, request.data, request.options) == \
+        ("qrcode", "(01)09506000134352(10)ABC123", {"digital_link": True})
+
+
+def test_a_digital_link_as_a_gs1_symbols_data_becomes_its_element_string() -> None:
+    link = "https://id.example.com/01/09506000134352/10/ABC%2F1?17=271231"
+    request = parse_generate({"symbology": "gs1_128", "data": link}, "job", None)
+    assert request.data == "(01)09506000134352(10)ABC/1(17)271231"
+    with pytest.raises(ApiError) as refused:
+        parse_generate({"symbology": "gs1_128", "data": "https://id.example.com/01/09506000134352/21/1/10/A"},
+                       "job", None)
+    assert refused.value.code == "invalid_data" and "AI (10)" in refused.value.message
