@@ -1,8 +1,9 @@
 """The try-it page in a real browser (Debian's Chromium driven by Playwright) against the real
 stack: generate and decode what the page shows, a validation error next to its field, a socket
 that drops and comes back with a result that completed meanwhile, a batch of five, an API key
-pasted and forgotten, the page under its Content-Security-Policy, and a ZPL label drawn in the
-browser by the renderer the page loads only then."""
+pasted and forgotten, the page under its Content-Security-Policy, a ZPL label drawn in the
+browser by the renderer the page loads only then, and GS1 data typed as AIs, as a GS1 Digital Link
+or in the order typed."""
 from __future__ import annotations
 
 import asyncio
@@ -442,3 +443,121 @@ async def test_a_zpl_result_without_its_renderer_shows_the_text_and_says_the_pre
     await page.get_by_label("Format", exact=True).select_option("png")
     await _generate(page, f"AFTER-{uuid.uuid4().hex[:8]}")
     await expect(page.locator("#result-pixels")).to_contain_text(" px", timeout=20_000)
+
+
+GTIN = "09506000134352"
+GS1_ROWS = [("01", GTIN), ("10", "ABC123"), ("17", "271231")]
+
+
+async def _fill_gs1(page: Page, rows: list[tuple[str, str]]) -> None:
+    await page.get_by_text("GS1 data (AI and value)").click()
+    for n, (ai, value) in enumerate(rows, start=1):
+        if n > 1:
+            await page.get_by_role("button", name="Add an AI").click()
+        await page.get_by_label(f"AI, row {n}", exact=True).fill(ai)
+        await page.get_by_label(f"Value, row {n}", exact=True).fill(value)
+
+
+async def test_gs1_fields_with_a_digital_link_at_a_resolver_make_a_qr_code_of_that_link(page: Page) -> None:
+    await page.get_by_label("Symbology", exact=True).select_option("qrcode")
+    await page.locator("#options-box summary").click()
+    # The switch replaces the text field the option's schema would otherwise make: not both.
+    await expect(page.locator("#options [data-option=digital_link]")).to_have_count(0)
+    await expect(page.get_by_label("Resolver", exact=True)).to_be_disabled()
+    await page.get_by_label("Digital Link", exact=True).check()
+    await page.get_by_label("Resolver", exact=True).fill("https://id.example.com")
+    await _fill_gs1(page, GS1_ROWS)
+    await expect(page.get_by_label("Data")).to_be_disabled()  # the AIs are what is sent
+    await page.get_by_role("button", name="Generate").click()
+    await expect(page.locator("#result-verified")).to_have_text("scan-verified ✓", timeout=20_000)
+    await expect(page.locator("#result-image")).to_have_js_property("complete", True)
+    link = f"https://id.example.com/01/{GTIN}/10/ABC123?17=271231"
+    assert decode(await shown_image(page), "image/png", ("QRCode",)) == [link]
+    await expect(page.locator("#result-gs1")).to_have_text(
+        f"GS1 element string: (01){GTIN}(10)ABC123(17)271231 · encoded as its GS1 Digital Link at "
+        "https://id.example.com")
+
+
+async def test_keyboard_only_gs1_fields_and_a_digital_link_at_the_company_s_resolver(browser: Browser,
+                                                                                    gateway_a: str) -> None:
+    """At phone width, from the symbology on with the keyboard alone: the switch ticked with no
+    resolver is the company's (Default: GS1's own), and the image URL the page offers makes it too."""
+    context = await browser.new_context(viewport={"width": 375, "height": 800}, is_mobile=True)
+    page = await context.new_page()
+
+    async def focused() -> str:
+        """The focused control's name: its aria-label, else its <label>, else its text."""
+        return await page.evaluate("""() => { const e = document.activeElement;
+            const label = e.labels && e.labels.length ? e.labels[0].textContent : e.textContent;
+            return e.getAttribute("aria-label") || label.trim(); }""")
+
+    try:
+        await page.goto(gateway_a)
+        await expect(page.get_by_role("status")).to_have_text("connected", timeout=20_000)
+        await page.get_by_label("Symbology", exact=True).select_option("qrcode")
+        await page.get_by_label("Symbology", exact=True).focus()
+        for key in ("Tab", "Tab", "Tab"):  # format, the options' summary, the switch
+            await page.keyboard.press(key)
+        assert await focused() == "Digital Link"
+        await page.keyboard.press("Space")
+        await page.keyboard.press("Tab")
+        assert await focused() == "Resolver"  # left empty: the company's
+        await page.keyboard.press("Tab")
+        await page.keyboard.press("Enter")  # opens "GS1 data", with a GTIN row to fill
+        await expect(page.get_by_label("AI, row 1", exact=True)).to_have_value("01")
+        for n, (ai, value) in enumerate(GS1_ROWS, start=1):
+            if n > 1:
+                await page.keyboard.press("Tab")  # past "Remove row n-1"
+                assert await focused() == "Add an AI"
+                await page.keyboard.press("Enter")
+            else:
+                await page.keyboard.press("Tab")
+            assert await focused() == f"AI, row {n}"
+            await page.keyboard.press("Control+A")
+            await page.keyboard.type(ai)
+            await page.keyboard.press("Tab")
+            assert await focused() == f"Value, row {n}"
+            await page.keyboard.type(value)
+            if n < len(GS1_ROWS):
+                await page.keyboard.press("Tab")
+                assert await focused() == f"Remove row {n}"
+        await page.keyboard.press("Enter")  # in the last value: generates
+        await expect(page.locator("#result-verified")).to_have_text("scan-verified ✓", timeout=20_000)
+        await expect(page.locator("#result-image")).to_have_js_property("complete", True)
+        link = f"https://id.gs1.org/01/{GTIN}/10/ABC123?17=271231"
+        assert decode(await shown_image(page), "image/png", ("QRCode",)) == [link]
+        await expect(page.locator("#result-gs1")).to_contain_text("at Default's resolver")
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 375
+        url = await page.locator("#image-url").input_value()
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url) as resp:
+                assert resp.status == 200, await resp.text()
+                assert decode(await resp.read(), resp.headers["Content-Type"], ("QRCode",)) == [link]
+    finally:
+        await context.close()
+
+
+async def test_gs1_fields_keep_their_order_in_a_gs1_128_and_show_only_where_gs1_data_goes(page: Page) -> None:
+    await page.get_by_label("Symbology", exact=True).select_option("code128")
+    await expect(page.locator("#gs1-box")).to_be_hidden()
+    await page.get_by_label("Symbology", exact=True).select_option("gs1_128")
+    await expect(page.get_by_text("GS1 data (AI and value)")).to_be_visible()
+    await expect(page.get_by_label("Digital Link", exact=True)).to_be_hidden()  # a linear symbol carries no link
+    await _fill_gs1(page, GS1_ROWS + [("21", "")])
+    await page.get_by_role("button", name="Generate").click()
+    await expect(page.locator("#gs1-error")).to_have_text("Row 4: AI (21) needs a value.")
+    await page.get_by_role("button", name="Remove row 4").click()
+    await expect(page.get_by_label("AI, row 3", exact=True)).to_be_focused()
+    await page.get_by_role("button", name="Generate").click()
+    await expect(page.locator("#result-verified")).to_have_text("scan-verified ✓", timeout=20_000)
+    await expect(page.locator("#result-image")).to_have_js_property("complete", True)
+    # As typed: GTIN first, though a JSON object would have put (10) and (17) before (01).
+    assert decode(await shown_image(page), "image/png", ("Code128",)) == [f"(01){GTIN}(10)ABC123(17)271231"]
+    # Closed, the editor is not used: the Data text is sent again.
+    await page.get_by_text("GS1 data (AI and value)").click()
+    data = f"AFTER-GS1-{uuid.uuid4().hex[:8]}"
+    await _generate(page, data)
+    await expect(page.locator("#result-pixels")).to_contain_text(" px", timeout=20_000)
+    await expect(page.locator("#current-title")).to_contain_text(data)
+    assert decode(await shown_image(page), "image/png") == [data]
+    await expect(page.locator("#result-gs1")).to_have_count(0)

@@ -39,8 +39,8 @@ def _typed(name: str, raw: str) -> Any:
         if raw.lower() in _FALSE:
             return False
         raise ApiError(ErrorCode.INVALID_OPTION, f"option {name!r}: {raw[:32]!r} is not true or false")
-    if kind == "link" and raw.lower() in _TRUE:
-        return True  # `digital_link=true`: the company's resolver; else the address itself
+    if kind == "link" and raw.lower() in ("true", "false"):
+        return raw.lower() == "true"  # an https address, or true: the company's (no address is "true")
     return raw
 
 

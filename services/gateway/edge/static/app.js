@@ -111,8 +111,18 @@ function reconnectAs(apiKey) {
 
 function send(message) {
   if (page.socket && page.socket.readyState === WebSocket.OPEN && !page.handshake) {
-    page.socket.send(JSON.stringify(message));
+    page.socket.send(wire(message));
   }
+}
+
+// A GS1 job's AIs go out in the order they were typed, which its element string keeps: a JSON
+// object would not keep it (integer-like keys such as "10" and "17" are written before "01").
+function wire(message) {
+  const pairs = message.data && message.data.gs1;
+  if (!Array.isArray(pairs)) return JSON.stringify(message);
+  const gs1 = pairs.map(([ai, value]) => `${JSON.stringify(ai)}:${JSON.stringify(value)}`).join(",");
+  const rest = JSON.stringify({ ...message, data: undefined });  // undefined: left out
+  return `${rest.slice(0, -1)},"data":{"gs1":{${gs1}}}}`;
 }
 
 function handshakeSend(message) {
@@ -334,7 +344,7 @@ function fail(job, error) {
 function newJob(requestId, data, request) {
   const job = { requestId, data, request, jobId: null, status: "running", steps: {},
                 started: performance.now(), result: null, error: null, item: null,
-                fileSrc: null, fileError: null, zpl: null };
+                fileSrc: null, fileError: null, zpl: null, gs1: null };
   page.jobs.set(requestId, job);
   return job;
 }
@@ -342,11 +352,6 @@ function newJob(requestId, data, request) {
 function submit(event) {
   event.preventDefault();
   clearErrors();
-  const values = $("data").value.split("\n").map((v) => v.trim()).filter(Boolean);
-  if (values.length === 0) {
-    showError("data", "Type the data to encode.");
-    return;
-  }
   let options;
   try {
     options = readOptions();
@@ -354,12 +359,29 @@ function submit(event) {
     showError("options", err.message);
     return;
   }
+  let gs1 = null;
+  try {
+    const link = readDigitalLink();
+    if (link !== undefined) options.digital_link = link;
+    if (gs1InUse()) gs1 = readGs1();
+  } catch (err) {
+    showError("gs1", err.message);
+    return;
+  }
+  // GS1 data is one job, named by its element string; text is one job a line.
+  const values = gs1 ? [elementString(gs1)] : $("data").value.split("\n").map((v) => v.trim()).filter(Boolean);
+  if (values.length === 0) {
+    showError("data", "Type the data to encode.");
+    return;
+  }
   let first = null;
-  for (const data of values) {
+  for (const text of values) {
     const requestId = `page-${Date.now().toString(36)}-${page.nextId++}`;
-    const request = { type: "generate", request_id: requestId, idempotency_key: requestId, progress: true, data,
-                      company: $("company").value, symbology: $("symbology").value, format: $("format").value, options };
-    const job = newJob(requestId, data, request);
+    const request = { type: "generate", request_id: requestId, idempotency_key: requestId, progress: true,
+                      data: gs1 ? { gs1 } : text, company: $("company").value, symbology: $("symbology").value,
+                      format: $("format").value, options };
+    const job = newJob(requestId, text, request);
+    job.gs1 = gs1;  // [[AI, value], ...] as sent, or null for text
     step(job, "submitted");
     page.outbox.push(request);
     send(request);
@@ -394,8 +416,7 @@ function show(job) {
   result.className = "result";
   result.replaceChildren();
   if (job.error) {
-    const field = FIELD_OF[job.error.code] || "data";
-    showError(field, `${job.error.code}: ${job.error.message}`);
+    showError(errorField(job), `${job.error.code}: ${job.error.message}`);
     const p = document.createElement("p");
     p.className = "error";
     p.textContent = `${job.error.code}: ${job.error.message}`;
@@ -442,7 +463,36 @@ function show(job) {
     facts.append(" · ", link);
   }
   result.append(facts);
+  const gs1 = gs1Facts(job);
+  if (gs1) result.append(gs1);
   if (!page.apiKey) result.append(imageUrlTools(job, page.inlineTypes.has(m.content_type)));
+}
+
+// Which field an error is shown next to. A GS1 job's data, and any job's Digital Link, are typed
+// in the GS1 box: their errors go there, not under a Data field that was not sent.
+function errorField(job) {
+  const field = FIELD_OF[job.error.code] || "data";
+  if (field === "data" && job.gs1) return "gs1";
+  if (field === "options" && job.error.message.includes("digital_link")) return "gs1";
+  return field;
+}
+
+// What a GS1 job was sent as, in what the page knows for certain: the element string it built
+// and where its Digital Link points (the link itself is built by the server and is in the image).
+function gs1Facts(job) {
+  const link = (job.request.options || {}).digital_link;
+  if (!job.gs1 && !link) return null;
+  const parts = [];
+  if (job.gs1) parts.push(`GS1 element string: ${job.data}`);
+  if (link) {
+    const company = (job.result && job.result.company) || job.request.company || "the company";
+    parts.push(`encoded as its GS1 Digital Link at ${link === true ? `${company}'s resolver` : link}`);
+  }
+  const p = document.createElement("p");
+  p.id = "result-gs1";
+  p.className = "hint";
+  p.textContent = parts.join(" · ");
+  return p;
 }
 
 // A ZPL result: the label as a printer prints it, beside its text. If the renderer cannot be
@@ -487,7 +537,12 @@ function imageUrl(job) {
   const query = new URLSearchParams({ symbology: job.request.symbology, data: job.data });
   if (job.request.format) query.set("format", job.request.format);
   if (job.request.company) query.set("company", job.request.company);
-  for (const [name, value] of Object.entries(job.request.options || {})) query.set(name, String(value));
+  const options = { ...job.request.options };
+  // A QR code or Data Matrix of {"gs1": ...} data is drawn in GS1 mode; a URL's data is the
+  // element string, which says so only with the option (a GS1 symbology needs none).
+  const symbology = page.byName.get(job.request.symbology);
+  if (job.gs1 && !options.digital_link && symbology && !symbology.gs1) options.gs1 = true;
+  for (const [name, value] of Object.entries(options)) query.set(name, String(value));
   return `${location.origin}/v1/barcode?${query}`;
 }
 
@@ -552,7 +607,7 @@ function renderHistoryItem(job) {
 function showError(field, text) { $(`${field}-error`).textContent = text; }
 
 function clearErrors() {
-  for (const field of ["company", "symbology", "format", "options", "data"]) showError(field, "");
+  for (const field of ["company", "symbology", "format", "options", "gs1", "data"]) showError(field, "");
 }
 
 // ---- form from the catalogue --------------------------------------------------------------
@@ -589,7 +644,11 @@ function fillSymbologies() {
 function onSymbology() {
   const s = page.byName.get($("symbology").value);
   const hint = $("symbology-hint");
-  if (!s) { hint.textContent = "No symbology matches."; return; }
+  if (!s) {
+    hint.textContent = "No symbology matches.";
+    showGs1(null);
+    return;
+  }
   hint.textContent = `${s.data} Example: ${s.example}${s.verified ? " · decoded back after drawing" : ""}`;
   const c = company();
   const formats = s.formats.filter((f) => !c || c.allowed_formats.includes(f));
@@ -598,11 +657,14 @@ function onSymbology() {
   select.replaceChildren(...formats.map((f) => new Option(f.toUpperCase(), f)));
   if (formats.includes(keep)) select.value = keep;
   buildOptions(s);
+  showGs1(s);
 }
 
 function buildOptions(s) {
   const box = $("options");
-  box.replaceChildren(...Object.entries(s.options).map(([name, spec]) => {
+  // digital_link is the GS1 box's switch (gs1DigitalLink), not a text field here as well.
+  const generic = Object.entries(s.options).filter(([name]) => name !== "digital_link");
+  box.replaceChildren(...generic.map(([name, spec]) => {
     const row = document.createElement("div");
     row.className = "option";
     const id = `option-${name}`;
@@ -625,13 +687,13 @@ function buildOptions(s) {
         if (spec.maximum !== undefined) input.max = spec.maximum;
       } else if (spec.pattern) {
         input.pattern = spec.pattern.replace(/^\^|\$$/g, "");
-        input.placeholder = "#000000";
+        if (spec.pattern.startsWith("^#")) input.placeholder = "#000000";  // a colour
       }
       input.placeholder = input.placeholder || "default";
     }
     input.id = id;
     input.dataset.option = name;
-    input.dataset.type = spec.type;
+    input.dataset.type = [].concat(spec.type).join(" ");  // "string boolean": either
     input.setAttribute("aria-description", spec.description);
     row.append(label, input);
     return row;
@@ -651,10 +713,132 @@ function readOptions() {
       if (input.min !== "" && value < Number(input.min)) throw new Error(`${name}: ${value} is below the minimum ${input.min}`);
       if (input.max !== "" && value > Number(input.max)) throw new Error(`${name}: ${value} is above the maximum ${input.max}`);
       options[name] = value;
+    } else if (input.dataset.type.split(" ").includes("boolean") && (raw === "true" || raw === "false")) {
+      options[name] = raw === "true";  // a string-or-boolean option: these two words are its booleans
     } else options[name] = raw;
   }
   return options;
 }
+
+// ---- GS1 data and its Digital Link ---------------------------------------------------------
+
+// The AIs most labels carry, offered by name; any other AI of 2 to 4 digits can be typed.
+const GS1_AIS = [
+  ["01", "GTIN"], ["00", "SSCC"], ["414", "GLN"], ["10", "batch/lot"], ["21", "serial"],
+  ["22", "CPV (consumer product variant)"], ["17", "expiry (YYMMDD)"], ["15", "best before (YYMMDD)"],
+  ["11", "production date (YYMMDD)"], ["3103", "net weight, kg (3 decimals)"], ["254", "GLN extension"],
+  ["37", "count"], ["02", "content GTIN"],
+];
+const AI_NAMES = new Map(GS1_AIS);
+const AI = /^\d{2,4}$/;
+
+// A GS1 symbology, or one with a GS1 mode or a Digital Link, can take {"gs1": {...}} data.
+function gs1Capable(s) { return Boolean(s && (s.gs1 || "gs1" in s.options || "digital_link" in s.options)); }
+
+function showGs1(s) {
+  $("gs1-box").hidden = !gs1Capable(s);
+  $("digital-link").hidden = !(s && "digital_link" in s.options);
+  onGs1Editor();
+}
+
+function gs1InUse() { return !$("gs1-box").hidden && $("gs1-editor").open; }
+
+// While the GS1 editor is open its AIs are the data: the Data field is disabled and says why.
+function onGs1Editor() {
+  const used = gs1InUse();
+  $("data").disabled = used;
+  $("data-hint").hidden = !used;
+  if (used && $("gs1-rows").children.length === 0) addGs1Row("01");
+}
+
+function addGs1Row(ai = "") {
+  const row = document.createElement("div");
+  row.className = "gs1-row";
+  const aiInput = document.createElement("input");
+  aiInput.className = "gs1-ai";
+  aiInput.setAttribute("list", "gs1-ais");
+  aiInput.inputMode = "numeric";
+  aiInput.autocomplete = "off";
+  aiInput.value = ai;
+  aiInput.addEventListener("input", () => nameAi(row));
+  const value = document.createElement("input");
+  value.className = "gs1-value";
+  value.autocomplete = "off";
+  value.spellcheck = false;
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.className = "secondary";
+  remove.textContent = "Remove";
+  remove.addEventListener("click", () => removeGs1Row(row));
+  row.append(aiInput, value, remove);
+  $("gs1-rows").append(row);
+  nameAi(row);
+  numberGs1Rows();
+  return row;
+}
+
+// The value field says what the AI is (its placeholder, and to a screen reader).
+function nameAi(row) {
+  const name = AI_NAMES.get(row.querySelector(".gs1-ai").value.trim()) || "";
+  const value = row.querySelector(".gs1-value");
+  value.placeholder = name;
+  if (name) value.setAttribute("aria-description", name);
+  else value.removeAttribute("aria-description");
+}
+
+// Labels by row number, renumbered when a row goes, so each field's name stays unique.
+function numberGs1Rows() {
+  [...$("gs1-rows").children].forEach((row, i) => {
+    row.querySelector(".gs1-ai").setAttribute("aria-label", `AI, row ${i + 1}`);
+    row.querySelector(".gs1-value").setAttribute("aria-label", `Value, row ${i + 1}`);
+    row.querySelector("button").setAttribute("aria-label", `Remove row ${i + 1}`);
+  });
+}
+
+// Focus moves to the next row (or the previous, or "Add an AI"), not back to the top of the page.
+function removeGs1Row(row) {
+  const next = row.nextElementSibling || row.previousElementSibling;
+  row.remove();
+  numberGs1Rows();
+  (next ? next.querySelector(".gs1-ai") : $("gs1-add")).focus();
+}
+
+// The AIs as typed and in their order, blank rows left out; an Error names the row at fault.
+// The values themselves (formats, dates, check digits) are the server's to check.
+function readGs1() {
+  const pairs = [];
+  [...$("gs1-rows").children].forEach((row, i) => {
+    const ai = row.querySelector(".gs1-ai").value.trim();
+    const value = row.querySelector(".gs1-value").value.trim();
+    if (!ai && !value) return;
+    if (!AI.test(ai)) throw new Error(`Row ${i + 1}: an AI is 2 to 4 digits, e.g. 01 for a GTIN.`);
+    if (!value) throw new Error(`Row ${i + 1}: AI (${ai}) needs a value.`);
+    if (pairs.some(([seen]) => seen === ai)) throw new Error(`Row ${i + 1}: AI (${ai}) is given twice.`);
+    pairs.push([ai, value]);
+  });
+  if (pairs.length === 0) throw new Error("Type an AI and its value, or close GS1 data to send the Data text.");
+  return pairs;
+}
+
+function elementString(pairs) { return pairs.map(([ai, value]) => `(${ai})${value}`).join(""); }
+
+// The digital_link option: ticked with no resolver is true (the company's), with one its
+// address (the server checks it is https); undefined when off or not offered.
+function readDigitalLink() {
+  if ($("digital-link").hidden || !$("digital-link-on").checked) return undefined;
+  return $("digital-link-resolver").value.trim() || true;
+}
+
+function startGs1() {
+  $("gs1-ais").replaceChildren(...GS1_AIS.map(([ai, name]) => new Option(name, ai)));
+  $("gs1-editor").addEventListener("toggle", onGs1Editor);
+  $("gs1-add").addEventListener("click", () => addGs1Row().querySelector(".gs1-ai").focus());
+  $("digital-link-on").addEventListener("change", onDigitalLink);
+  onDigitalLink();  // a reload may have kept the box ticked
+}
+
+// The resolver is typed only for a Digital Link: a field that would be ignored is disabled.
+function onDigitalLink() { $("digital-link-resolver").disabled = !$("digital-link-on").checked; }
 
 function onCompany() {
   const c = company();
@@ -675,6 +859,7 @@ async function start() {
   page.byName = new Map(page.symbologies.map((s) => [s.name, s]));
   page.companies = companies.companies;
   $("company").replaceChildren(...page.companies.map((c) => new Option(c.name, c.name)));
+  startGs1();
   $("company").addEventListener("change", onCompany);
   $("symbology-search").addEventListener("input", fillSymbologies);
   $("symbology").addEventListener("change", onSymbology);

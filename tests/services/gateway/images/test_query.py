@@ -15,6 +15,13 @@ def test_options_are_read_by_their_type_and_png_is_the_default() -> None:
                     "options": {"dpi": 300, "module_width": 0.33, "write_text": False, "foreground": "#000080"}}
 
 
+@pytest.mark.parametrize("raw, option", [("true", True), ("false", False),
+                                          ("https://id.example.com", "https://id.example.com")])
+def test_digital_link_is_true_false_or_the_resolver_s_address(raw: str, option: object) -> None:
+    body = body_of(MultiDict(symbology="qrcode", data="(01)09506000134352", digital_link=raw))
+    assert body["options"] == {"digital_link": option}
+
+
 def test_bcid_switches_to_bwip_js_parameters() -> None:
     assert body_of(MultiDict(bcid="ean13", text="5901234123457"))["symbology"] == "ean13"
 
