@@ -19,6 +19,7 @@ import queue
 import shutil
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 from PIL import Image
@@ -132,6 +133,10 @@ class ZplRenderer:
 
 _shared: ZplRenderer | None = None
 _shared_lock = threading.Lock()
+# A renderer that failed to start is not tried again for this long: a start can take up to
+# _START_TIMEOUT_S, which every ZPL job would otherwise wait through.
+_RETRY_AFTER_S = 60.0
+_failed: tuple[float, str] | None = None  # (when, why)
 
 
 def modules_dir() -> Path | None:
@@ -142,12 +147,18 @@ def modules_dir() -> Path | None:
 def shared() -> ZplRenderer:
     """The process's renderer, started on first use (raises ZplRendererUnavailable, again on every
     call, until Node and the packages are there)."""
-    global _shared
+    global _shared, _failed
     with _shared_lock:
         if _shared is None:
             modules = modules_dir()
             if modules is None:
                 raise ZplRendererUnavailable(f"{MODULES_ENV} is not set: no ZPL renderer to check labels with")
-            _shared = ZplRenderer(modules, int(os.environ.get(PROCESSES_ENV, "1")))
+            if _failed is not None and time.monotonic() - _failed[0] < _RETRY_AFTER_S:
+                raise ZplRendererUnavailable(_failed[1])
+            try:
+                _shared = ZplRenderer(modules, int(os.environ.get(PROCESSES_ENV, "1")))
+            except ZplRendererUnavailable as exc:
+                _failed = (time.monotonic(), str(exc))
+                raise
             atexit.register(_shared.close)  # its Node processes end with this one
         return _shared

@@ -52,3 +52,22 @@ def test_without_a_renderer_the_label_says_it_was_not_drawn_back(monkeypatch: py
     label = api.render(CATALOGUE["code128"], "NO RENDERER", "zpl", {})
     assert label.unverified is not None and "node is not installed" in label.unverified
     assert label.body.startswith(b"^XA")
+
+
+def test_a_renderer_that_cannot_start_is_not_tried_again_for_every_label(monkeypatch: pytest.MonkeyPatch,
+                                                                          tmp_path: object) -> None:
+    monkeypatch.setattr(zpl_render, "_shared", None)
+    monkeypatch.setattr(zpl_render, "_failed", None)
+    monkeypatch.setenv(zpl_render.MODULES_ENV, str(tmp_path))  # no zpl-renderer-js there
+    tries = []
+    real = zpl_render.ZplRenderer
+
+    def counted(*args: object) -> zpl_render.ZplRenderer:
+        tries.append(args)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(zpl_render, "ZplRenderer", counted)
+    for _ in range(3):
+        with pytest.raises(zpl_render.ZplRendererUnavailable, match="not installed"):
+            zpl_render.shared()
+    assert len(tries) == 1
