@@ -108,6 +108,10 @@ bench-batches: install ## 10,000-row batches (Code 128, mixed): time to last row
 bench-fairness: install ## Issue 22: one caller at its full rate budget (costly Han Xin) vs another's p50/p99, alone and beside it (~4-8 min)
 	$(PY) -m devstack.bench.fairness $(BENCH_ARGS)
 
+.PHONY: bench-messages
+bench-messages: install ## Issue 28: Kafka records per job, per topic and per way of asking (against `make run`; ~1 min)
+	$(PY) -m devstack.bench.messages $(BENCH_ARGS)
+
 .PHONY: bench-images
 bench-images: install $(VENV)/.bench-installed ## Issue 25: image URLs vs bwip-js, same parameters: all misses and a Zipf label workload, ramps interleaved (~15 min)
 	$(PY) -m devstack.bench.images $(BENCH_ARGS)
