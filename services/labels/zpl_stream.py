@@ -189,17 +189,18 @@ class ZplStream:
         if b"^GF" in label.fields:
             return whole, whole
         layout = _DATA_FIELD.sub(b"^FN1^FS", label.fields) + (label.caption_head or b"")
-        name = self._stored.get(layout)
-        if name is None:
+        seen = self._stored.get(layout)
+        if seen is None:
             self._stored[layout] = ""  # seen once: written whole
             return whole, whole
-        parts = label.stored(name or f"R:BP{len(self._stored)}.ZPL")
+        name = seen or f"R:BP{len(self._stored)}.ZPL"
+        parts = label.stored(name)
         if parts is None:
             return whole, whole
         store, recall = parts
-        if name:
+        if seen:
             return recall, store + recall
-        self._stored[layout] = store[len(b"^XA^DF"):store.index(b"^FS")].decode()
+        self._stored[layout] = name
         return store + recall, store + recall
 
     def add(self, body: bytes, fmt: Format | None, caption: str) -> str:
@@ -218,8 +219,7 @@ class ZplStream:
                 return f"not placed: {fmt.name if fmt else 'unknown'} rows are not drawn as ZPL labels (PNG, SVG and ZPL are)"
             source = bitmap
             symbol_w, symbol_h = bitmap.size
-            total, per_row, data = zpl.graphic_field(bitmap)
-            symbol = f"^FO0,0^GFA,{total},{total},{per_row},{data}^FS".encode("ascii")
+            symbol = zpl.graphic_at_origin(bitmap)
         label = self._label(symbol, symbol_w, symbol_h, caption)
         if isinstance(label, str):
             return f"not placed: {label}"

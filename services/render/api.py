@@ -47,7 +47,7 @@ def as_digital_link(data: str, options: dict[str, Any]) -> tuple[str, dict[str, 
         return None
     try:
         pairs = digital_link.pairs_of(data)
-        link = digital_link.uri(pairs, base if isinstance(base, str) else digital_link.DEFAULT_RESOLVER)
+        link = digital_link.uri(pairs, digital_link.resolver(base))
     except digital_link.DigitalLinkError as exc:
         raise JobError(ErrorCode.INVALID_DATA, f"digital_link: {exc}") from None
     try:
@@ -110,16 +110,18 @@ def render(symbology: Symbology, data: str, fmt: str, options: dict[str, Any], e
     if fmt not in symbology.formats:
         raise JobError(ErrorCode.FORMAT_NOT_ALLOWED, f"{symbology.name} cannot be drawn as {fmt}")
     module = engine_for(symbology, engine)
-    # The budget again, before anything is allocated (microseconds; whoever calls render
-    # directly is guarded too). The engine's own render checks the data again.
-    check(symbology, data, options, engine, fmt, max_pixels)
     link = as_digital_link(data, options)
     if link is not None:
+        # The link is drawn as any text is (its check and budget in the call below), then read
+        # back as AIs: the decoded text is the link.
         data, options, pairs = link
         rendered = render(symbology, data, fmt, options, engine, verify_output, max_pixels)
         if verify_output and rendered.unverified is None:
-            verify_digital_link(data, pairs)  # the decoded text is `data`: read it back as AIs
+            verify_digital_link(data, pairs)
         return rendered
+    # The budget again, before anything is allocated (microseconds; whoever calls render
+    # directly is guarded too). The engine's own render checks the data again.
+    check(symbology, data, options, engine, fmt, max_pixels)
     if fmt == "zpl":
         return zpl_label.render(symbology, data, options, module, verify_output)
     rendered: Rendered = module.render(symbology.name, data, fmt, options)

@@ -91,6 +91,12 @@ def checked_base(base: str) -> str:
     return base.rstrip("/")
 
 
+def resolver(option: object) -> str:
+    """The resolver a `digital_link` option names: its address, or (true, unresolved yet: the
+    router puts the company's in) the default."""
+    return option if isinstance(option, str) else DEFAULT_RESOLVER
+
+
 def _split(pairs: Pairs) -> tuple[tuple[str, str], Pairs, Pairs]:
     """(the primary key, its qualifiers in the standard's order, the other AIs by AI)."""
     keys = [pair for pair in pairs if pair[0] in KEYS]

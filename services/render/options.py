@@ -85,8 +85,12 @@ def _check_colours(options: dict[str, Any]) -> None:
                           f"{MIN_CONTRAST:.0%}, with bars darker than the background")
 
 
-# Options a ZPL label does not take: it is drawn at the printer's density, in black.
-_NOT_ZPL = ("dpi", "foreground", "background")
+# Options a ZPL label does not take, and why: it is drawn at the printer's density, in black.
+_NOT_ZPL = {
+    "dpi": "a ZPL label is drawn at the printer's density: give dpmm (6, 8, 12 or 24 dots per mm) instead",
+    "foreground": "a thermal printer prints black dots on a white label: no colours in format zpl",
+    "background": "a thermal printer prints black dots on a white label: no colours in format zpl",
+}
 
 
 def applies_to_format(name: str, fmt: str) -> bool:
@@ -105,12 +109,9 @@ def check_format_options(symbology: Symbology, fmt: str, options: dict[str, Any]
             if name in options:
                 raise OptionError(name, f"applies to format zpl only, not {fmt}")
         return
-    if "dpi" in options:
-        raise OptionError("dpi", "a ZPL label is drawn at the printer's density: give dpmm (6, 8, 12 or 24 dots "
-                                 "per mm) instead")
-    for name in ("foreground", "background"):
+    for name, why in _NOT_ZPL.items():
         if name in options:
-            raise OptionError(name, "a thermal printer prints black dots on a white label: no colours in format zpl")
+            raise OptionError(name, why)
     if zpl.mode_of(options) == zpl.NATIVE:
         if symbology.name not in zpl_native.NATIVE:
             raise OptionError("zpl_mode", f"{symbology.name} has no native ZPL command; zpl_mode graphic draws "

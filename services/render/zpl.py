@@ -84,9 +84,14 @@ def graphic_field(image: Image.Image) -> tuple[int, int, str]:
     return per_row * height, per_row, "".join(rows)
 
 
+def graphic_at_origin(image: Image.Image) -> bytes:
+    """The image as a ^GFA field at the label home (^FO0,0)."""
+    total, per_row, data = graphic_field(image)
+    return f"^FO0,0^GFA,{total},{total},{per_row},{data}^FS".encode("ascii")
+
+
 def label(image: Image.Image) -> bytes:
     """A whole label holding the symbol at the origin (its quiet zones are in the bitmap): print
     width and label length in dots."""
-    total, per_row, data = graphic_field(image)
     width, height = image.size
-    return (f"^XA^PW{width}^LL{height}^LH0,0^FO0,0^GFA,{total},{total},{per_row},{data}^FS^XZ\n").encode("ascii")
+    return f"^XA^PW{width}^LL{height}^LH0,0".encode("ascii") + graphic_at_origin(image) + b"^XZ\n"

@@ -71,9 +71,8 @@ def gs1_forms(data: str, options: dict[str, Any]) -> dict[str, str]:
     except digital_link.DigitalLinkError:
         return {}
     out = {"element_string": data}
-    base = options.get("digital_link")
     try:
-        out["digital_link"] = digital_link.uri(pairs, base if isinstance(base, str) else digital_link.DEFAULT_RESOLVER)
+        out["digital_link"] = digital_link.uri(pairs, digital_link.resolver(options.get("digital_link")))
     except digital_link.DigitalLinkError:
         pass  # GS1 data without a primary key has no Digital Link: the element string alone
     return out
