@@ -195,6 +195,9 @@ class Result:
     reply_key: str | None = None
     # The drawn file itself, base64, when the request asked for it and it is small.
     file_b64: str | None = None
+    # Progress steps no barcode.progress record carried: the job finished before a person could
+    # see them (services/generator/progress.py). The gateway sends them before the final message.
+    steps: list[dict[str, Any]] | None = None
     v: int = SCHEMA_VERSION
 
 
@@ -225,16 +228,29 @@ class Notification:
     seq: int | None = None
     # The drawn file itself, base64, when the request asked for it and it is small.
     file_b64: str | None = None
+    steps: list[dict[str, Any]] | None = None  # as Result.steps; not kept once pushed
     v: int = SCHEMA_VERSION
 
 
 @dataclass
 class Delivery:
-    """barcode.deliveries: a gateway pushed this job's result onto the client's socket."""
+    """barcode.deliveries: a gateway pushed these jobs' results onto their clients' sockets.
+
+    One record carries every receipt of a window (`also`, after the first): a receipt per
+    result was a fifth of a WebSocket job's records, each read by every replica. A reader that
+    predates `also` takes only the first, and a resume may then repeat a result the client has
+    (as with a lost receipt)."""
 
     job_id: str
     client_id: str
+    also: list[list[str]] | None = None  # further [client_id, job_id] pairs
     v: int = SCHEMA_VERSION
+
+    def receipts(self) -> list[tuple[str, str]]:
+        """Every (client_id, job_id) this record reports; malformed pairs are skipped."""
+        return [(self.client_id, self.job_id),
+                *((pair[0], pair[1]) for pair in self.also or () if isinstance(pair, list) and len(pair) == 2
+                  and isinstance(pair[0], str) and isinstance(pair[1], str))]
 
 
 @dataclass
@@ -268,6 +284,11 @@ def progress_of(job: GenerateRequest | RenderJob, step: str, with_routed: bool =
     earlier = routed_step(job) if with_routed and isinstance(job, RenderJob) else None
     return Progress(job_id=job.job_id, client_id=job.client_id, step=step, request_id=job.request_id,
                     detail=detail or None, earlier=earlier or None)
+
+
+def steps_of(progress: Progress) -> list[dict[str, Any]]:
+    """A Progress message's steps, oldest first, as `earlier` and `Result.steps` hold them."""
+    return [*(progress.earlier or []), {"step": progress.step, "at_ms": progress.at_ms, "detail": progress.detail}]
 
 
 def routed_step(job: RenderJob) -> list[dict[str, Any]]:

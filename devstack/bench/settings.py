@@ -32,6 +32,9 @@ VARIANTS: dict[str, dict[str, str]] = {
                                                    "GENERATOR_RENDER_THREADS": "1"},
     "2 render threads, uvloop, fetch wait 100 ms": {"BARCODE_EVENT_LOOP": "uvloop", "BARCODE_FETCH_MAX_WAIT_MS": "100",
                                                     "GENERATOR_RENDER_THREADS": "2"},
+    # Issue 28: the stage runtime's Kafka client (router, generator, notifier; the gateway keeps aiokafka).
+    "aiokafka stage clients (defaults)": {},
+    "librdkafka stage clients (confluent-kafka)": {"BARCODE_STAGE_KAFKA_CLIENT": "librdkafka"},
     # Not a setting but a request field: what the page's per-step timeline costs when every job asks.
     "progress events on every job (defaults)": {},
 }
@@ -44,6 +47,8 @@ def main() -> None:
     parser.add_argument("--rates", default="40,80")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=60.0)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the chosen variants this many times, interleaved (then the first once more)")
     parser.add_argument("--only", action="append", default=[], metavar="TEXT",
                         help="run only the variants whose name starts with TEXT (repeatable)")
     args = parser.parse_args()
@@ -56,7 +61,7 @@ def main() -> None:
     rows = []
     run.stack.start_infra()
     try:
-        names = [*chosen, chosen[0]]
+        names = [*chosen * args.rounds, chosen[0]]
         for n, name in enumerate(names):
             url = ",".join(run.start_pipeline(**VARIANTS[name]))
             run.mix = Mix.load(MIXES.get(name, bench.CODE128))

@@ -37,7 +37,6 @@ from services.kafka.renewing import RenewingProducer
 from services.metrics import add_metrics_route
 from services.storage.sigv4 import Signer
 
-RECEIPT_LINGER_MS = 50  # how long a delivery receipt may wait for others to share its request
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +48,13 @@ async def _connect(gw: Gateway, started: list[RenewingProducer]) -> None:
     settings = gw.settings
     await topics.ensure_topics(settings.kafka)
     producer = RenewingProducer(lambda: clients.producer(settings.kafka, f"gateway-{settings.replica}"))
-    # Receipts wait for nobody: lingering lets one request carry the receipts of many results
-    # under load, instead of one broker round trip (and one feed fetch per replica) per result.
-    receipts = RenewingProducer(lambda: clients.producer(settings.kafka, f"gateway-{settings.replica}-receipts",
-                                                             linger_ms=RECEIPT_LINGER_MS))
+    # Receipts wait for nobody: their own producer, so no request waits behind them; the
+    # publisher coalesces a window's receipts into one record (jobs/receipts.py).
+    receipts = RenewingProducer(lambda: clients.producer(settings.kafka, f"gateway-{settings.replica}-receipts"))
     for name, one in (("requests", producer), ("delivery receipts", receipts)):
         await clients.until_connected(settings.kafka, f"starting the {name} producer", one.start)
         started.append(one)
-    gw.publisher = Publisher(settings.kafka, producer, receipts)
+    gw.publisher = Publisher(settings.kafka, producer, receipts, settings.replica)
 
     async def start_feed() -> Feed:
         feed = Feed(settings.kafka, gw.index, gw.registry, f"gateway-feed-{settings.replica}",
@@ -94,8 +92,10 @@ async def _kafka_ctx(app: web.Application) -> AsyncIterator[None]:
         await connecting
     if gw.feed is not None:
         await gw.feed.stop()
+    if gw.publisher is not None:
+        await gw.publisher.receipts_out.close()  # the window's receipts, before their producer flushes
     for producer in started:
-        await producer.stop()  # the receipts producer flushes delivery receipts
+        await producer.stop()
 
 
 async def _http_client_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -51,7 +51,7 @@ def build_stage(settings: GeneratorSettings) -> Stage:
     executor = ThreadPoolExecutor(settings.render_threads, thread_name_prefix="render")
     store = ObjectStore(settings.s3, connections=settings.upload_connections)
     # Progress steps go out on the stage's own producer (one producer per job keeps them in order).
-    producer = RenewingProducer(lambda: clients.producer(settings.kafka, "generator"))
+    producer = RenewingProducer(lambda: clients.stage_producer(settings.kafka, "generator"))
     runner = JobRunner(store, executor, settings.upload_attempts, settings.upload_backoff_s,
                        settings.max_pixels, settings.render_timeout_s,
                        report=ProgressSender(producer, settings.kafka.topic(contract.PROGRESS)))

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from services.contract import FORMATS, INLINE_FILE_MAX_BYTES, ErrorCode, ErrorInfo, RenderJob, Result, now_ms
 from services.generator.errors import JobError, TransientError
 from services.generator.keys import object_key
+from services.generator.progress import Steps
 from services.generator.storage import ObjectStore
 from services.render import api
 from services.render.budget import MAX_PIXELS
@@ -43,17 +44,14 @@ class KnownKeys:
             self._keys.popitem(last=False)
 
 
-def _no_progress(job: RenderJob, step: str, **detail: object) -> None:
-    pass
-
-
 class JobRunner:
     def __init__(self, store: ObjectStore, executor: Executor, attempts: int, backoff_s: float,
                  max_pixels: int = MAX_PIXELS, render_timeout_s: float = 10.0,
-                 report: Callable[..., None] | None = None) -> None:
+                 report: Steps | None = None) -> None:
         # report(job, step, with_routed=..., **detail): steps of jobs that asked for progress;
-        # a job's first report carries the router's step (contract.Progress says why).
-        self.report = report or _no_progress
+        # a job's first report carries the router's step (contract.Progress says why). Those
+        # not sent by the time the job ends ride on its result (report.unsent).
+        self.report = report or Steps()
         self.max_pixels = max_pixels
         self.render_timeout_s = render_timeout_s
         self.store = store
@@ -81,6 +79,11 @@ class JobRunner:
         raise AssertionError("unreachable")
 
     async def run(self, job: RenderJob) -> Result:
+        result = await self._run(job)
+        result.steps = self.report.unsent(job.job_id)
+        return result
+
+    async def _run(self, job: RenderJob) -> Result:
         trace = {**job.trace, "generator_in": now_ms()}
         base: dict[str, Any] = dict(job_id=job.job_id, company=job.company, request_id=job.request_id,
                                     client_id=job.client_id, batch_id=job.batch_id, row=job.row,

@@ -61,6 +61,27 @@ def consumer(settings: KafkaSettings, client_id: str, group_id: str | None, *top
     )
 
 
+def stage_producer(settings: KafkaSettings, client_id: str) -> Any:
+    """The producer of a stage (router, generator, notifier): aiokafka's, or librdkafka's when
+    `settings.stage_client` says so (issue 28's measurement; same delivery settings)."""
+    if settings.stage_client == "librdkafka":
+        from services.kafka import librdkafka  # imported only where chosen: a C library with threads
+        return librdkafka.Producer(settings, client_id)
+    return producer(settings, client_id)
+
+
+async def started_stage_consumer(settings: KafkaSettings, client_id: str, group_id: str, topics: list[str],
+                                 listener: ConsumerRebalanceListener) -> Any:
+    """A stage's started consumer, of the client `settings.stage_client` names."""
+    if settings.stage_client != "librdkafka":
+        return await started_consumer(settings, client_id, group_id, topics, listener)
+    from services.kafka import librdkafka
+    started = librdkafka.Consumer(settings, client_id, group_id)
+    await started.start()
+    started.subscribe(topics, listener)
+    return started
+
+
 async def started_consumer(settings: KafkaSettings, client_id: str, group_id: str, topics: list[str],
                            listener: ConsumerRebalanceListener,
                            assignors: tuple[Any, ...] = (RoundRobinPartitionAssignor,),

@@ -72,7 +72,7 @@ async def serve(stage: Stage, drain_s: float) -> None:
 
     stop = stop_on_signals(stage.name, drain_s, begin_drain)
     # Replaced by a new one if a restarted broker refuses its sequence: retries would fail forever.
-    producer = stage.producer or RenewingProducer(lambda: clients.producer(stage.kafka, stage.name))
+    producer = stage.producer or RenewingProducer(lambda: clients.stage_producer(stage.kafka, stage.name))
     outbox = Outbox(producer)
     dead_letters = DeadLetters(stage.kafka.topic(contract.DEADLETTER), stage.name)
     consumer: AIOKafkaConsumer | None = None
@@ -92,7 +92,7 @@ async def serve(stage: Stage, drain_s: float) -> None:
             listener = fresh.rebalance_listener()
             consumer = await connect(
                 stop, stage.kafka, producer,
-                lambda: clients.started_consumer(stage.kafka, stage.name, stage.group,
+                lambda: clients.started_stage_consumer(stage.kafka, stage.name, stage.group,
                                                  [stage.kafka.topic(stage.source)], listener),
                 outputs=(*stage.outputs, contract.DEADLETTER), prepare=stage.prepare)
             fresh.consumer, runtime = consumer, fresh

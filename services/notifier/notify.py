@@ -14,7 +14,7 @@ def to_notification(result: Result) -> Notification:
         request_id=result.request_id, client_id=result.client_id, bucket=result.bucket,
         key=result.key, content_type=result.content_type, cached=result.cached, error=result.error,
         trace={**result.trace, "notified": now_ms()}, size_bytes=result.size_bytes, verified=result.verified,
-        unverified_reason=result.unverified_reason, file_b64=result.file_b64,
+        unverified_reason=result.unverified_reason, file_b64=result.file_b64, steps=result.steps,
     )
 
 

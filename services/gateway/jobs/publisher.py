@@ -11,6 +11,7 @@ from aiokafka.errors import KafkaError
 from services import contract
 from services.contract import ErrorCode, GenerateRequest
 from services.gateway.edge.errors import ApiError
+from services.gateway.jobs.receipts import Receipts
 from services.settings import KafkaSettings
 from services.kafka.renewing import RenewingProducer
 
@@ -19,12 +20,14 @@ SEND_TIMEOUT_S = 10.0
 
 
 class Publisher:
-    def __init__(self, kafka: KafkaSettings, producer: RenewingProducer, receipts: RenewingProducer) -> None:
+    def __init__(self, kafka: KafkaSettings, producer: RenewingProducer, receipts: RenewingProducer,
+                 replica: str = "gateway") -> None:
         self.producer = producer
         self.receipts = receipts
         self.requests_topic = kafka.topic(contract.REQUESTS)
         self.deliveries_topic = kafka.topic(contract.DELIVERIES)
         self.published = 0
+        self.receipts_out = Receipts(self._send_receipt, replica)
 
     @property
     def renewals(self) -> int:
@@ -50,16 +53,12 @@ class Publisher:
             await asyncio.gather(*sent)
 
     async def publish_delivery(self, client_id: str, job_id: str) -> None:
-        """A receipt so other replicas stop holding this result for the client. Not awaited to
-        the broker: a lost receipt only means a resume may repeat a result the client has."""
-        try:
-            future = await self.receipts.send(
-                self.deliveries_topic, key=client_id.encode(),
-                value=contract.encode(contract.Delivery(job_id=job_id, client_id=client_id)))
-        except KafkaError as exc:
-            log.warning("delivery receipt for %s not sent: %s", job_id, exc)
-            return
-        future.add_done_callback(_log_failure)
+        """A receipt so other replicas stop holding this result for the client: coalesced with
+        the others of its window (receipts.py), not awaited to the broker."""
+        self.receipts_out.add(client_id, job_id)
+
+    async def _send_receipt(self, key: bytes, value: bytes) -> "asyncio.Future[object]":
+        return await self.receipts.send(self.deliveries_topic, key=key, value=value)
 
 
 @contextlib.asynccontextmanager
@@ -71,8 +70,3 @@ async def _refused_as_unavailable(timeout_s: float, refusal: str, what: str) -> 
     except (KafkaError, TimeoutError) as exc:
         log.error("could not publish %s: %s", what, exc)
         raise ApiError(ErrorCode.UNAVAILABLE, refusal) from exc
-
-
-def _log_failure(future: "asyncio.Future[object]") -> None:
-    if not future.cancelled() and future.exception() is not None:
-        log.warning("delivery receipt failed: %s", future.exception())

@@ -31,7 +31,7 @@ from aiokafka.errors import KafkaError
 
 from services import contract
 from services.gateway.batches.index import BatchIndex, Sign, socket_message
-from services.gateway.results.messages import progress_messages
+from services.gateway.results.messages import progress_messages, step_messages
 from services.gateway.results.replies import Hold, ReplyRoutes, Route
 from services.gateway.results.sockets import SocketRegistry
 from services.gateway.jobs.state import JobIndex
@@ -327,7 +327,13 @@ class Feed:
         if recipients:
             notification.trace["gateway_out"] = contract.now_ms()
         for conn in recipients:
+            if notification.steps and notification.job_id not in conn.sent_final:
+                # Steps too quick for a record of their own ride on the result: sent first, as
+                # a progress record's would have been.
+                for message in step_messages(notification.job_id, notification.request_id, notification.steps):
+                    conn.send(message)
             conn.send_final(notification)
+        notification.steps = None  # a replay (a resume) is the result only, as for recorded steps
 
     def _on_progress(self, record: ConsumerRecord[bytes, bytes]) -> None:
         step = contract.decode(contract.Progress, record.value)
@@ -349,5 +355,5 @@ class Feed:
             conn.send(socket_message(status, self.sign))
 
     def _on_delivery(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        delivery = contract.decode(contract.Delivery, record.value)
-        self.index.add_delivery(delivery.client_id, delivery.job_id)
+        for client_id, job_id in contract.decode(contract.Delivery, record.value).receipts():
+            self.index.add_delivery(client_id, job_id)

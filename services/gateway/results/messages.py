@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.contract import Notification, Progress
+from services.contract import Notification, Progress, steps_of
 from services.gateway.jobs.state import error_body
 
 
@@ -39,13 +39,17 @@ def final_message(n: Notification, base_url: str, url: str | None) -> dict[str, 
 def progress_messages(progress: Progress) -> list[dict[str, Any]]:
     """One WebSocket message per step, the `earlier` ones first: clients see every step alike,
     whichever service's message carried it."""
-    steps = [*(progress.earlier or []), {"step": progress.step, "at_ms": progress.at_ms, "detail": progress.detail}]
+    return step_messages(progress.job_id, progress.request_id, steps_of(progress))
+
+
+def step_messages(job_id: str, request_id: str | None, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The `progress` messages of a job's steps (from a progress record, or a result's `steps`)."""
     out = []
     for step in steps:
-        message: dict[str, Any] = {"type": "progress", "job_id": progress.job_id, "step": step["step"],
+        message: dict[str, Any] = {"type": "progress", "job_id": job_id, "step": step["step"],
                                    "at_ms": step["at_ms"]}
-        if progress.request_id is not None:
-            message["request_id"] = progress.request_id
+        if request_id is not None:
+            message["request_id"] = request_id
         # Not `cached`: whether someone else made the same barcode is none of this caller's business.
         detail = {k: v for k, v in (step.get("detail") or {}).items() if k != "cached"}
         if detail:
