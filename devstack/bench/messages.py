@@ -20,7 +20,7 @@ from services import contract
 
 TOPICS = (contract.REQUESTS, contract.RENDER, contract.RESULTS, contract.NOTIFICATIONS, contract.DELIVERIES,
           contract.PROGRESS, contract.DEADLETTER, contract.BATCHES, contract.BATCH_ROWS, contract.BATCH_STATUS)
-SETTLE_S = 2.0  # receipts linger 50 ms and batch status is throttled: well past both
+SETTLE_S = 2.0  # receipts wait 50 ms, progress 100 ms and batch status is throttled: well past all
 
 
 async def _ends(bootstrap: str) -> dict[str, int]:
@@ -51,6 +51,32 @@ async def _websocket(url: str, jobs: int, progress: bool) -> None:
         while final < jobs:
             message = await ws.receive_json(timeout=60)
             final += message["type"] in ("completed", "failed")
+
+
+async def _paced(url: str, jobs: int, rate: float, sockets: int = 8) -> None:
+    """`jobs` WebSocket jobs at `rate` a second over `sockets` sockets, as a steady load sends
+    them (a burst on one socket lets receipts coalesce more than steady traffic does)."""
+    async with aiohttp.ClientSession() as session:
+        conns = [await session.ws_connect(f"{url}/v1/ws") for _ in range(sockets)]
+        try:
+            for ws in conns:
+                await ws.receive_json()
+
+            async def finals(ws: aiohttp.ClientWebSocketResponse, expected: int) -> None:
+                seen = 0
+                while seen < expected:
+                    seen += (await ws.receive_json(timeout=60))["type"] in ("completed", "failed")
+
+            readers = [asyncio.create_task(finals(ws, len(range(n, jobs, sockets)))) for n, ws in enumerate(conns)]
+            started = time.monotonic()
+            for n in range(jobs):
+                await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+                await conns[n % sockets].send_json({"type": "generate", "symbology": "code128", "format": "png",
+                                                    "data": f"MSG-{uuid.uuid4().hex[:10]}"})
+            await asyncio.gather(*readers)
+        finally:
+            for ws in conns:
+                await ws.close()
 
 
 async def _rest(url: str, jobs: int) -> None:
@@ -90,6 +116,8 @@ async def main() -> None:
     kinds: list[tuple[str, Callable[[], Awaitable[None]]]] = [
         ("WebSocket job", lambda: _websocket(args.url, args.jobs, False)),
         ("WebSocket job with progress", lambda: _websocket(args.url, args.jobs, True)),
+        ("WebSocket job, 8 sockets at 20/s", lambda: _paced(args.url, args.jobs, 20.0)),
+        ("WebSocket job, 8 sockets at 100/s", lambda: _paced(args.url, args.jobs, 100.0)),
         ("REST job (GET ?wait)", lambda: _rest(args.url, args.jobs)),
         ("image URL, a miss", lambda: _image_urls(args.url, args.jobs)),
         (f"batch row (one batch of {args.jobs})", lambda: _batch(args.url, args.jobs)),
