@@ -95,9 +95,10 @@ class KafkaSettings:
     # so with more partitions than gateways a replica reads only its own clients' results
     # (docs/architecture.md, "Results addressed to the replica").
     reply_partitions: int = 12
-    # The Kafka client of the stage runtime (router, generator, notifier): "aiokafka", or
-    # "librdkafka" (confluent-kafka), measured against it by issue 28 (docs/architecture.md).
-    stage_client: str = "aiokafka"
+    # The Kafka client of the stage runtime (router, generator, notifier): "librdkafka"
+    # (confluent-kafka; a third less CPU in the router and notifier, issue 28's decision record
+    # in docs/architecture.md) or "aiokafka". The gateway and the batcher use aiokafka.
+    stage_client: str = "librdkafka"
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> "KafkaSettings":
@@ -117,7 +118,7 @@ class KafkaSettings:
             min_insync_replicas=env.int("BARCODE_MIN_INSYNC_REPLICAS", 1, minimum=1),
             start_wait_s=env.int("BARCODE_KAFKA_START_WAIT_SECONDS", 0, minimum=0),
             reply_partitions=env.int("BARCODE_REPLY_PARTITIONS", 12, minimum=1),
-            stage_client=env.choice("BARCODE_STAGE_KAFKA_CLIENT", "aiokafka", ("aiokafka", "librdkafka")),
+            stage_client=env.choice("BARCODE_STAGE_KAFKA_CLIENT", "librdkafka", ("librdkafka", "aiokafka")),
         )
 
     def topic(self, base: str) -> str:

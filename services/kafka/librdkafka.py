@@ -45,6 +45,15 @@ class LibrdkafkaError(KafkaError):  # type: ignore[misc]
         self.retriable = retriable
 
 
+class FatalProducerError(LibrdkafkaError):
+    """librdkafka's idempotent producer has failed for good (its sequence or epoch cannot be
+    recovered): only a new producer can go on, which renewing.RenewingProducer makes."""
+
+
+def _failure(error: confluent_kafka.KafkaError) -> LibrdkafkaError:
+    return FatalProducerError(error, retriable=True) if error.fatal() else LibrdkafkaError(error)
+
+
 class Record:
     """The fields of aiokafka's ConsumerRecord that handlers and dead letters read."""
 
@@ -61,8 +70,9 @@ class Record:
 
 
 def _common(settings: KafkaSettings, client_id: str) -> dict[str, Any]:
+    # librdkafka's own log lines (a broker away, a retry) go through this module's logger.
     return {"bootstrap.servers": settings.bootstrap, "client.id": client_id,
-            "socket.nagle.disable": True, "log_level": 4}
+            "socket.nagle.disable": True, "log_level": 4, "logger": log}
 
 
 class Producer:
@@ -119,7 +129,7 @@ class Producer:
 
         def delivered(error: confluent_kafka.KafkaError | None, message: confluent_kafka.Message) -> None:
             # On the reports thread (inside poll): only noted here, settled on the loop.
-            self._reports.append((future, LibrdkafkaError(error) if error is not None else message.offset()))
+            self._reports.append((future, _failure(error) if error is not None else message.offset()))
 
         try:
             self._producer.produce(topic, value, key, on_delivery=delivered)
@@ -164,6 +174,9 @@ class Consumer:
                         "session.timeout.ms": 10_000, "heartbeat.interval.ms": 3_000,
                         "fetch.wait.max.ms": settings.fetch_max_wait_ms,
                         "fetch.min.bytes": settings.fetch_min_bytes,
+                        # librdkafka prefetches up to 64 MiB per consumer by default: a backlog
+                        # would then sit in a pod's memory. 4 MiB is thousands of records.
+                        "queued.max.messages.kbytes": 4096,
                         "socket.timeout.ms": REQUEST_TIMEOUT_MS}
         self._consumer: confluent_kafka.Consumer | None = None
         self._polls = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="librdkafka-poll")

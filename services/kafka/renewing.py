@@ -9,6 +9,8 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import InvalidProducerEpoch, OutOfOrderSequenceNumber, UnknownProducerId
 
+from services.kafka.librdkafka import FatalProducerError
+
 log = logging.getLogger(__name__)
 
 # An idempotent producer that replaces itself when the broker has forgotten its sequence.
@@ -20,7 +22,9 @@ log = logging.getLogger(__name__)
 # under load (found by `make k8s-test`). Only a new producer (a new id, sequences from zero) can
 # go on. A refused batch was not written, so sending it again on the new producer makes no
 # duplicate.
-BROKEN_SEQUENCE = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEpoch)
+# librdkafka recovers most of these itself (it bumps its epoch); what it cannot, it reports as
+# fatal, and the producer is renewed the same way.
+BROKEN_SEQUENCE = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEpoch, FatalProducerError)
 
 
 class RenewingProducer:
