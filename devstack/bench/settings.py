@@ -47,6 +47,8 @@ def main() -> None:
     parser.add_argument("--rates", default="40,80")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=60.0)
+    parser.add_argument("--mode", default="ws", choices=("ws", "image"),
+                        help="ws: jobs over WebSockets; image: GET /v1/barcode, every request a miss")
     parser.add_argument("--rounds", type=int, default=1,
                         help="run the chosen variants this many times, interleaved (then the first once more)")
     parser.add_argument("--only", action="append", default=[], metavar="TEXT",
@@ -67,15 +69,15 @@ def main() -> None:
             run.mix = Mix.load(MIXES.get(name, bench.CODE128))
             warm = args.warmup if n == 0 else 5.0
             print(f"[bench-settings] {name}: warming up {warm:g} s", file=sys.stderr, flush=True)
-            run.load(url, 100, warm)
+            run.load(url, 100, warm, args.mode)
             for rate in rates:
                 pids = run.pipeline_pids()
                 before, started = bench.cpu_seconds(pids), time.monotonic()
-                results = run.load(url, rate, args.seconds)
+                results = run.load(url, rate, args.seconds, args.mode)
                 after, took = bench.cpu_seconds(pids), time.monotonic() - started
                 summary = results.summary()
                 cpu = bench.cpu_ms_per_job(before, after, results.completed)
-                row = {"variant": name, "rate": rate, "achieved": summary["achieved_rate"],
+                row = {"variant": name, "mode": args.mode, "rate": rate, "achieved": summary["achieved_rate"],
                        "p50": summary["latency_ms"]["p50"], "p99": summary["latency_ms"]["p99"],
                        "busy_pct": round(sum(after[k] - before[k] for k in pids) / took * 100),
                        "cpu_ms_per_job": cpu, "total_ms": round(sum(cpu.values()), 1)}
