@@ -188,6 +188,8 @@ class Consumer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listener: ConsumerRebalanceListener | None = None
         self._assigned: frozenset[TopicPartition] = frozenset()
+        self._revoking = False  # the poll thread is in a revoke callback, waiting for the listener
+        self._held_commits: dict[tuple[str, int], int] = {}  # what the listener committed meanwhile
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -206,12 +208,31 @@ class Consumer:
     def _on_revoke(self, _consumer: Any, partitions: list[confluent_kafka.TopicPartition]) -> None:
         revoked = {TopicPartition(p.topic, p.partition) for p in partitions}
         if self._listener is not None and self._loop is not None and revoked:
+            self._revoking = True
             waiting = asyncio.run_coroutine_threadsafe(self._listener.on_partitions_revoked(revoked), self._loop)
             try:
                 waiting.result(REVOKE_LIMIT_S)
             except Exception:  # noqa: BLE001 - the move goes on; its records are redone downstream-safely
                 log.warning("committing before a rebalance failed; the new owner redoes those records", exc_info=True)
+            finally:
+                self._revoking = False
+            self._commit_here(self._held_commits)
         self._assigned = self._assigned - revoked
+        log.info("revoked %s", sorted((p.topic, p.partition) for p in partitions))
+
+    def _commit_here(self, held: dict[tuple[str, int], int]) -> None:
+        """The listener's commit, made on this thread (the one driving the consumer) before the
+        partitions move. Made from another thread meanwhile, it waited on this very thread: a
+        SIGTERM during a rebalance (a rolling restart) held the router until its drain deadline."""
+        if not held or self._consumer is None:
+            return
+        offsets = [confluent_kafka.TopicPartition(topic, partition, offset)
+                   for (topic, partition), offset in held.items()]
+        held.clear()
+        try:
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+        except confluent_kafka.KafkaException as exc:
+            log.warning("commit before a rebalance failed, those records are redone: %s", exc)
 
     def assignment(self) -> frozenset[TopicPartition]:
         return self._assigned
@@ -240,6 +261,12 @@ class Consumer:
 
     async def commit(self, positions: dict[TopicPartition, int]) -> None:
         assert self._consumer is not None and self._loop is not None
+        if self._revoking:
+            # The poll thread waits in a rebalance callback for this: it commits them itself.
+            for tp, offset in positions.items():
+                key = (tp.topic, tp.partition)
+                self._held_commits[key] = max(offset, self._held_commits.get(key, offset))
+            return
         offsets = [confluent_kafka.TopicPartition(tp.topic, tp.partition, offset) for tp, offset in positions.items()]
         consumer = self._consumer
         try:
