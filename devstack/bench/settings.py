@@ -33,8 +33,8 @@ VARIANTS: dict[str, dict[str, str]] = {
     "2 render threads, uvloop, fetch wait 100 ms": {"BARCODE_EVENT_LOOP": "uvloop", "BARCODE_FETCH_MAX_WAIT_MS": "100",
                                                     "GENERATOR_RENDER_THREADS": "2"},
     # Issue 28: the stage runtime's Kafka client (router, generator, notifier; the gateway keeps aiokafka).
-    "aiokafka stage clients (defaults)": {},
-    "librdkafka stage clients (confluent-kafka)": {"BARCODE_STAGE_KAFKA_CLIENT": "librdkafka"},
+    "aiokafka stage clients": {"BARCODE_STAGE_KAFKA_CLIENT": "aiokafka"},
+    "librdkafka stage clients (confluent-kafka, the default)": {"BARCODE_STAGE_KAFKA_CLIENT": "librdkafka"},
     # Not a setting but a request field: what the page's per-step timeline costs when every job asks.
     "progress events on every job (defaults)": {},
 }
