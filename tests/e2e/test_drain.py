@@ -11,19 +11,14 @@ import pytest
 
 from devstack.stack import Stack
 from tests.support.client import next_message
+from tests.support.stacks import on_own_stack
 
 
 # librdkafka: the stage runtime's other client (issue 28) drains, commits on a rebalance and
 # hands work back as aiokafka does.
 @pytest.mark.parametrize("client", ["aiokafka", "librdkafka"])
 def test_workers_stop_on_sigterm_within_the_deadline_and_lose_nothing(tmp_path: Path, client: str) -> None:
-    stack = Stack.create(tmp_path, extra_env={"BARCODE_DRAIN_SECONDS": "8", "BARCODE_STAGE_KAFKA_CLIENT": client})
-    try:
-        stack.start_infra()
-        stack.start_pipeline()
-        asyncio.run(_drive(stack))
-    finally:
-        stack.stop()
+    on_own_stack(tmp_path, {"BARCODE_DRAIN_SECONDS": "8", "BARCODE_STAGE_KAFKA_CLIENT": client}, _drive)
 
 
 async def _drive(stack: Stack) -> None:

@@ -17,6 +17,7 @@ import pytest
 
 from devstack.stack import Stack
 from tests.support.client import next_message
+from tests.support.stacks import on_own_stack
 
 RATE = 20  # jobs a second while the workers are replaced
 LONGEST_GAP_S = 5.0  # the stall was 28 s; a rebalance here takes well under a second
@@ -24,14 +25,8 @@ LONGEST_GAP_S = 5.0  # the stall was 28 s; a rebalance here takes well under a s
 
 @pytest.mark.parametrize("client", ["librdkafka", "aiokafka"])
 def test_workers_replaced_one_by_one_under_load_keep_results_coming(tmp_path: Path, client: str) -> None:
-    stack = Stack.create(tmp_path, extra_env={"BARCODE_STAGE_KAFKA_CLIENT": client, "GATEWAY_RATE_LIMIT": "0",
-                                              "BARCODE_DRAIN_SECONDS": "20"})
-    try:
-        stack.start_infra()
-        stack.start_pipeline()
-        asyncio.run(_drive(stack))
-    finally:
-        stack.stop()
+    on_own_stack(tmp_path, {"BARCODE_STAGE_KAFKA_CLIENT": client, "GATEWAY_RATE_LIMIT": "0",
+                            "BARCODE_DRAIN_SECONDS": "20"}, _drive)
 
 
 async def _roll(stack: Stack) -> list[tuple[str, float]]:
