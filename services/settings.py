@@ -95,10 +95,11 @@ class KafkaSettings:
     # so with more partitions than gateways a replica reads only its own clients' results
     # (docs/architecture.md, "Results addressed to the replica").
     reply_partitions: int = 12
-    # The Kafka client of the stage runtime (router, generator, notifier): "librdkafka"
-    # (confluent-kafka; a third less CPU in the router and notifier, issue 28's decision record
-    # in docs/architecture.md) or "aiokafka". The gateway and the batcher use aiokafka.
-    stage_client: str = "librdkafka"
+    # The Kafka client of the stage runtime (router, generator, notifier): "aiokafka", or
+    # "librdkafka" (confluent-kafka: a third less CPU in the router and notifier, but a rolling
+    # upgrade in `make k8s-test` went 37-146 s without results against 15-17 s on aiokafka;
+    # issue 28's decision record in docs/architecture.md). The gateway and batcher use aiokafka.
+    stage_client: str = "aiokafka"
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> "KafkaSettings":
@@ -118,7 +119,7 @@ class KafkaSettings:
             min_insync_replicas=env.int("BARCODE_MIN_INSYNC_REPLICAS", 1, minimum=1),
             start_wait_s=env.int("BARCODE_KAFKA_START_WAIT_SECONDS", 0, minimum=0),
             reply_partitions=env.int("BARCODE_REPLY_PARTITIONS", 12, minimum=1),
-            stage_client=env.choice("BARCODE_STAGE_KAFKA_CLIENT", "librdkafka", ("librdkafka", "aiokafka")),
+            stage_client=env.choice("BARCODE_STAGE_KAFKA_CLIENT", "aiokafka", ("aiokafka", "librdkafka")),
         )
 
     def topic(self, base: str) -> str:

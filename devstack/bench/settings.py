@@ -34,7 +34,7 @@ VARIANTS: dict[str, dict[str, str]] = {
                                                     "GENERATOR_RENDER_THREADS": "2"},
     # Issue 28: the stage runtime's Kafka client (router, generator, notifier; the gateway keeps aiokafka).
     "aiokafka stage clients": {"BARCODE_STAGE_KAFKA_CLIENT": "aiokafka"},
-    "librdkafka stage clients (confluent-kafka, the default)": {"BARCODE_STAGE_KAFKA_CLIENT": "librdkafka"},
+    "librdkafka stage clients (confluent-kafka)": {"BARCODE_STAGE_KAFKA_CLIENT": "librdkafka"},
     # Not a setting but a request field: what the page's per-step timeline costs when every job asks.
     "progress events on every job (defaults)": {},
 }

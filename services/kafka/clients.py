@@ -63,9 +63,8 @@ def consumer(settings: KafkaSettings, client_id: str, group_id: str | None, *top
 
 
 def stage_producer(settings: KafkaSettings, client_id: str) -> Any:
-    """The producer of a stage (router, generator, notifier): librdkafka's (the default since
-    issue 28's measurement), or aiokafka's when `settings.stage_client` says so. Same delivery
-    settings either way."""
+    """The producer of a stage (router, generator, notifier): aiokafka's, or librdkafka's when
+    `settings.stage_client` says so (issue 28's decision record). Same delivery settings."""
     if settings.stage_client == "librdkafka":
         return librdkafka.Producer(settings, client_id)
     return producer(settings, client_id)
