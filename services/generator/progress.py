@@ -53,7 +53,6 @@ class ProgressSender(Steps):
         self.producer = producer
         self.topic = topic
         self.visible_after_s = visible_after_s
-        self.records = 0  # barcode.progress records sent
         self._held: dict[str, _Held] = {}
         self._sending: set[asyncio.Task[None]] = set()
 
@@ -90,6 +89,5 @@ class ProgressSender(Steps):
     async def _send(self, message: contract.Progress) -> None:
         try:
             await self.producer.send(self.topic, key=message.client_id.encode(), value=contract.encode(message))
-            self.records += 1
         except KafkaError as exc:
             log.debug("progress of job %s not sent: %s", message.job_id, exc)

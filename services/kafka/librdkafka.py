@@ -81,9 +81,9 @@ def _common(settings: KafkaSettings, client_id: str) -> dict[str, Any]:
 
 
 class Producer:
-    def __init__(self, settings: KafkaSettings, client_id: str, linger_ms: int | None = None) -> None:
+    def __init__(self, settings: KafkaSettings, client_id: str) -> None:
         self._config = {**_common(settings, client_id), "acks": "all", "enable.idempotence": True,
-                        "linger.ms": settings.linger_ms if linger_ms is None else linger_ms,
+                        "linger.ms": settings.linger_ms,
                         "request.timeout.ms": REQUEST_TIMEOUT_MS,
                         # The Java client's (and aiokafka's) key hash: a client's replies must land
                         # on the partition its gateway reads (librdkafka's default is CRC32).

@@ -21,7 +21,7 @@ SEND_TIMEOUT_S = 10.0
 
 class Publisher:
     def __init__(self, kafka: KafkaSettings, producer: RenewingProducer, receipts: RenewingProducer,
-                 replica: str = "gateway") -> None:
+                 replica: str) -> None:
         self.producer = producer
         self.receipts = receipts
         self.requests_topic = kafka.topic(contract.REQUESTS)

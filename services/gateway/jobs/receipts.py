@@ -30,7 +30,6 @@ class Receipts:
         self._waiting: list[tuple[str, str]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._flushing: set[asyncio.Task[None]] = set()
-        self.records = 0  # records sent (each carrying one or more receipts)
 
     def add(self, client_id: str, job_id: str) -> None:
         self._waiting.append((client_id, job_id))
@@ -66,7 +65,6 @@ class Receipts:
         except KafkaError as exc:
             log.warning("%d delivery receipt(s) not sent: %s", len(waiting), exc)
             return
-        self.records += 1
         future.add_done_callback(_log_failure)
 
     async def close(self) -> None:
