@@ -9,6 +9,8 @@ KAFKA_PORT ?= 9092
 MINIO_PORT ?= 9000
 GATEWAY_PORT ?= 8080
 GENERATORS ?= 2
+# 1: one Kafka node (laptops); 3: a three-node cluster, every topic replicated 3 (min.insync.replicas 2)
+KAFKA_BROKERS ?= 1
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -41,7 +43,7 @@ helm: ## The pinned helm binary for the chart's checks (go install, first time o
 
 .PHONY: run
 run: install ## Start Kafka, MinIO and the four services in the background; print the gateway URL
-	$(PY) -m devstack up --kafka-port $(KAFKA_PORT) --minio-port $(MINIO_PORT) --gateway-port $(GATEWAY_PORT) --generators $(GENERATORS)
+	$(PY) -m devstack up --kafka-port $(KAFKA_PORT) --minio-port $(MINIO_PORT) --gateway-port $(GATEWAY_PORT) --generators $(GENERATORS) --kafka-brokers $(KAFKA_BROKERS)
 
 .PHONY: stop
 stop: ## Stop everything `make run` started
@@ -84,8 +86,8 @@ redrive: ## Re-queue dead letters on the running stack (DRY=1 lists them; CODE=s
 	$(PY) -m services.kafka.redrive $(if $(DRY),--dry-run) $(if $(CODE),--code $(CODE))
 
 .PHONY: chaos
-chaos: install ## Fault injection: kill every service, the broker and MinIO under load; check nothing is lost
-	$(PY) -m devstack.chaos --jobs 3000 --rate 40 --clients 8 --drain 300 $(CHAOS_ARGS)
+chaos: install ## Fault injection: kill every service, the broker and MinIO under load; check nothing is lost (KAFKA_BROKERS=3: leader kills on a 3-node cluster)
+	$(PY) -m devstack.chaos --jobs 3000 --rate 40 --clients 8 --drain 300 --kafka-brokers $(KAFKA_BROKERS) $(CHAOS_ARGS)
 
 .PHONY: fuzz
 fuzz: install ## Fuzz REST (schemathesis, stateful, >= 10,000 cases) and WebSocket frames on a stack of its own (~10 min; FUZZ_ARGS="--max-minutes 5 --frames 20000")

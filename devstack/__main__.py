@@ -65,7 +65,8 @@ def _alive(state: dict[str, Any]) -> bool:
     return bool(pids) and all(pid_alive(p) for p in pids.values())
 
 
-def up(run: RunDir, kafka_port: int, minio_port: int, gateway_port: int, generators: int = 2) -> int:
+def up(run: RunDir, kafka_port: int, minio_port: int, gateway_port: int, generators: int = 2,
+       kafka_brokers: int = 1) -> int:
     state = run.load()
     if state is not None and state.get("phase") == "ready" and _alive(state):
         _say(f"already running (logs in {run.root / 'logs'})")
@@ -79,7 +80,12 @@ def up(run: RunDir, kafka_port: int, minio_port: int, gateway_port: int, generat
         # A generator without a partition of barcode.render would only sit idle.
         _say(f"GENERATORS={generators}: between 1 and the partition count ({partitions}, BARCODE_PARTITIONS)")
         return 1
-    for name, port in (("Kafka", kafka_port), ("MinIO", minio_port), ("gateway", gateway_port)):
+    if kafka_brokers not in (1, 3):
+        _say(f"KAFKA_BROKERS={kafka_brokers}: 1 (one node) or 3 (a cluster that survives losing a broker)")
+        return 1
+    # Node n of a cluster listens on KAFKA_PORT + 2(n-1), its controller on the port after.
+    kafka_ports = [("Kafka", kafka_port + 2 * n + side) for n in range(kafka_brokers) for side in (0, 1)]
+    for name, port in (*kafka_ports, ("MinIO", minio_port), ("gateway", gateway_port)):
         if is_listening(port):
             _say(f"port {port} for {name} is taken; free it or pass another, e.g. make run {name.upper()}_PORT=...")
             return 1
@@ -87,7 +93,8 @@ def up(run: RunDir, kafka_port: int, minio_port: int, gateway_port: int, generat
     offset = run.supervisor_log.stat().st_size if run.supervisor_log.exists() else 0
     proc = spawn([sys.executable, "-m", "devstack", "supervise", "--run-dir", str(run.root),
                   "--kafka-port", str(kafka_port), "--minio-port", str(minio_port),
-                  "--gateway-port", str(gateway_port), "--generators", str(generators)],
+                  "--gateway-port", str(gateway_port), "--generators", str(generators),
+                  "--kafka-brokers", str(kafka_brokers)],
                  run.supervisor_log, cwd=paths.ROOT)
     # Relay the supervisor's progress until it says ready or failed.
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -131,10 +138,12 @@ def _raise_stopping(signum: int, frame: FrameType | None) -> None:
     raise _Stopping()
 
 
-def supervise(run: RunDir, kafka_port: int, minio_port: int, gateway_port: int, generators: int) -> int:
+def supervise(run: RunDir, kafka_port: int, minio_port: int, gateway_port: int, generators: int,
+              kafka_brokers: int = 1) -> int:
     """Start the stack, then keep it running until SIGTERM; stop it all on the way out."""
     signal.signal(signal.SIGTERM, _raise_stopping)
-    stack = Stack.create(run.root, kafka_port=kafka_port, minio_port=minio_port, extra_env=_persistent_secret(run))
+    stack = Stack.create(run.root, kafka_port=kafka_port, minio_port=minio_port, extra_env=_persistent_secret(run),
+                         kafka_brokers=kafka_brokers)
     state: dict[str, Any] = {"phase": "starting", "supervisor": os.getpid(), "pids": {"supervisor": os.getpid()},
                              "gateway_url": f"http://127.0.0.1:{gateway_port}", "kafka": stack.kafka.bootstrap,
                              "s3": stack.minio.endpoint, "restarts": {}}
@@ -144,7 +153,9 @@ def supervise(run: RunDir, kafka_port: int, minio_port: int, gateway_port: int, 
         try:
             _say(f"starting MinIO on {stack.minio.endpoint} ...")
             stack.minio.start()
-            _say(f"starting Kafka {paths.kafka_version()} on {stack.kafka.bootstrap} ...")
+            nodes = f"{len(stack.kafka.brokers)} nodes, replication 3, min.insync.replicas 2, " \
+                if stack.kafka.replicated else ""
+            _say(f"starting Kafka {paths.kafka_version()} ({nodes}on {stack.kafka.bootstrap}) ...")
             stack.kafka.start()
             _say(f"starting router, {generators} generator(s), notifier, gateway ...")
             stack.start_pipeline(gateway_port=gateway_port, generators=generators)
@@ -177,7 +188,7 @@ def supervise(run: RunDir, kafka_port: int, minio_port: int, gateway_port: int, 
 def _save(run: RunDir, state: dict[str, Any], stack: Stack, supervisor: Supervisor | None) -> None:
     pids = {"supervisor": os.getpid()}
     pids.update({name: svc.proc.pid for name, svc in stack.services.items() if svc.proc is not None})
-    for name, server in (("kafka", stack.kafka), ("minio", stack.minio)):
+    for name, server in (*stack.kafka_units().items(), ("minio", stack.minio)):
         if server.proc is not None:
             pids[name] = server.proc.pid
     state["pids"] = pids
@@ -247,12 +258,15 @@ def main(argv: list[str]) -> int:
     # Two by default: on two cores a second generator process took the peak from 110 to 150
     # jobs/s (docs/benchmarks.md, make bench).
     parser.add_argument("--generators", type=int, default=int(os.environ.get("GENERATORS", 2)))
+    parser.add_argument("--kafka-brokers", type=int, default=int(os.environ.get("KAFKA_BROKERS", 1)),
+                        help="1, or 3: a three-node KRaft cluster with every topic on all three")
     args = parser.parse_args(argv)
     run = RunDir(args.run_dir.resolve())
     if args.command == "up":
-        return up(run, args.kafka_port, args.minio_port, args.gateway_port, args.generators)
+        return up(run, args.kafka_port, args.minio_port, args.gateway_port, args.generators, args.kafka_brokers)
     if args.command == "supervise":
-        return supervise(run, args.kafka_port, args.minio_port, args.gateway_port, args.generators)
+        return supervise(run, args.kafka_port, args.minio_port, args.gateway_port, args.generators,
+                         args.kafka_brokers)
     if args.command == "down":
         return down(run)
     if args.command == "install":

@@ -24,7 +24,10 @@ from typing import Any
 
 import aiohttp
 
+from devstack.kafka import KafkaBroker
+from devstack.process import wait_until
 from devstack.stack import Stack
+from services.kafka import leaders
 from loadtest.batches import download, manifest_rows, submit_csv, wait_finished
 from services.render.symbologies import CATALOGUE
 
@@ -52,6 +55,10 @@ class Ledger:
     send_times: list[float] = field(default_factory=list)
     reconnects: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+    # When each refusal came, but `rate_limited`: that one is the caller's own budget (every
+    # client here is one address, and the batch and the re-sends spend it too), not a fault's.
+    rejected_times: list[float] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
 
     def in_flight(self) -> int:
         return len(self.in_flight_jobs())
@@ -73,6 +80,11 @@ class ChaosClient:
         self.token: str | None = None
         self.last_seq = -1
         self.unacked: dict[str, str] = {}  # label -> data, sent but not accepted yet
+        # Refused requests with a re-send scheduled: one timer per request, however many refusals
+        # and reconnects come meanwhile (a timer per refusal once multiplied into 276,396
+        # `rate_limited`, all on this caller's own budget).
+        self.resend_due: set[str] = set()
+        self.connections = 0  # sockets opened so far (a final's `_seen` names the one it came on)
         self.labels_by_request: dict[str, str] = {}
 
     async def connect(self, session: aiohttp.ClientSession) -> None:
@@ -82,10 +94,12 @@ class ChaosClient:
             if self.last_seq >= 0:
                 headers["X-Last-Seq"] = str(self.last_seq)
         self.ws = await session.ws_connect(f"{self.url}/v1/ws", headers=headers, heartbeat=5)
+        self.connections += 1
         hello = await self.ws.receive_json(timeout=10)
         self.client_id, self.token = hello["client_id"], hello["resume_token"]
         for label, data in list(self.unacked.items()):  # the same key: never a second job
-            await self._send(label, data)
+            if label not in self.resend_due:  # its own timer sends it
+                await self._send(label, data)
 
     async def _send(self, label: str, data: str) -> None:
         assert self.ws is not None
@@ -114,24 +128,37 @@ class ChaosClient:
                 self.ledger.accepted[label] = body["job_id"]
                 self.unacked.pop(label, None)
             elif kind in ("completed", "failed"):
+                body["_seen"] = (self.name, self.connections, round(time.monotonic() - self.ledger.started, 1))
                 self.ledger.finals[body["job_id"]].append(body)
+                # A result answers its request even when the `accepted` before it was lost with
+                # a dead socket (the result came by resume): re-sending that request would be
+                # answered `replayed`, and the result sent again, by design (docs/api.md).
+                label = body.get("request_id")
+                if label in self.unacked:
+                    self.unacked.pop(label)
+                    self.ledger.accepted.setdefault(label, body["job_id"])
                 self.ledger.final_times.append(time.monotonic())
                 self.last_seq = max(self.last_seq, body.get("seq", -1))
             elif kind == "error":
                 code = body["error"]["code"]
                 self.ledger.rejected[code] += 1
+                if code != "rate_limited":
+                    self.ledger.rejected_times.append(time.monotonic())
                 label = body.get("request_id")
                 if label in self.unacked and code not in RETRY_LATER:
                     # Refused for good (a bug in this client, or in the gateway): counted as
                     # never accepted, not retried forever.
                     self.unacked.pop(label)
-                elif label in self.unacked:
-                    # unavailable (Kafka down), rate limits: stays in unacked and is re-sent on
-                    # the next connect; also retry on this socket after a pause.
-                    asyncio.get_running_loop().call_later(1.0, lambda lb=label: asyncio.ensure_future(
+                elif label in self.unacked and label not in self.resend_due:
+                    # unavailable (Kafka down), rate limits: stays in unacked and is re-sent once
+                    # the server's retry_after (at least 1 s) has passed.
+                    self.resend_due.add(label)
+                    delay = max(1.0, float(body.get("retry_after") or body["error"].get("retry_after") or 1.0))
+                    asyncio.get_running_loop().call_later(delay, lambda lb=label: asyncio.ensure_future(
                         self._resend(lb)))
 
     async def _resend(self, label: str) -> None:
+        self.resend_due.discard(label)
         if label in self.unacked and self.ws is not None and not self.ws.closed:
             try:
                 await self._send(label, self.unacked[label])
@@ -195,12 +222,99 @@ def _generator_hang(stack: Stack) -> None:
     os.kill(proc.pid, signal.SIGCONT)
 
 
+def _in_sync(stack: Stack, within_s: float = 120.0) -> None:
+    """Wait until every partition has all its replicas in sync again: a node that came back has
+    caught up, so the next kill takes one replica of three, not one of two."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            if not any(s.under_replicated or s.leader < 0 for s in leaders.describe(stack.kafka.bootstrap)):
+                return
+        except Exception:  # noqa: BLE001 - a cluster still electing answers with errors: ask again
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"partitions still under-replicated after {within_s:.0f} s")
+
+
+def _node(stack: Stack, node_id: int) -> KafkaBroker:
+    return next(b for b in stack.kafka.brokers if b.node_id == node_id)
+
+
+def _kill_nodes(stack: Stack, chosen: list[int], down_s: float) -> None:
+    """SIGKILL the nodes, keep them down `down_s`, start them again and wait until they are in sync."""
+    for node_id in chosen:
+        broker = _node(stack, node_id)
+        assert broker.proc is not None
+        os.killpg(broker.proc.pid, signal.SIGKILL)
+        broker.proc.wait()
+    print(f"[chaos] killed Kafka node(s) {chosen}; down for {down_s:.0f} s", flush=True)
+    time.sleep(down_s)
+    for node_id in chosen:
+        _node(stack, node_id).launch()
+    for node_id in chosen:
+        broker = _node(stack, node_id)
+        assert broker.proc is not None
+        wait_until(broker.is_ready, broker.proc, 120, f"Kafka node {node_id}", broker.log_path)
+    _in_sync(stack)
+
+
+def _kill_busiest_leader(down_s: float, killed: list[int]) -> Any:
+    def inject(stack: Stack) -> None:
+        node_id = leaders.busiest_leader(leaders.describe(stack.kafka.bootstrap))
+        killed.append(node_id)
+        _kill_nodes(stack, [node_id], down_s)
+    return inject
+
+
+def _kill_another(down_s: float, killed: list[int]) -> Any:
+    """A broker the last fault did not kill (the leader of the busiest partition among them)."""
+    def inject(stack: Stack) -> None:
+        states = [s for s in leaders.describe(stack.kafka.bootstrap) if s.leader not in killed]
+        node_id = leaders.busiest_leader(states)
+        killed.append(node_id)
+        _kill_nodes(stack, [node_id], down_s)
+    return inject
+
+
+def _rolling_restart(stack: Stack) -> None:
+    """What `kubectl rollout restart` does to the StatefulSet: each node stopped (SIGTERM: a
+    controlled shutdown moves its leaderships first) and started, one after another, each back in
+    sync before the next."""
+    for broker in reversed(stack.kafka.brokers):
+        broker.stop()
+        broker.start()
+        _in_sync(stack)
+
+
+def _two_of_three_down(down_s: float) -> Any:
+    """Two nodes killed: partitions keep a leader on the third, but min.insync.replicas 2 cannot
+    be met, so producers are refused (NotEnoughReplicas) and the gateway answers `unavailable`."""
+    def inject(stack: Stack) -> None:
+        states = leaders.describe(stack.kafka.bootstrap)
+        busiest = leaders.busiest_leader(states)
+        others = [b.node_id for b in stack.kafka.brokers if b.node_id != busiest]
+        _kill_nodes(stack, others, down_s)
+    return inject
+
+
+def cluster_faults() -> list[Fault]:
+    """A three-node cluster's faults (issue 29): one broker at a time must cost seconds of
+    leader election and no error; two at once must refuse safely and lose nothing."""
+    killed: list[int] = []
+    return [Fault("SIGKILL Kafka leader (busiest)", _kill_busiest_leader(10.0, killed)),
+            Fault("SIGKILL Kafka leader (another)", _kill_another(10.0, killed)),
+            Fault("rolling restart Kafka", _rolling_restart),
+            Fault("2 of 3 Kafka brokers down 10 s", _two_of_three_down(10.0))]
+
+
 def short_faults() -> list[Fault]:
     """One SIGKILL (and restart 1 s later) per service."""
     return [Fault(f"SIGKILL {n}", _kill_and_restart(n, 1.0)) for n in ("router", "generator", "notifier", "gateway")]
 
 
-def full_faults() -> list[Fault]:
+def full_faults(kafka_brokers: int = 1) -> list[Fault]:
+    if kafka_brokers > 1:
+        return short_faults() + cluster_faults() + [Fault("MinIO down 6 s", _minio_outage)]
     return short_faults() + [Fault("SIGKILL Kafka broker", _kafka_bounce), Fault("MinIO down 6 s", _minio_outage),
                              Fault("SIGSTOP generator 5 s", _generator_hang), *restart_then_broker_faults()]
 
@@ -351,6 +465,9 @@ async def drive(url: str, target: Any, jobs: int, rate: float, clients: int, fau
         "never_accepted": len(ledger.sent) - len(ledger.accepted),
         "lost": len(lost_jobs), "lost_jobs": lost_jobs,
         "duplicated": sum(len(m) - 1 for m in ledger.finals.values()),
+        # What a client got twice, to see where a duplicate came from (first 10).
+        "duplicated_jobs": {job_id: [(m["type"], m.get("seq"), m["_seen"]) for m in msgs]
+                            for job_id, msgs in list(ledger.finals.items()) if len(msgs) > 1}.__repr__()[:3000],
         "completed": len(completed), "bad_files": good.count(False), "bad_file_reasons": dict(bad_reasons),
         "failed": dict(failed_codes),
         "reconnects": ledger.reconnects, "rejected": dict(ledger.rejected), "crashes": dict(crashes),
@@ -359,15 +476,30 @@ async def drive(url: str, target: Any, jobs: int, rate: float, clients: int, fau
                     sum(1 for j in f.in_flight_jobs if len(ledger.finals.get(j, [])) > 1),
                     f.recovered) for f in faults],
         "sent_during": [f.sent_during for f in faults],
+        "longest_gap": [longest_gap(ledger.final_times, f.started, f.ended) for f in faults],
+        # Refusals (but rate_limited) a client saw while a fault lasted, and a second after:
+        # `unavailable` is the safe answer when the cluster cannot keep a write; with one broker
+        # of three gone there should be none.
+        "errors_during": [sum(1 for t in ledger.rejected_times if f.started <= t <= f.ended + 1) for f in faults],
         "batch": batch,
     }
+
+
+def longest_gap(finals: list[float], start: float, end: float) -> float:
+    """The longest time without a completed job from `start` until the first completion after
+    `end`: what a client waits at worst while the fault lasts."""
+    times = sorted(t for t in finals if t >= start)
+    marks = [start, *(t for t in times if t <= end)]
+    after = [t for t in times if t > end]
+    marks.append(after[0] if after else end)
+    return max(b - a for a, b in zip(marks, marks[1:]))
 
 
 def _start_fault(fault: Fault, ledger: Ledger, target: Any) -> "asyncio.Task[None]":
     """Note what is in flight as the fault begins, then inject it in the background."""
     fault.started, fault.in_flight_jobs = time.monotonic(), ledger.in_flight_jobs()
     fault.in_flight = len(fault.in_flight_jobs)
-    print(f"[chaos] {fault.name} ({fault.in_flight} jobs in flight)", flush=True)
+    print(f"[chaos] {fault.name} ({fault.in_flight} jobs in flight) at {fault.started - ledger.started:.1f} s", flush=True)
     return asyncio.create_task(_run_fault(fault, target))
 
 
@@ -377,10 +509,12 @@ async def _run_fault(fault: Fault, target: Any) -> None:
 
 
 def report(result: dict[str, Any]) -> str:
-    lines = [f"{'fault':24} {'in flight':>9} {'lost':>5} {'duplicated':>10} {'recovery s':>10}"]
-    for name, in_flight, lost, duplicated, recovered in result["faults"]:
-        lines.append(f"{name:24} {in_flight:9d} {lost:5d} {duplicated:10d} "
-                     f"{'-' if recovered is None else f'{recovered:10.1f}':>10}")
+    lines = [f"{'fault':26} {'in flight':>9} {'lost':>5} {'duplicated':>10} {'recovery s':>10} "
+             f"{'longest gap s':>13} {'refusals':>8}"]
+    for (name, in_flight, lost, duplicated, recovered), gap, errors in zip(
+            result["faults"], result["longest_gap"], result["errors_during"]):
+        lines.append(f"{name:26} {in_flight:9d} {lost:5d} {duplicated:10d} "
+                     f"{'-' if recovered is None else f'{recovered:10.1f}':>10} {gap:13.1f} {errors:8d}")
     recoveries = [r for *_, r in result["faults"] if r is not None]
     lines.append(f"max recovery time: {max(recoveries):.1f} s" if recoveries else "max recovery time: -")
     lines.append("")
@@ -391,6 +525,8 @@ def report(result: dict[str, Any]) -> str:
                  f"unplanned restarts {result['crashes']})")
     if result["bad_files"]:
         lines.append(f"bad files, by reason: {result['bad_file_reasons']}")
+    if result["duplicated"]:
+        lines.append(f"delivered twice: {result['duplicated_jobs']}")
     if result.get("batch"):
         b = result["batch"]
         lines.append(f"batch of {b['rows']} rows beside them: {b['status']}, completed {b['completed']}, "
@@ -399,8 +535,10 @@ def report(result: dict[str, Any]) -> str:
 
 
 def run(root: Path, jobs: int, rate: float, clients: int, faults: list[Fault], drain_s: float,
-        batch_rows: int = 0) -> dict[str, Any]:
-    stack = Stack.create(root)
+        batch_rows: int = 0, kafka_brokers: int = 1, broker_props: dict[str, str] | None = None) -> dict[str, Any]:
+    stack = Stack.create(root, kafka_brokers=kafka_brokers)
+    if broker_props:
+        stack.kafka.extra_props = broker_props
     try:
         stack.start_infra()
         stack.start_pipeline()
@@ -419,13 +557,18 @@ def main() -> None:
     parser.add_argument("--short", action="store_true", help="one kill per service only")
     parser.add_argument("--batch-rows", type=int, default=20_000,
                         help="a batch of this many rows runs beside the jobs through every fault (0: none)")
+    parser.add_argument("--kafka-brokers", type=int, default=1, choices=(1, 3),
+                        help="3: a three-node cluster, and its faults (leader kills, rolling restart, 2 of 3 down)")
+    parser.add_argument("--broker-prop", action="append", default=[], metavar="NAME=VALUE",
+                        help="a Kafka broker property over the stack's (repeatable), to measure candidates")
     parser.add_argument("--only", default="", help="run only the faults whose name contains this, e.g. 'kill Kafka'")
     args = parser.parse_args()
-    faults = [f for f in (short_faults() if args.short else full_faults()) if args.only in f.name]
+    faults = [f for f in (short_faults() if args.short else full_faults(args.kafka_brokers)) if args.only in f.name]
     if not faults:
         parser.error(f"no fault name contains {args.only!r}")
     with tempfile.TemporaryDirectory(prefix="chaos-") as folder:
-        result = run(Path(folder), args.jobs, args.rate, args.clients, faults, args.drain, args.batch_rows)
+        result = run(Path(folder), args.jobs, args.rate, args.clients, faults, args.drain, args.batch_rows,
+                     args.kafka_brokers, dict(p.split("=", 1) for p in args.broker_prop))
     print(report(result))
     batch = result["batch"] or {"missing": 0, "duplicated": 0, "wrong": 0}
     sys.exit(0 if result["lost"] == result["duplicated"] == result["bad_files"] == 0

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack.kafka import KafkaBroker
+from devstack.kafka import KafkaBroker, KafkaCluster
 from devstack.minio import MinioServer
 from devstack.ports import free_port
 from devstack.process import Supervised, Supervisor
@@ -27,21 +27,19 @@ def _numbered(kind: str, count: int) -> list[str]:
 @dataclass
 class Stack:
     root: Path
-    kafka: KafkaBroker
+    kafka: KafkaCluster
     minio: MinioServer
     extra_env: dict[str, str] = field(default_factory=dict)
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
     @classmethod
     def create(cls, root: Path, kafka_port: int | None = None, minio_port: int | None = None,
-               extra_env: dict[str, str] | None = None) -> "Stack":
-        kafka = KafkaBroker(root / "kafka", port=kafka_port or free_port())
-        if kafka_port:
-            # A fixed client port gets a fixed controller port next to it: the quorum voter
-            # address is part of the broker's config and must not change between runs.
-            kafka.controller_port = kafka_port + 1
+               extra_env: dict[str, str] | None = None, kafka_brokers: int = 1) -> "Stack":
+        """`kafka_brokers` 3: a three-node cluster, and every topic replicated to all three."""
+        kafka = KafkaCluster.create(root, kafka_brokers, kafka_port)
         minio = MinioServer(root / "minio" / "data", port=minio_port or free_port())
         env = {"GATEWAY_RESUME_SECRET": secrets.token_hex(16), "BARCODE_LOG_LEVEL": "INFO"}
+        env.update(kafka.topic_env())
         env.update(extra_env or {})
         return cls(root=root, kafka=kafka, minio=minio, extra_env=env)
 
@@ -84,10 +82,15 @@ class Stack:
         every half second or so."""
         units: dict[str, Supervised] = {}
         if infra:
-            units["kafka"] = _Server("kafka", self.kafka)
+            units.update(self.kafka_units())
             units["minio"] = _Server("minio", self.minio)
         units.update(self.services)
         return Supervisor(units, say)
+
+    def kafka_units(self) -> dict[str, "_Server"]:
+        """Each Kafka node by its process name: "kafka", or "kafka-1" ... "kafka-3"."""
+        names = _numbered("kafka", len(self.kafka.brokers))
+        return {name: _Server(name, broker) for name, broker in zip(names, self.kafka.brokers)}
 
     def stop(self) -> None:
         for svc in reversed(list(self.services.values())):

@@ -23,3 +23,12 @@ async def test_a_code128_that_also_reads_as_codabar_is_not_a_bad_file() -> None:
     app.router.add_get("/file", file)
     async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as session:
         assert await _fetch_and_decode(session, str(server.make_url("/file"))) == (data, "")
+
+
+def test_the_longest_gap_counts_from_the_fault_to_the_first_result_after_it() -> None:
+    from devstack.chaos import longest_gap
+
+    # Results at 1, 2, 9 (a 7 s hole), the fault from 0.5 to 10, the next result at 13.
+    assert longest_gap([0.0, 1.0, 2.0, 9.0, 13.0, 14.0], 0.5, 10.0) == 7.0
+    assert longest_gap([0.0, 1.0, 30.0], 0.5, 10.0) == 29.0  # nothing until well after it ended
+    assert longest_gap([], 0.5, 10.0) == 9.5

@@ -95,7 +95,7 @@ def test_services_have_probes_pdbs_and_a_grace_period_longer_than_their_drain(re
                    for o in rendered if o["kind"] == "Deployment"}
     assert set(deployments) == set(SERVICES)
     pdbs = {o["metadata"]["labels"]["app.kubernetes.io/component"] for o in rendered if o["kind"] == "PodDisruptionBudget"}
-    assert pdbs == set(SERVICES)
+    assert pdbs - {"kafka"} == set(SERVICES)  # three in-chart brokers have one too
     for name, deployment in deployments.items():
         spec = pod_spec(deployment)
         container = spec["containers"][0]
@@ -260,3 +260,43 @@ def test_liveness_probes_restart_only_after_a_long_silence(rendered: list[dict[s
         assert probe.get("timeoutSeconds", 1) >= 3, where
         assert probe.get("periodSeconds", 10) * probe.get("failureThreshold", 3) >= 30, where
         assert "startupProbe" in container or probe.get("initialDelaySeconds", 0) >= 30, where
+
+
+def _kafka(rendered: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The Kafka StatefulSet and its container's environment."""
+    statefulset = next(o for o in rendered if o["kind"] == "StatefulSet"
+                       and o["metadata"]["labels"]["app.kubernetes.io/component"] == "kafka")
+    env = {e["name"]: e for e in pod_spec(statefulset)["containers"][0]["env"]}
+    return statefulset, env
+
+
+def test_three_brokers_form_a_quorum_of_stable_nodes_and_the_services_know_all_three() -> None:
+    rendered = render(CHART / "ci" / "local-values.yaml", CHART / "ci" / "three-brokers-values.yaml")
+    statefulset, env = _kafka(rendered)
+    assert statefulset["spec"]["replicas"] == 3 and statefulset["spec"]["podManagementPolicy"] == "Parallel"
+    headless = next(o for o in rendered if o["kind"] == "Service" and o["metadata"]["name"] == statefulset["spec"]["serviceName"])
+    assert headless["spec"]["clusterIP"] == "None" and headless["spec"]["publishNotReadyAddresses"] is True
+    # The node id is the pod's ordinal; the voters are the three pods' own names.
+    assert env["KAFKA_NODE_ID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.labels['apps.kubernetes.io/pod-index']"
+    nodes = headless["metadata"]["name"]
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"]["value"] == ",".join(
+        f"{n}@barcode-pipeline-kafka-{n}.{nodes}:9093" for n in range(3))
+    assert env["KAFKA_ADVERTISED_LISTENERS"]["value"] == f"PLAINTEXT://$(POD_NAME).{nodes}:9092"
+    assert (env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"]["value"], env["KAFKA_MIN_INSYNC_REPLICAS"]["value"]) == ("3", "2")
+    pdb = next(o for o in rendered if o["kind"] == "PodDisruptionBudget"
+               and o["metadata"]["labels"]["app.kubernetes.io/component"] == "kafka")
+    assert pdb["spec"]["maxUnavailable"] == 1
+    for deployment in (o for o in rendered if o["kind"] == "Deployment"):
+        service_env = {e["name"]: e.get("value") for e in pod_spec(deployment)["containers"][0]["env"]}
+        assert service_env["BARCODE_KAFKA_BOOTSTRAP"] == ",".join(
+            f"barcode-pipeline-kafka-{n}.{nodes}:9092" for n in range(3))
+        assert (service_env["BARCODE_REPLICATION_FACTOR"], service_env["BARCODE_MIN_INSYNC_REPLICAS"]) == ("3", "2")
+
+
+def test_one_broker_stays_as_it_was_and_more_copies_than_brokers_is_refused() -> None:
+    statefulset, env = _kafka(render())
+    assert statefulset["spec"]["replicas"] == 1
+    assert (env["KAFKA_NODE_ID"]["value"], env["KAFKA_CONTROLLER_QUORUM_VOTERS"]["value"]) == ("1", "1@localhost:9093")
+    refused = helm("template", "barcode-pipeline", str(CHART), "--set", "kafka.replicationFactor=3")
+    assert refused.returncode != 0 and "kafka.replicationFactor 3 needs as many brokers; kafka.brokers is 1" in refused.stderr
+    assert helm("template", "barcode-pipeline", str(CHART), "--set", "kafka.brokers=2").returncode != 0  # 1 or 3

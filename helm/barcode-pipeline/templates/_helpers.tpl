@@ -55,8 +55,22 @@ capabilities:
   drop: ["ALL"]
 {{- end -}}
 
+{{/* The controller quorum of an in-chart cluster: node N at pod N's stable name. */}}
+{{- define "bp.kafkaVoters" -}}
+{{- $voters := list -}}
+{{- range $n := until .count -}}{{- $voters = append $voters (printf "%d@%s-%d.%s:9093" $n $.name $n $.nodes) -}}{{- end -}}
+{{- join "," $voters -}}
+{{- end -}}
+
+{{/* Every node of an in-chart cluster by its own name (a client needs one that answers); the
+single node through its Service. */}}
 {{- define "bp.kafkaBootstrap" -}}
-{{- if .Values.kafka.enabled -}}{{ include "bp.fullname" . }}-kafka:9092
+{{- if and .Values.kafka.enabled (gt (int .Values.kafka.brokers) 1) -}}
+{{- $name := printf "%s-kafka" (include "bp.fullname" .) -}}
+{{- $nodes := list -}}
+{{- range $n := until (int .Values.kafka.brokers) -}}{{- $nodes = append $nodes (printf "%s-%d.%s-nodes:9092" $name $n $name) -}}{{- end -}}
+{{- join "," $nodes -}}
+{{- else if .Values.kafka.enabled -}}{{ include "bp.fullname" . }}-kafka:9092
 {{- else -}}{{ required "kafka.bootstrap is required when kafka.enabled is false" .Values.kafka.bootstrap }}{{- end -}}
 {{- end -}}
 
