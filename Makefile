@@ -172,7 +172,7 @@ k8s-status: ## minikube status of the local cluster
 	$(PY) -m devstack.k8s.cluster status
 
 .PHONY: k8s-test
-k8s-test: install helm ## up -> images -> helm install -> helm test -> smoke -> load -> faults -> upgrade -> resume -> uninstall -> down
+k8s-test: install helm ## up -> images -> helm install -> helm test -> smoke -> load -> faults -> upgrade -> resume -> uninstall -> three brokers: leader kills, roll -> laptop deploy -> down
 	$(PY) -m devstack.k8s.suite $(K8S_TEST_ARGS)
 
 .PHONY: kind-up
