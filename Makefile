@@ -23,7 +23,7 @@ help: ## Show this help
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@echo "[make] creating the Python environment in $(VENV) ..."
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --progress-bar on --disable-pip-version-check -c requirements.lock -e '.[test]'
+	$(PY) -m pip install --progress-bar on --disable-pip-version-check -c requirements.lock -e '.[test,plots]'
 	@touch $@
 
 .PHONY: venv
@@ -95,7 +95,7 @@ fuzz: install ## Fuzz REST (schemathesis, stateful, >= 10,000 cases) and WebSock
 
 # The benchmark tools (py-spy) are installed on first use, not by `make test`.
 $(VENV)/.bench-installed: $(VENV)/.installed
-	$(PY) -m pip install --progress-bar on --disable-pip-version-check -c requirements.lock -e '.[test,bench]'
+	$(PY) -m pip install --progress-bar on --disable-pip-version-check -c requirements.lock -e '.[test,plots,bench]'
 	@touch $@
 
 .PHONY: bench

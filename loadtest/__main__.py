@@ -20,7 +20,6 @@ from pathlib import Path
 
 from loadtest.batches import MIXES, run_batches
 from loadtest.batches import report as report_batches
-from loadtest.plot import write_plot
 from loadtest.ramp import ramp, rates
 from loadtest.results import Results, stage_table, table
 from loadtest.runner import run
@@ -42,7 +41,9 @@ def main() -> None:
     parser.add_argument("--ramp", help="start:step:max requests per second")
     parser.add_argument("--p99-bound", type=float, default=50.0, help="ms, for --ramp")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
-    parser.add_argument("--plot", type=Path, help="write a PNG: percentiles vs rate, p99 over time")
+    parser.add_argument("--plot", type=Path,
+                        help="write a PNG (latency by percentile, latency and throughput over time, the ramp) "
+                             "and each step's .hgrm beside it")
     parser.add_argument("--stages", action="store_true", help="print per-stage p50/p99 after each step")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.add_argument("--warmup", type=float, default=0.0,
@@ -96,7 +97,11 @@ def main() -> None:
     if args.out:
         args.out.write_text(json.dumps({"steps": steps, "peak_rate": peak}, indent=2))
     if args.plot:
-        write_plot(steps, args.plot)
+        # matplotlib is the `plots` extra (make install has it; the service image does not).
+        from loadtest.plot import write_plot  # noqa: PLC0415
+
+        for written in write_plot(steps, args.plot):
+            print(f"wrote {written}")
     failed = any(s["failed"] or s["rejected"] or s["lost"] for s in steps[:-1 if args.ramp else None])
     sys.exit(1 if failed else 0)
 

@@ -1,6 +1,7 @@
 """Latency and outcome bookkeeping: HdrHistogram of milliseconds (stored as microseconds)."""
 from __future__ import annotations
 
+import io
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,9 +28,35 @@ class Results:
     failed: Counter[str] = field(default_factory=Counter)  # final `failed` results by code
     rejected: Counter[str] = field(default_factory=Counter)  # gateway rejections by code
     timeline: list[tuple[float, int, float]] = field(default_factory=list)  # (second, done, p99 ms)
+    # What came since the last report (about a second), then cleared: the per-second rows.
+    interval: HdrHistogram = field(default_factory=_histogram)
+    interval_started: float = 0.0
+    # (second, results/s, p50, p90, p99, max ms) of each interval: latency over time.
+    per_second: list[tuple[float, float, float, float, float, float]] = field(default_factory=list)
 
     def record(self, latency_ms: float) -> None:
-        self.histogram.record_value(max(1, int(latency_ms * 1000)))
+        value = max(1, int(latency_ms * 1000))
+        self.histogram.record_value(value)
+        self.interval.record_value(value)
+
+    def close_interval(self, elapsed: float) -> None:
+        """One per-second row from what was recorded since the last, and start the next."""
+        span = elapsed - self.interval_started
+        if span <= 0:
+            return
+        count = self.interval.get_total_count()
+        ms = [self.interval.get_value_at_percentile(p) / 1000.0 if count else 0.0 for p in (50, 90, 99)]
+        peak = self.interval.get_max_value() / 1000.0 if count else 0.0
+        self.per_second.append((round(elapsed, 1), round(count / span, 1), *(round(v, 2) for v in ms), round(peak, 2)))
+        self.interval.reset()
+        self.interval_started = elapsed
+
+    def hgrm(self) -> str:
+        """HdrHistogram's percentile distribution of the latencies, in milliseconds (`.hgrm`)."""
+        out = io.BytesIO()
+        if self.histogram.get_total_count():
+            self.histogram.output_percentile_distribution(out, 1000.0)
+        return out.getvalue().decode()
 
     def record_stages(self, trace: dict[str, float]) -> None:
         for label, ms in stage_durations(trace).items():
@@ -60,6 +87,8 @@ class Results:
                                   "p99": round(h.get_value_at_percentile(99) / 1000.0, 2)}
                           for label, _, _ in STAGES if (h := self.stages.get(label)) is not None},
             "timeline": self.timeline,
+            "per_second": self.per_second,
+            "hgrm": self.hgrm(),
         }
 
 

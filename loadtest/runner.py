@@ -169,6 +169,7 @@ def _progress(results: Results, elapsed: float, total: int, show: bool) -> None:
     done = results.sent - _outstanding(results)
     bar = "#" * int(30 * results.sent / max(total, 1))
     results.timeline.append((round(elapsed, 1), done, round(results.percentile_ms(99), 1)))
+    results.close_interval(elapsed)
     if not show:
         return
     print(f"\r[{bar:<30}] {elapsed:5.1f}s sent {results.sent}/{total} done {done} in flight "
