@@ -27,8 +27,8 @@ import aiohttp
 from devstack.kafka import KafkaBroker
 from devstack.process import wait_until
 from devstack.stack import Stack
-from services.kafka import leaders
 from loadtest.batches import download, manifest_rows, submit_csv, wait_finished
+from services.kafka import leaders
 from services.render.symbologies import CATALOGUE
 
 
@@ -258,7 +258,7 @@ def _kill_nodes(stack: Stack, chosen: list[int], down_s: float) -> None:
     _in_sync(stack)
 
 
-def _kill_busiest_leader(down_s: float, killed: list[int]) -> Any:
+def kill_busiest_leader(down_s: float, killed: list[int]) -> Any:
     def inject(stack: Stack) -> None:
         node_id = leaders.busiest_leader(leaders.describe(stack.kafka.bootstrap))
         killed.append(node_id)
@@ -301,7 +301,7 @@ def cluster_faults() -> list[Fault]:
     """A three-node cluster's faults (issue 29): one broker at a time must cost seconds of
     leader election and no error; two at once must refuse safely and lose nothing."""
     killed: list[int] = []
-    return [Fault("SIGKILL Kafka leader (busiest)", _kill_busiest_leader(10.0, killed)),
+    return [Fault("SIGKILL Kafka leader (busiest)", kill_busiest_leader(10.0, killed)),
             Fault("SIGKILL Kafka leader (another)", _kill_another(10.0, killed)),
             Fault("rolling restart Kafka", _rolling_restart),
             Fault("2 of 3 Kafka brokers down 10 s", _two_of_three_down(10.0))]

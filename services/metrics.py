@@ -2,7 +2,7 @@
 
 A service hands over a reading (the current value of each of its metrics, by name without the
 `barcode_<service>` prefix) and one table of help texts; names ending in `_total` are counters,
-the rest gauges. A value is a number, or `Labelled` for a metric with one label. Counters carry
+the rest gauges. A value is a number, or `Labelled` for a metric with labels. Counters carry
 their `_created` time: when the app was made, before the service counted anything. Each app has a
 registry of its own (not prometheus_client's global one: tests build many apps in one process).
 """
@@ -19,10 +19,11 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 
 class Labelled(NamedTuple):
-    """One metric per value of a label: `rejections_total{code="not_found"}`."""
+    """One metric per value of a label: `rejections_total{code="not_found"}`; or of several,
+    their values as tuples: `consumer_lag{topic="barcode.requests",partition="0"}`."""
 
-    label: str
-    values: Mapping[str, float]
+    label: str | tuple[str, ...]
+    values: Mapping[str, float] | Mapping[tuple[str, ...], float]
 
 
 Value = float | Labelled
@@ -40,8 +41,7 @@ class Readings:
         for name, value in sorted(self.read().items()):
             if name not in self.helps:
                 raise KeyError(f"{self.prefix}_{name} has no help text")
-            labels, rows = (([value.label], [([key], n) for key, n in sorted(value.values.items())])
-                            if isinstance(value, Labelled) else ([], [([], value)]))
+            labels, rows = _rows(value)
             if name.endswith("_total"):  # prometheus_client keeps the name: it ends in _total
                 counter = CounterMetricFamily(f"{self.prefix}_{name}", self.helps[name], labels=labels)
                 for at, number in rows:
@@ -52,6 +52,15 @@ class Readings:
                 for at, number in rows:
                     gauge.add_metric(at, number)
                 yield gauge
+
+
+def _rows(value: Value) -> tuple[list[str], list[tuple[list[str], float]]]:
+    """(label names, [(label values, number)]) of one reading."""
+    if not isinstance(value, Labelled):
+        return [], [([], value)]
+    if isinstance(value.label, tuple):
+        return list(value.label), [(list(key), n) for key, n in sorted(value.values.items())]  # type: ignore[arg-type]
+    return [value.label], [([str(key)], n) for key, n in sorted(value.values.items())]
 
 
 def add_metrics_route(app: web.Application, prefix: str, read: Reading, helps: Mapping[str, str]) -> None:

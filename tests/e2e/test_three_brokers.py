@@ -66,7 +66,7 @@ def test_a_leader_killed_under_load_costs_seconds_and_two_down_refuse_safely(tmp
         stack.start_infra()
         url = stack.start_pipeline()[0]
         killed: list[int] = []
-        faults = [chaos.Fault("SIGKILL Kafka leader (busiest)", chaos._kill_busiest_leader(5.0, killed))]
+        faults = [chaos.Fault("SIGKILL Kafka leader (busiest)", chaos.kill_busiest_leader(5.0, killed))]
         result = asyncio.run(chaos.drive(url, stack, jobs=400, rate=20, clients=4, faults=faults, drain_s=120))
         print(chaos.report(result))
         assert (result["lost"], result["duplicated"], result["bad_files"], result["never_accepted"]) == (0, 0, 0, 0)

@@ -300,3 +300,17 @@ def test_one_broker_stays_as_it_was_and_more_copies_than_brokers_is_refused() ->
     refused = helm("template", "barcode-pipeline", str(CHART), "--set", "kafka.replicationFactor=3")
     assert refused.returncode != 0 and "kafka.replicationFactor 3 needs as many brokers; kafka.brokers is 1" in refused.stderr
     assert helm("template", "barcode-pipeline", str(CHART), "--set", "kafka.brokers=2").returncode != 0  # 1 or 3
+
+
+def test_every_service_pod_tells_prometheus_where_its_metrics_are() -> None:
+    ports = {"gateway": "8080", "router": "9101", "generator": "9102", "notifier": "9103", "batcher": "9104"}
+    for deployment in (o for o in render() if o["kind"] == "Deployment"):
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        component = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
+        assert (annotations["prometheus.io/scrape"], annotations["prometheus.io/port"],
+                annotations["prometheus.io/path"]) == ("true", ports[component], "/metrics"), component
+        container = pod_spec(deployment)["containers"][0]
+        assert int(ports[component]) in {p["containerPort"] for p in container["ports"]}
+    off = render(sets=("metrics.scrapeAnnotations=false",))
+    assert not any("prometheus.io/scrape" in o["spec"]["template"]["metadata"]["annotations"]
+                   for o in off if o["kind"] == "Deployment")

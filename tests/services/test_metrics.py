@@ -2,6 +2,8 @@
 help text (a missing one would fail the whole scrape), and labelled counters read right."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
@@ -54,7 +56,7 @@ def test_a_metric_without_help_text_is_a_bug_named_at_the_scrape() -> None:
 
 def test_every_stage_runtime_metric_has_help() -> None:
     runtime = Runtime(Outbox(FakeProducer()), lambda record: (), DeadLetters("dl", "test"), 10)  # type: ignore[arg-type]
-    assert {*runtime.metrics(), "producer_renewals_total"} == set(stage.HELP)
+    assert {*runtime.metrics(), "producer_renewals_total", "consumer_lag"} == set(stage.HELP)
 
 
 async def test_every_service_metric_has_help() -> None:
@@ -74,3 +76,37 @@ async def test_every_service_metric_has_help() -> None:
     gw = Gateway(settings=GatewaySettings.from_env(Env({"GATEWAY_RESUME_SECRET": "s"})), index=JobIndex(60),
                  registry=SocketRegistry())
     assert set(gateway.reading(gw)) == set(gateway.HELP)
+
+
+def test_a_metric_with_two_labels_is_served_one_series_per_pair() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from services.metrics import Labelled, Readings
+
+    registry = CollectorRegistry(auto_describe=False)
+    lags = {("barcode.requests", "0"): 3.0, ("barcode.requests", "1"): 0.0}
+    registry.register(Readings("barcode_router", lambda: {"consumer_lag": Labelled(("topic", "partition"), lags)},
+                               {"consumer_lag": "records not committed"}))
+    text = generate_latest(registry).decode()
+    assert 'barcode_router_consumer_lag{partition="0",topic="barcode.requests"} 3.0' in text
+    assert 'barcode_router_consumer_lag{partition="1",topic="barcode.requests"} 0.0' in text
+
+
+def test_every_metric_the_documented_alerts_use_is_one_a_service_serves() -> None:
+    from pathlib import Path
+
+    from services.gateway.metrics import HELP as GATEWAY_HELP
+    from services.generator.app import HELP as GENERATOR_HELP
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text()
+    rules = doc[doc.index("The alerts that matter"):]
+    served = {f"barcode_gateway_{name}" for name in GATEWAY_HELP}
+    served |= {f"barcode_{stage_name}_{name}" for stage_name in ("router", "generator", "notifier")
+               for name in stage.HELP}
+    served |= {f"barcode_generator_{name}" for name in GENERATOR_HELP}
+    named = set(re.findall(r"\bbarcode_[a-z_]+\b", rules))
+    # A regex over stage names stands for each of them.
+    for pattern in re.findall(r"barcode_\(([a-z|]+)\)_([a-z_]+)", rules):
+        named |= {f"barcode_{s}_{pattern[1]}" for s in pattern[0].split("|")}
+    named = {n for n in named if not n.endswith("_")}
+    assert named and named <= served, named - served

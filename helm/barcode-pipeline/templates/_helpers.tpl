@@ -139,6 +139,12 @@ spec:
         {{- include "bp.labels" . | nindent 8 }}
       annotations:
         checksum/config: {{ include (print $root.Template.BasePath "/config.yaml") $root | sha256sum }}
+        {{- if $root.Values.metrics.scrapeAnnotations }}
+        # Prometheus' kubernetes_sd convention: every service serves /metrics on its one port.
+        prometheus.io/scrape: "true"
+        prometheus.io/port: {{ $c.port | quote }}
+        prometheus.io/path: /metrics
+        {{- end }}
         {{- with $c.podAnnotations }}
         {{- toYaml . | nindent 8 }}
         {{- end }}

@@ -1,0 +1,90 @@
+"""Consumer lag, the number Kafka shops alert on: per group and partition, the records written to
+a partition that the group has not committed yet (log end offset minus committed offset).
+
+Read from the broker, not from the consumer: a member that is stuck (or gone) stops fetching,
+and a lag it computed itself from its last fetch would freeze instead of grow. Each stage reports
+its own group's lag on its /metrics (`barcode_<stage>_consumer_lag{topic, partition}`), read at
+most every `REFRESH_S` in a thread (two broker round trips), so a scrape never waits on Kafka;
+every replica of a stage reports the same numbers (alert on `max by (topic, partition)`).
+
+    python -m services.kafka.lag [--group barcode-router ...]   # JSON, as the metrics say it
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterable
+
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from services.kafka.leaders import describe
+
+log = logging.getLogger(__name__)
+REFRESH_S = 10.0
+# The groups that commit. The batcher's does not: it folds its topics from their start at every
+# assignment (docs/architecture.md, Batches), so "not committed" says nothing there.
+GROUPS = ("barcode-router", "barcode-generator", "barcode-notifier")
+Lags = dict[tuple[str, str], float]  # (topic, partition) -> records not committed
+
+
+def group_lag(bootstrap: str, group: str, topics: Iterable[str], timeout_s: float = 10.0,
+              committed_only: bool = False) -> Lags:
+    """The group's lag on every partition of `topics` (a partition it never committed counts
+    from its start: the group has read none of it; left out with `committed_only`)."""
+    wanted = set(topics)
+    ends = {(s.topic, s.partition): (s.end_offset, s.leader) for s in describe(bootstrap, timeout_s)
+            if s.topic in wanted}
+    admin = AdminClient({"bootstrap.servers": bootstrap, "socket.connection.setup.timeout.ms": 5000})
+    request = ConsumerGroupTopicPartitions(group, [TopicPartition(t, p) for t, p in ends])
+    committed = admin.list_consumer_group_offsets([request], request_timeout=timeout_s)[group].result(timeout_s)
+    at = {(tp.topic, tp.partition): tp.offset for tp in committed.topic_partitions}
+    lags: Lags = {}
+    for (topic, partition), (end, leader) in ends.items():
+        if leader < 0 or end < 0:
+            continue  # no leader now: no end offset to count from
+        done = at.get((topic, partition), -1)
+        if done < 0 and committed_only:
+            continue
+        lags[(topic, str(partition))] = float(end - done if done >= 0 else end)
+    return lags
+
+
+class LagReader:
+    """A group's lag, kept fresh by a background task and read by /metrics without waiting."""
+
+    def __init__(self, bootstrap: str, group: str, topics: list[str], refresh_s: float = REFRESH_S) -> None:
+        self.bootstrap, self.group, self.topics, self.refresh_s = bootstrap, group, topics, refresh_s
+        self.lags: Lags = {}
+        self.read_at = 0.0  # monotonic time of the last successful read; 0: none yet
+
+    async def run(self) -> None:
+        while True:
+            try:
+                self.lags = await asyncio.to_thread(group_lag, self.bootstrap, self.group, self.topics)
+                self.read_at = time.monotonic()
+            except Exception as exc:  # noqa: BLE001 - the broker away: keep the last numbers, say so
+                log.debug("consumer lag of %s not read: %s", self.group, exc)
+            await asyncio.sleep(self.refresh_s)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.kafka.lag", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bootstrap", default=os.environ.get("BARCODE_KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
+    parser.add_argument("--group", action="append", help="a consumer group (default: the pipeline's three stages)")
+    args = parser.parse_args(argv)
+    topics = sorted({s.topic for s in describe(args.bootstrap)})
+    out = {group: {f"{t}/{p}": lag for (t, p), lag in sorted(
+        group_lag(args.bootstrap, group, topics, committed_only=True).items())} for group in args.group or GROUPS}
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
