@@ -168,8 +168,12 @@ def faults_under_load(suite: Suite, gateway: PortForward, jobs: int, rate: float
     if result["lost"] or result["duplicated"] or result["bad_files"] or result["never_accepted"] or result["failed"]:
         raise RuntimeError("jobs lost or duplicated under faults: " + json.dumps(
             {k: v for k, v in result.items() if k not in ("faults", "lost_jobs")}))
+    # A second job for one key is reported, not failed on: a known race (docs/reliability.md,
+    # Known limits), found here, not fixed yet; every file is still checked against its request.
+    second = f", second jobs for one key {result['second_jobs']}" if result["second_jobs"] else ""
     return (f"{result['accepted']} jobs at {rate:g}/s: completed {result['completed']}, lost {result['lost']}, "
-            f"duplicated {result['duplicated']}, bad files {result['bad_files']}, client reconnects {result['reconnects']}")
+            f"duplicated {result['duplicated']}, bad files {result['bad_files']}, client reconnects "
+            f"{result['reconnects']}{second}")
 
 
 def lost_job_states(url: str, job_ids: list[str]) -> dict[str, str]:
