@@ -38,8 +38,7 @@ def group_lag(bootstrap: str, group: str, topics: Iterable[str], timeout_s: floa
     """The group's lag on every partition of `topics` (a partition it never committed counts
     from its start: the group has read none of it; left out with `committed_only`)."""
     wanted = set(topics)
-    ends = {(s.topic, s.partition): (s.end_offset, s.leader) for s in describe(bootstrap, timeout_s)
-            if s.topic in wanted}
+    ends = {(s.topic, s.partition): (s.end_offset, s.leader) for s in describe(bootstrap, timeout_s, wanted)}
     admin = AdminClient({"bootstrap.servers": bootstrap, "socket.connection.setup.timeout.ms": 5000})
     request = ConsumerGroupTopicPartitions(group, [TopicPartition(t, p) for t, p in ends])
     committed = admin.list_consumer_group_offsets([request], request_timeout=timeout_s)[group].result(timeout_s)

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-TOPIC_PREFIX = "barcode."
+TOPIC_MARK = "barcode."
 
 
 @dataclass(frozen=True)
@@ -36,15 +36,17 @@ class PartitionState:
         return len(self.isr) < len(self.replicas)
 
 
-def describe(bootstrap: str, timeout_s: float = 10.0) -> list[PartitionState]:
-    """Every partition of the barcode.* topics, busiest (highest end offset) first."""
+def describe(bootstrap: str, timeout_s: float = 10.0, topics: set[str] | None = None) -> list[PartitionState]:
+    """Every partition of the barcode.* topics (or of `topics` only: one end-offset request per
+    partition), busiest (highest end offset) first."""
     admin = AdminClient({"bootstrap.servers": bootstrap, "socket.connection.setup.timeout.ms": 5000})
     metadata = admin.list_topics(timeout=timeout_s)
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "barcode-leaders", "enable.auto.commit": False})
     try:
         states = []
         for name, topic in sorted(metadata.topics.items()):
-            if not name.startswith(TOPIC_PREFIX):
+            # "barcode." anywhere: a release's BARCODE_TOPIC_PREFIX goes in front of it.
+            if (name not in topics) if topics is not None else (TOPIC_MARK not in name):
                 continue
             for number, part in sorted(topic.partitions.items()):
                 end = -1
