@@ -28,17 +28,22 @@ T = TypeVar("T")
 
 
 class KnownKeys:
-    """Keys known to be stored, so a repeat skips rendering and uploading. Bounded LRU."""
+    """Keys known to be stored, so a repeat skips rendering and uploading, each with what its
+    file's verification said (True, False with why, None: not verifiable). Bounded LRU."""
 
     def __init__(self, capacity: int = 50_000) -> None:
         self.capacity = capacity
-        self._keys: OrderedDict[str, None] = OrderedDict()
+        self._keys: OrderedDict[str, tuple[bool | None, str | None]] = OrderedDict()
 
     def __contains__(self, key: object) -> bool:
         return key in self._keys
 
-    def add(self, key: str) -> None:
-        self._keys[key] = None
+    def get(self, key: str) -> tuple[bool | None, str | None] | None:
+        """(verified, unverified_reason) of a stored key; None for a key not known."""
+        return self._keys.get(key)
+
+    def add(self, key: str, verified: bool | None = None, unverified_reason: str | None = None) -> None:
+        self._keys[key] = (verified, unverified_reason)
         self._keys.move_to_end(key)
         if len(self._keys) > self.capacity:
             self._keys.popitem(last=False)
@@ -130,11 +135,16 @@ class JobRunner:
         content_type = FORMATS[job.format]
         if job.batch_id is not None:
             base = {**base, "text_printed": api.prints_text(symbology, info, job.options, job.engine)}  # the sheet's caption
-        if key in self.known:
+        known = self.known.get(key)
+        if known is not None:
+            # The stored file was checked when it was drawn: a repeat says what that check said
+            # (it said nothing, and a batch's manifest called a repeated row "not verified").
+            verified, reason = known
             self.counts["cached"] += 1
             self.report(job, "stored", with_routed=True, cached=True)
             return Result(status="completed", bucket=self.store.bucket, key=key, content_type=content_type,
-                          cached=True, trace={**trace, "generated": now_ms()}, **base)
+                          cached=True, verified=verified, unverified_reason=reason if verified is False else None,
+                          trace={**trace, "generated": now_ms()}, **base)
         trace["checked"] = now_ms()
         try:
             rendered = await asyncio.wait_for(self._in_thread(api.render, symbology, job.data, job.format,
@@ -152,7 +162,7 @@ class JobRunner:
         # restart, or another replica) already did; either way the key now holds this barcode.
         created = await self._with_retries(
             f"put {key}", lambda: self.store.put_new(key, rendered.body, rendered.content_type))
-        self.known.add(key)
+        self.known.add(key, verified, rendered.unverified if verified is False else None)
         self.counts["rendered" if created else "cached"] += 1
         self.report(job, "stored", cached=not created)
         inline = job.inline_file and len(rendered.body) <= INLINE_FILE_MAX_BYTES

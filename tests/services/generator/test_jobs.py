@@ -89,3 +89,18 @@ async def test_a_small_file_comes_back_in_the_result_only_when_asked() -> None:
     assert asked.file_b64 is not None and base64.b64decode(asked.file_b64) == store.objects[asked.key or ""]
     assert not_asked.file_b64 is None
     assert large.size_bytes is not None and large.size_bytes > 16 * 1024 and large.file_b64 is None
+
+
+async def test_a_repeat_answered_from_the_known_keys_says_its_file_was_verified() -> None:
+    """Found by `make test` (CI, 2026-12-07): two batches with the same rows at once; a row whose
+    twin had been drawn first was answered from the known keys without `verified`, and the
+    manifest said the row's file was not verified."""
+    def job(n: int, symbology: str = "ean13", data: str = "590000000003") -> RenderJob:
+        return RenderJob(job_id=f"job-v{n}", company="Default", data=data, symbology=symbology, format="png",
+                         options={}, engine="zint")
+
+    with ThreadPoolExecutor(1) as executor:
+        runner = JobRunner(MemoryStore(), executor, attempts=1, backoff_s=0.0)  # type: ignore[arg-type]
+        first, repeat = await runner.run(job(1)), await runner.run(job(2))
+    assert (first.cached, first.verified) == (False, True)
+    assert (repeat.cached, repeat.verified, repeat.key) == (True, True, first.key)
