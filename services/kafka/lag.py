@@ -2,10 +2,10 @@
 a partition that the group has not committed yet (log end offset minus committed offset).
 
 Read from the broker, not from the consumer: a member that is stuck (or gone) stops fetching,
-and a lag it computed itself from its last fetch would freeze instead of grow. Each stage reports
-its own group's lag on its /metrics (`barcode_<stage>_consumer_lag{topic, partition}`), read at
-most every `REFRESH_S` in a thread (two broker round trips), so a scrape never waits on Kafka;
-every replica of a stage reports the same numbers (alert on `max by (topic, partition)`).
+and a lag it computed itself from its last fetch would freeze instead of grow. `LagReader` keeps
+a group's lag fresh in a background task; it is not wired into the stages' /metrics: that was
+tried and withdrawn after a generator died with SIGSEGV in `make test` (2026-12-07, cause not
+known; librdkafka clients made every 10 s in a thread of a process that also runs aiokafka).
 
     python -m services.kafka.lag [--group barcode-router ...]   # JSON, as the metrics say it
 """

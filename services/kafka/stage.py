@@ -7,7 +7,6 @@ flush the producer; `exit_after` ends the process if that overruns the deadline.
 """
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -19,12 +18,10 @@ from services import contract
 from services.kafka import clients
 from services.kafka.handler import DeadLetters, Handler
 from services.kafka.health import serve_health
-from services.kafka.lag import LagReader
 from services.kafka.outbox import Outbox
 from services.kafka.process import Stopped, connect, start_process, stop_on_signals
 from services.kafka.renewing import RenewingProducer
 from services.kafka.runtime import Runtime
-from services.metrics import Labelled, Value
 from services.settings import KafkaSettings, read_config
 
 log = logging.getLogger(__name__)
@@ -40,8 +37,6 @@ HELP = {
     "in_flight": "Records polled whose outputs the broker has not acknowledged yet.",
     "publish_retries_total": "Outputs sent again after a send failed or the broker refused it (one per attempt).",
     "producer_renewals_total": "Producers replaced after the broker refused their sequence (a broker restart).",
-    "consumer_lag": "Records of each input partition this stage's consumer group has not committed yet "
-                    "(log end offset minus committed offset, read from the broker every 10 s).",
 }
 
 
@@ -82,21 +77,15 @@ async def serve(stage: Stage, drain_s: float) -> None:
     dead_letters = DeadLetters(stage.kafka.topic(contract.DEADLETTER), stage.name)
     consumer: AIOKafkaConsumer | None = None
 
-    lag = LagReader(stage.kafka.bootstrap, stage.group, [stage.kafka.topic(stage.source)])
-
-    def counters() -> dict[str, Value]:
+    def counters() -> dict[str, float]:
         own = runtime.metrics() if runtime is not None else {}
-        return {**own, "producer_renewals_total": producer.renewals, **stage.counters(),
-                "consumer_lag": Labelled(("topic", "partition"), lag.lags)}
+        return {**own, "producer_renewals_total": producer.renewals, **stage.counters()}
 
     host, port = stage.health
     try:
         helps = {**HELP, **stage.helps}
         async with serve_health(stage.name, host, port, stage.kafka.bootstrap, counters, helps), \
                 contextlib.AsyncExitStack() as on_exit:
-            if port:  # read only where /metrics is served
-                lag_task = asyncio.create_task(lag.run())
-                on_exit.callback(lag_task.cancel)
             if stage.close is not None:
                 on_exit.push_async_callback(stage.close)
             fresh = Runtime(outbox, stage.handler, dead_letters, stage.max_in_flight, drain_s)
