@@ -2,22 +2,19 @@
 a partition that the group has not committed yet (log end offset minus committed offset).
 
 Read from the broker, not from the consumer: a member that is stuck (or gone) stops fetching,
-and a lag it computed itself from its last fetch would freeze instead of grow. `LagReader` keeps
-a group's lag fresh in a background task; it is not wired into the stages' /metrics: that was
-tried and withdrawn after a generator died with SIGSEGV in `make test` (2026-12-07, cause not
-known; librdkafka clients made every 10 s in a thread of a process that also runs aiokafka).
+and a lag it computed itself from its last fetch would freeze instead of grow. It is not served
+on the stages' /metrics: a reader that did so (librdkafka clients every 10 s in a thread of a
+process that also runs aiokafka) was withdrawn after a generator died with SIGSEGV in
+`make test` (2026-12-07, cause not known).
 
     python -m services.kafka.lag [--group barcode-router ...]   # JSON, as the metrics say it
 """
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import logging
 import os
 import sys
-import time
 from collections.abc import Iterable
 
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
@@ -25,8 +22,6 @@ from confluent_kafka.admin import AdminClient
 
 from services.kafka.leaders import describe
 
-log = logging.getLogger(__name__)
-REFRESH_S = 10.0
 # The groups that commit. The batcher's does not: it folds its topics from their start at every
 # assignment (docs/architecture.md, Batches), so "not committed" says nothing there.
 GROUPS = ("barcode-router", "barcode-generator", "barcode-notifier")
@@ -52,24 +47,6 @@ def group_lag(bootstrap: str, group: str, topics: Iterable[str], timeout_s: floa
             continue
         lags[(topic, str(partition))] = float(end - done if done >= 0 else end)
     return lags
-
-
-class LagReader:
-    """A group's lag, kept fresh by a background task and read by /metrics without waiting."""
-
-    def __init__(self, bootstrap: str, group: str, topics: list[str], refresh_s: float = REFRESH_S) -> None:
-        self.bootstrap, self.group, self.topics, self.refresh_s = bootstrap, group, topics, refresh_s
-        self.lags: Lags = {}
-        self.read_at = 0.0  # monotonic time of the last successful read; 0: none yet
-
-    async def run(self) -> None:
-        while True:
-            try:
-                self.lags = await asyncio.to_thread(group_lag, self.bootstrap, self.group, self.topics)
-                self.read_at = time.monotonic()
-            except Exception as exc:  # noqa: BLE001 - the broker away: keep the last numbers, say so
-                log.debug("consumer lag of %s not read: %s", self.group, exc)
-            await asyncio.sleep(self.refresh_s)
 
 
 def main(argv: list[str]) -> int:
