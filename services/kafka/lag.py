@@ -7,7 +7,7 @@ on the stages' /metrics: a reader that did so (librdkafka clients every 10 s in 
 process that also runs aiokafka) was withdrawn after a generator died with SIGSEGV in
 `make test` (2026-12-07, cause not known).
 
-    python -m services.kafka.lag [--group barcode-router ...]   # JSON, as the metrics say it
+    python -m services.kafka.lag [--group barcode-router ...]   # JSON, per group and partition
 """
 from __future__ import annotations
 
