@@ -72,6 +72,7 @@ class Ledger:
 
 # Refusals a client retries (docs/api.md); any other refusal is final.
 RETRY_LATER = frozenset({"unavailable", "rate_limited", "too_many_in_flight"})
+CONNECT_TIMEOUT_S = 10.0
 SYMBOLOGY = "code128"  # every job and batch row; the checker reads files as this symbology only
 
 
@@ -96,7 +97,10 @@ class ChaosClient:
             headers = {"X-Client-Id": self.client_id, "X-Resume-Token": self.token or ""}
             if self.last_seq >= 0:
                 headers["X-Last-Seq"] = str(self.last_seq)
-        self.ws = await session.ws_connect(f"{self.url}/v1/ws", headers=headers, heartbeat=5)
+        # Bounded: a forward whose pod has gone can take the connection and never answer, and an
+        # unbounded handshake would wait out aiohttp's 300 s default while the run's drain ends.
+        self.ws = await asyncio.wait_for(
+            session.ws_connect(f"{self.url}/v1/ws", headers=headers, heartbeat=5), CONNECT_TIMEOUT_S)
         self.connections += 1
         hello = await self.ws.receive_json(timeout=10)
         self.client_id, self.token = hello["client_id"], hello["resume_token"]

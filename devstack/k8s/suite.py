@@ -19,7 +19,8 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,9 @@ class Step:
     detail: str = ""
 
 
+DETAIL_CHARS = 600  # of a failed step's reason, in its row
+
+
 @dataclass
 class Suite:
     steps: list[Step] = field(default_factory=list)
@@ -61,6 +65,10 @@ class Suite:
         try:
             step.detail = action() or ""
             step.ok = True
+        except Exception as exc:
+            # The table is what a CI excerpt shows: the reason goes in it, not only in the log.
+            step.detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:DETAIL_CHARS]
+            raise
         finally:
             step.seconds = time.monotonic() - started
             say(f"--- {name}: {'ok' if step.ok else 'FAILED'} in {step.seconds:.0f}s {step.detail}")
@@ -75,6 +83,15 @@ class Suite:
             seconds = f"{s.seconds:5.0f}" if s.seconds else ""  # notes (parts of a step) have no time of their own
             lines.append(f"| {s.name:<50} | {seconds:>5} | {'ok' if s.ok else 'FAILED':<6} | {s.detail}")
         return "\n".join(lines)
+
+
+@contextmanager
+def gateway_and_minio() -> Iterator[PortForward]:
+    """The gateway on a free local port and MinIO on 9000 (the signed URLs name that port), each
+    forward started again when its pod is replaced or stops answering."""
+    with PortForward(f"service/{RELEASE}-gateway", 8080, probe_path="/healthz") as gateway, \
+            PortForward(f"service/{RELEASE}-minio", 9000, local_port=9000, probe_path="/minio/health/live"):
+        yield gateway
 
 
 def helm_binary() -> str:
@@ -284,8 +301,7 @@ def laptop_deploy() -> str:
     print(out.stdout[-2000:], out.stderr[-2000:], flush=True)
     if out.returncode != 0:
         raise RuntimeError("make deploy (laptop values) failed")
-    with PortForward(f"service/{RELEASE}-gateway", 8080) as gateway, \
-            PortForward(f"service/{RELEASE}-minio", 9000, local_port=9000):
+    with gateway_and_minio() as gateway:
         detail = smoke(gateway)
     uninstall()
     return f"ready, {detail}; uninstalled"
@@ -308,8 +324,7 @@ def main(argv: list[str]) -> int:
         suite.run("every pod Ready", wait_all_ready)
         suite.run("helm test", lambda: ", ".join(line for line in helm("test", RELEASE, "--timeout", "5m").splitlines()
                                                   if line.startswith(("Phase:", "TEST SUITE:"))))
-        with PortForward(f"service/{RELEASE}-gateway", 8080) as gateway, \
-                PortForward(f"service/{RELEASE}-minio", 9000, local_port=9000):
+        with gateway_and_minio() as gateway:
             suite.run("k8s-smoke: every format, decoded", lambda: smoke(gateway))
             suite.run("batch: ZIP and PDF label sheet, every file and label decoded", lambda: batch(gateway))
             suite.run("largest accepted job within the generator's memory limit",
@@ -326,8 +341,7 @@ def main(argv: list[str]) -> int:
         brokers = Brokers(RELEASE, kubectl, pods)
         suite.run("three brokers: every partition on 3 replicas, all in sync",
                   lambda: f"in sync after {brokers.in_sync():.0f} s; {replication(brokers)}")
-        with PortForward(f"service/{RELEASE}-gateway", 8080) as gateway, \
-                PortForward(f"service/{RELEASE}-minio", 9000, local_port=9000):
+        with gateway_and_minio() as gateway:
             suite.run("three brokers: leader, second broker, StatefulSet roll under load",
                       lambda: faults_under_load(suite, gateway, int(args.load_rate * 300), args.load_rate,
                                                 brokers.faults(), 300, refusals_allowed=False))

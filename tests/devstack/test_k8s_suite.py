@@ -19,6 +19,18 @@ def test_a_failed_step_is_marked_and_stops_the_run() -> None:
     assert "| fails" in suite.table() and "FAILED" in suite.table()
 
 
+def test_a_failed_step_row_says_why_on_one_line() -> None:
+    suite = Suite()
+
+    def boom() -> str:
+        raise RuntimeError("jobs lost under faults:\n{\"lost\": 3}")
+
+    with pytest.raises(RuntimeError):
+        suite.run("fails", boom)
+    row = suite.table().splitlines()[-1]
+    assert row.startswith("| fails") and 'RuntimeError: jobs lost under faults: {"lost": 3}' in row
+
+
 def test_each_fault_has_its_own_row_under_its_step() -> None:
     suite = Suite()
     suite.run("pod deletions under load", lambda: suite.note("  delete router pod", True, "lost 0, duplicated 0") or "1200 jobs")
