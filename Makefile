@@ -41,9 +41,13 @@ test-tools: ## Debian's chromium (browser tests) and poppler-utils (label sheets
 helm: ## The pinned helm binary for the chart's checks (go install, first time only)
 	$(PY) -m devstack.install helm
 
+.PHONY: install-jaeger
+install-jaeger: ## Jaeger, the trace backend (go build of the pinned scripts/jaeger module, first time only)
+	$(PY) -m devstack.install jaeger
+
 .PHONY: run
-run: install ## Start Kafka, MinIO and the four services in the background; print the gateway URL
-	$(PY) -m devstack up --kafka-port $(KAFKA_PORT) --minio-port $(MINIO_PORT) --gateway-port $(GATEWAY_PORT) --generators $(GENERATORS) --kafka-brokers $(KAFKA_BROKERS)
+run: install $(if $(TRACES),install-jaeger) ## Start Kafka, MinIO and the four services in the background; print the gateway URL (TRACES=1: and Jaeger, every job traced)
+	$(PY) -m devstack up --kafka-port $(KAFKA_PORT) --minio-port $(MINIO_PORT) --gateway-port $(GATEWAY_PORT) --generators $(GENERATORS) --kafka-brokers $(KAFKA_BROKERS) $(if $(TRACES),--traces)
 
 .PHONY: stop
 stop: ## Stop everything `make run` started
@@ -54,7 +58,7 @@ status: ## Show what `make run` started and whether it is still running
 	$(PY) -m devstack status
 
 .PHONY: test
-test: install test-tools helm ## Run the whole suite (starts and stops its own Kafka and MinIO on free ports)
+test: install test-tools helm install-jaeger ## Run the whole suite (starts and stops its own Kafka and MinIO on free ports)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: screenshots

@@ -21,10 +21,14 @@ from types import FrameType
 from typing import Any
 
 from devstack import paths
-from devstack.install import install_all
+from devstack.install import install_all, install_jaeger
+from devstack.jaeger import JaegerServer
 from devstack.ports import is_listening
 from devstack.process import ProcessFailed, Supervisor, pid_alive, spawn, terminate
 from devstack.stack import Stack
+
+JAEGER_UI_PORT = 16686  # Jaeger's own defaults, on loopback (`make run TRACES=1`)
+JAEGER_OTLP_PORT = 4318
 
 START_TIMEOUT_S = 600.0  # first Kafka start formats storage; on a busy 2-core machine it is slow
 
@@ -66,7 +70,7 @@ def _alive(state: dict[str, Any]) -> bool:
 
 
 def up(run: RunDir, kafka_port: int, minio_port: int, gateway_port: int, generators: int = 2,
-       kafka_brokers: int = 1) -> int:
+       kafka_brokers: int = 1, traces: bool = False) -> int:
     state = run.load()
     if state is not None and state.get("phase") == "ready" and _alive(state):
         _say(f"already running (logs in {run.root / 'logs'})")
@@ -85,7 +89,8 @@ def up(run: RunDir, kafka_port: int, minio_port: int, gateway_port: int, generat
         return 1
     # Node n of a cluster listens on KAFKA_PORT + 2(n-1), its controller on the port after.
     kafka_ports = [("Kafka", kafka_port + 2 * n + side) for n in range(kafka_brokers) for side in (0, 1)]
-    for name, port in (*kafka_ports, ("MinIO", minio_port), ("gateway", gateway_port)):
+    jaeger_ports = [("Jaeger", JAEGER_UI_PORT), ("Jaeger OTLP", JAEGER_OTLP_PORT)] if traces else []
+    for name, port in (*kafka_ports, ("MinIO", minio_port), ("gateway", gateway_port), *jaeger_ports):
         if is_listening(port):
             _say(f"port {port} for {name} is taken; free it or pass another, e.g. make run {name.upper()}_PORT=...")
             return 1
@@ -94,7 +99,7 @@ def up(run: RunDir, kafka_port: int, minio_port: int, gateway_port: int, generat
     proc = spawn([sys.executable, "-m", "devstack", "supervise", "--run-dir", str(run.root),
                   "--kafka-port", str(kafka_port), "--minio-port", str(minio_port),
                   "--gateway-port", str(gateway_port), "--generators", str(generators),
-                  "--kafka-brokers", str(kafka_brokers)],
+                  "--kafka-brokers", str(kafka_brokers), *(["--traces"] if traces else [])],
                  run.supervisor_log, cwd=paths.ROOT)
     # Relay the supervisor's progress until it says ready or failed.
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -139,11 +144,13 @@ def _raise_stopping(signum: int, frame: FrameType | None) -> None:
 
 
 def supervise(run: RunDir, kafka_port: int, minio_port: int, gateway_port: int, generators: int,
-              kafka_brokers: int = 1) -> int:
+              kafka_brokers: int = 1, traces: bool = False) -> int:
     """Start the stack, then keep it running until SIGTERM; stop it all on the way out."""
     signal.signal(signal.SIGTERM, _raise_stopping)
+    # Jaeger's usual ports, on loopback: its UI where people look for it.
+    jaeger = JaegerServer(run.root / "jaeger", otlp_port=JAEGER_OTLP_PORT, ui_port=JAEGER_UI_PORT) if traces else None
     stack = Stack.create(run.root, kafka_port=kafka_port, minio_port=minio_port, extra_env=_persistent_secret(run),
-                         kafka_brokers=kafka_brokers)
+                         kafka_brokers=kafka_brokers, jaeger=jaeger)
     state: dict[str, Any] = {"phase": "starting", "supervisor": os.getpid(), "pids": {"supervisor": os.getpid()},
                              "gateway_url": f"http://127.0.0.1:{gateway_port}", "kafka": stack.kafka.bootstrap,
                              "s3": stack.minio.endpoint, "restarts": {}}
@@ -151,6 +158,9 @@ def supervise(run: RunDir, kafka_port: int, minio_port: int, gateway_port: int, 
     started = time.monotonic()
     try:
         try:
+            if stack.jaeger is not None:
+                _say(f"starting Jaeger {paths.jaeger_version()} (traces: every job; UI {stack.jaeger.ui}) ...")
+                stack.jaeger.start()
             _say(f"starting MinIO on {stack.minio.endpoint} ...")
             stack.minio.start()
             nodes = f"{len(stack.kafka.brokers)} nodes, replication 3, min.insync.replicas 2, " \
@@ -170,6 +180,8 @@ def supervise(run: RunDir, kafka_port: int, minio_port: int, gateway_port: int, 
         _say(f"ready in {time.monotonic() - started:.1f}s; logs in {run.root / 'logs'}; `make stop` stops it")
         _say(f"try it: open http://127.0.0.1:{gateway_port}/ in a browser "
              "(API: /openapi.json, WebSocket: /v1/ws; README's tour for curl)")
+        if stack.jaeger is not None:
+            _say(f"traces: {stack.jaeger.ui}/search?service=barcode-gateway (a job's: tag job.id=<its id>)")
         _say("supervising: a process that exits is started again (`make status` shows restarts)")
         while True:
             if supervisor.check():
@@ -188,8 +200,8 @@ def supervise(run: RunDir, kafka_port: int, minio_port: int, gateway_port: int, 
 def _save(run: RunDir, state: dict[str, Any], stack: Stack, supervisor: Supervisor | None) -> None:
     pids = {"supervisor": os.getpid()}
     pids.update({name: svc.proc.pid for name, svc in stack.services.items() if svc.proc is not None})
-    for name, server in (*stack.kafka_units().items(), ("minio", stack.minio)):
-        if server.proc is not None:
+    for name, server in (*stack.kafka_units().items(), ("minio", stack.minio), ("jaeger", stack.jaeger)):
+        if server is not None and server.proc is not None:
             pids[name] = server.proc.pid
     state["pids"] = pids
     if supervisor is not None:
@@ -260,13 +272,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--generators", type=int, default=int(os.environ.get("GENERATORS", 2)))
     parser.add_argument("--kafka-brokers", type=int, default=int(os.environ.get("KAFKA_BROKERS", 1)),
                         help="1, or 3: a three-node KRaft cluster with every topic on all three")
+    parser.add_argument("--traces", action="store_true",
+                        help=f"start Jaeger (UI on 127.0.0.1:{JAEGER_UI_PORT}) and trace every job")
     args = parser.parse_args(argv)
     run = RunDir(args.run_dir.resolve())
     if args.command == "up":
-        return up(run, args.kafka_port, args.minio_port, args.gateway_port, args.generators, args.kafka_brokers)
+        if args.traces:
+            install_jaeger()
+        return up(run, args.kafka_port, args.minio_port, args.gateway_port, args.generators, args.kafka_brokers,
+                  args.traces)
     if args.command == "supervise":
         return supervise(run, args.kafka_port, args.minio_port, args.gateway_port, args.generators,
-                         args.kafka_brokers)
+                         args.kafka_brokers, args.traces)
     if args.command == "down":
         return down(run)
     if args.command == "install":

@@ -1,5 +1,6 @@
 """Install the pinned Kafka jars (Maven Central), MinIO binary (Go module proxy) and the ZPL
-renderer's npm package (the generator checks ZPL labels with it).
+renderer's npm package (the generator checks ZPL labels with it); Jaeger (Go module proxy) for
+traces when asked (`make install-jaeger`, which `make test` and `make run TRACES=1` call).
 
 Both steps are idempotent: a finished install leaves a marker and is reused; a broken one
 (interrupted download) is redone. Progress goes to the terminal because a first install
@@ -58,6 +59,24 @@ def install_minio() -> None:
     paths.BIN.mkdir(parents=True, exist_ok=True)
     (build_bin / "minio").replace(binary)
     _say(f"MinIO ready at {binary} ({time.monotonic() - started:.0f}s)")
+
+
+def install_jaeger() -> None:
+    """Jaeger, for traces (`make run TRACES=1`, the trace tests): built once from the Go module
+    proxy, every dependency pinned by scripts/jaeger/go.mod and go.sum."""
+    binary = paths.jaeger_binary()
+    if binary.exists():
+        return
+    _say(f"building Jaeger {paths.jaeger_version()} from the Go module proxy (first time only; "
+         "several minutes on 2 cores) ...")
+    started = time.monotonic()
+    partial = binary.with_name(binary.name + ".partial")
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    # -mod=mod: the pinned go.sum is checked, nothing is written into scripts/; -v: progress.
+    subprocess.run(["go", "build", "-v", "-mod=mod", "-o", str(partial), paths.JAEGER_PACKAGE], check=True,
+                   cwd=paths.JAEGER_MODULE_DIR, env={**os.environ, "CGO_ENABLED": "0"})
+    partial.replace(binary)
+    _say(f"Jaeger ready at {binary} ({time.monotonic() - started:.0f}s)")
 
 
 CHROMIUM = "/usr/bin/chromium"
@@ -122,6 +141,7 @@ def install_all() -> None:
 
 if __name__ == "__main__":
     try:
-        {"test-tools": install_test_tools, "helm": install_helm}.get(" ".join(sys.argv[1:]), install_all)()
+        {"test-tools": install_test_tools, "helm": install_helm, "jaeger": install_jaeger}.get(
+            " ".join(sys.argv[1:]), install_all)()
     except subprocess.CalledProcessError as exc:
         sys.exit(f"[devstack] install failed: {exc}")

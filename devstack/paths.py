@@ -13,6 +13,9 @@ KAFKA_POM = ROOT / "scripts" / "kafka" / "pom.xml"
 MINIO_VERSION_FILE = ROOT / "scripts" / "minio.version"
 ZPL_FETCH = ROOT / "scripts" / "zpl" / "fetch_modules.py"
 ZPL_LOCK = ROOT / "scripts" / "zpl" / "package-lock.json"
+# Jaeger is a Go tool dependency of this module: go.mod and go.sum pin it and everything it uses.
+JAEGER_MODULE_DIR = ROOT / "scripts" / "jaeger"
+JAEGER_PACKAGE = "github.com/jaegertracing/jaeger/cmd/jaeger"
 
 
 def kafka_version() -> str:
@@ -40,3 +43,14 @@ def minio_binary() -> Path:
 def zpl_modules() -> Path:
     """The ZPL renderer's node_modules (the generator's ZPL_RENDERER_MODULES)."""
     return LOCAL / "zpl" / "node_modules"
+
+
+def jaeger_version() -> str:
+    match = re.search(r"^\s*github.com/jaegertracing/jaeger (v\S+)", (JAEGER_MODULE_DIR / "go.mod").read_text(), re.M)
+    if match is None:
+        raise RuntimeError(f"no github.com/jaegertracing/jaeger requirement in {JAEGER_MODULE_DIR / 'go.mod'}")
+    return match.group(1)
+
+
+def jaeger_binary() -> Path:
+    return BIN / f"jaeger-{jaeger_version()}"

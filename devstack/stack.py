@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devstack.jaeger import JaegerServer
 from devstack.kafka import KafkaBroker, KafkaCluster
 from devstack.minio import MinioServer
 from devstack.ports import free_port
@@ -31,22 +32,29 @@ class Stack:
     minio: MinioServer
     extra_env: dict[str, str] = field(default_factory=dict)
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    jaeger: JaegerServer | None = None  # traces on: every service exports to it
 
     @classmethod
     def create(cls, root: Path, kafka_port: int | None = None, minio_port: int | None = None,
-               extra_env: dict[str, str] | None = None, kafka_brokers: int = 1) -> "Stack":
-        """`kafka_brokers` 3: a three-node cluster, and every topic replicated to all three."""
+               extra_env: dict[str, str] | None = None, kafka_brokers: int = 1,
+               jaeger: JaegerServer | None = None) -> "Stack":
+        """`kafka_brokers` 3: a three-node cluster, and every topic replicated to all three.
+        `jaeger`: traces on, every job traced, exported to that Jaeger (started with the infra)."""
         kafka = KafkaCluster.create(root, kafka_brokers, kafka_port)
         minio = MinioServer(root / "minio" / "data", port=minio_port or free_port())
         env = {"GATEWAY_RESUME_SECRET": secrets.token_hex(16), "BARCODE_LOG_LEVEL": "INFO"}
         env.update(kafka.topic_env())
+        if jaeger is not None:
+            env["BARCODE_OTLP_ENDPOINT"] = jaeger.otlp_endpoint
         env.update(extra_env or {})
-        return cls(root=root, kafka=kafka, minio=minio, extra_env=env)
+        return cls(root=root, kafka=kafka, minio=minio, extra_env=env, jaeger=jaeger)
 
     def env(self, **extra: str) -> dict[str, str]:
         return service_env(self.kafka.bootstrap, self.minio.endpoint, {**self.extra_env, **extra})
 
     def start_infra(self) -> None:
+        if self.jaeger is not None:
+            self.jaeger.start()
         self.minio.start()
         self.kafka.start()
 
@@ -84,6 +92,8 @@ class Stack:
         if infra:
             units.update(self.kafka_units())
             units["minio"] = _Server("minio", self.minio)
+            if self.jaeger is not None:
+                units["jaeger"] = _Server("jaeger", self.jaeger)
         units.update(self.services)
         return Supervisor(units, say)
 
@@ -97,12 +107,14 @@ class Stack:
             svc.stop()
         self.kafka.stop()
         self.minio.stop()
+        if self.jaeger is not None:
+            self.jaeger.stop()
 
 
 class _Server:
-    """Kafka or MinIO as a supervised unit; its start waits until it answers."""
+    """Kafka, MinIO or Jaeger as a supervised unit; its start waits until it answers."""
 
-    def __init__(self, name: str, server: KafkaBroker | MinioServer) -> None:
+    def __init__(self, name: str, server: KafkaBroker | MinioServer | JaegerServer) -> None:
         self.name, self.server = name, server
 
     @property

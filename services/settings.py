@@ -125,6 +125,11 @@ class KafkaSettings:
     def topic(self, base: str) -> str:
         return f"{self.topic_prefix}{base}"
 
+    def group(self, base: str) -> str:
+        """A consumer group's name: prefixed like the topics, or two stacks on one broker would
+        share the group and each process be handed the other stack's partitions."""
+        return f"{self.topic_prefix}{base}"
+
 
 @dataclass(frozen=True)
 class S3Settings:

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 
 from devstack.bench import pipeline as bench
+from devstack.install import install_jaeger
+from devstack.jaeger import JaegerServer
 from devstack.bench import report as bench_report
 from loadtest.workload import Mix
 from services.kafka import eventloop
@@ -37,6 +39,11 @@ VARIANTS: dict[str, dict[str, str]] = {
     "librdkafka stage clients (confluent-kafka)": {"BARCODE_STAGE_KAFKA_CLIENT": "librdkafka"},
     # Not a setting but a request field: what the page's per-step timeline costs when every job asks.
     "progress events on every job (defaults)": {},
+    # Issue 30: OpenTelemetry traces (services/tracing.py), exported to a Jaeger started here.
+    # JAEGER stands for its OTLP endpoint; Jaeger's own CPU is not the pipeline's and is left out.
+    "traces off (the default)": {},
+    "traces on, every job": {"BARCODE_OTLP_ENDPOINT": "JAEGER"},
+    "traces on, 10% of jobs": {"BARCODE_OTLP_ENDPOINT": "JAEGER", "BARCODE_TRACE_SAMPLE": "0.1"},
 }
 # Variants that send another workload than the Code 128 mix.
 MIXES: dict[str, Path] = {"progress events on every job (defaults)": bench.CODE128.with_name("code128-progress.json")}
@@ -62,10 +69,17 @@ def main() -> None:
     rates = [float(r) for r in args.rates.split(",")]
     rows = []
     run.stack.start_infra()
+    jaeger = JaegerServer(run.stack.root / "jaeger") if any(
+        "JAEGER" in VARIANTS[name].values() for name in chosen) else None
     try:
+        if jaeger is not None:
+            install_jaeger()
+            jaeger.start()
         names = [*chosen * args.rounds, chosen[0]]
         for n, name in enumerate(names):
-            url = ",".join(run.start_pipeline(**VARIANTS[name]))
+            env = {key: jaeger.otlp_endpoint if value == "JAEGER" and jaeger else value
+                   for key, value in VARIANTS[name].items()}
+            url = ",".join(run.start_pipeline(**env))
             run.mix = Mix.load(MIXES.get(name, bench.CODE128))
             warm = args.warmup if n == 0 else 5.0
             print(f"[bench-settings] {name}: warming up {warm:g} s", file=sys.stderr, flush=True)
@@ -85,6 +99,8 @@ def main() -> None:
                 print(json.dumps(row), flush=True)
     finally:
         run.stack.stop()
+        if jaeger is not None:
+            jaeger.stop()
     (bench.BENCH_DIR / "settings.json").write_text(json.dumps(rows, indent=2))
     print(f"\n{'variant':42} {'rate':>5} {'p50':>7} {'p99':>7} {'busy':>5}  ms CPU/job: gw  router gen  notif kafka minio total")
     for r in rows:

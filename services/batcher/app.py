@@ -25,7 +25,7 @@ import urllib3
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
-from services import contract
+from services import contract, tracing
 from services.batcher.assemble import assemble
 from services.batcher.settings import BatcherSettings
 from services.batcher.tally import Tally
@@ -161,17 +161,22 @@ class Batcher(ConsumerRebalanceListener):  # type: ignore[misc]
             self.s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type})
 
         self.dirty.add(tally.batch_id)  # "assembling"
+        # A trace of its own (its rows' jobs have theirs): how long the ZIP and the sheet took.
+        span = tracing.start("batch assembly", root=True, batch_id=tally.batch_id, rows=tally.total)
         try:
             outputs = await loop.run_in_executor(None, assemble, tally, fetch, upload, self.settings.workdir,
                                                  shared_draw_back())
         except asyncio.CancelledError:
+            tracing.end(span)
             raise
-        except Exception:
+        except Exception as exc:
+            tracing.end(span, exc)
             self.counts["assembly_failures_total"] += 1
             log.exception("assembling batch %s failed; trying again in 5 s", tally.batch_id)
             await asyncio.sleep(5)
             self.assembling.pop(tally.batch_id, None)  # act() starts it again
             return
+        tracing.end(span)
         outputs["bucket"] = bucket
         outputs["rows_per_s"] = round(tally.rate() or 0.0, 1)
         # Stored first, then said: a batcher that dies in between assembles again (same keys).
@@ -227,9 +232,9 @@ async def serve(settings: BatcherSettings, drain_s: float) -> None:
         async with serve_health("batcher", host, port, settings.kafka.bootstrap, batcher.metrics, HELP):
             reads = [batcher.topics[contract.BATCHES], batcher.topics[contract.BATCH_ROWS]]
             consumer = await connect(stop, settings.kafka, producer, lambda: clients.started_consumer(
-                settings.kafka, "batcher", GROUP, reads, batcher, assignors=(RangePartitionAssignor,),
+                settings.kafka, "batcher", settings.kafka.group(GROUP), reads, batcher, assignors=(RangePartitionAssignor,),
                 made=batcher.follow))
-            log.info("batcher ready: reading %s and %s as group %s", *reads, GROUP)
+            log.info("batcher ready: reading %s and %s as group %s", *reads, settings.kafka.group(GROUP))
             await batcher.run()
     except Stopped:
         log.info("batcher stopped while waiting for Kafka")
@@ -245,6 +250,8 @@ async def serve(settings: BatcherSettings, drain_s: float) -> None:
 
 def run() -> None:
     async def main(drain_s: float) -> None:
-        await serve(read_config(BatcherSettings.from_env), drain_s)
+        settings = read_config(BatcherSettings.from_env)
+        read_config(lambda: tracing.configure("batcher"))
+        await serve(settings, drain_s)
 
     start_process(main)

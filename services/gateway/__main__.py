@@ -7,6 +7,7 @@ import logging
 from services.gateway.app import init_app
 from services.gateway.edge.server import serve
 from services.gateway.settings import GatewaySettings
+from services import tracing
 from services.settings import log_level, read_config
 from services.kafka import eventloop
 
@@ -14,6 +15,7 @@ if __name__ == "__main__":
     logging.basicConfig(level=log_level(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     eventloop.install()
     settings = read_config(GatewaySettings.from_env)
+    read_config(lambda: tracing.configure("gateway"))
     asyncio.run(serve(
         init_app(settings, warm_check_workers=True), settings.host, settings.port, settings.shutdown_timeout_s,
         # A connection that has not sent a whole request this long after connecting (or after

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from services.gateway.context import Gateway
-from services.metrics import Labelled, Value
+from services.metrics import Histogram, Labelled, Value
 
 HELP = {
     "jobs_published_total": "Job requests (REST and WebSocket) this replica published, acknowledged by the broker.",
@@ -20,6 +20,7 @@ HELP = {
     "image_not_modified_total": "GET /v1/barcode answered 304 (If-None-Match had the image's ETag).",
     "image_from_memory_total": "GET /v1/barcode answered from the files kept in memory (no store round trip).",
     "image_memory_bytes": "Bytes of image files kept in memory (GATEWAY_IMAGE_CACHE_BYTES at most).",
+    "job_seconds": "Seconds from a job's request reaching a gateway to its result pushed to the client's WebSocket.",
 }
 
 
@@ -41,4 +42,5 @@ def reading(gw: Gateway) -> dict[str, Value]:
         "image_not_modified_total": gw.images["not_modified"],
         "image_from_memory_total": gw.images["from_memory"],
         "image_memory_bytes": gw.recent_files.size,
+        "job_seconds": feed.job_seconds if feed else Histogram(),
     }

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from services import contract
+from services import contract, tracing
 from services.contract import ErrorCode
 from services.generator.jobs import JobRunner
 from services.generator.progress import ProgressSender
@@ -35,6 +35,8 @@ HELP = {
 def render_handler(runner: JobRunner, results_topic: str, dead_letters: DeadLetters) -> Handler:
     async def handle(record: Record) -> Outputs:
         job = contract.decode(contract.RenderJob, record.value)  # SchemaError: a dead letter
+        tracing.annotate(job_id=job.job_id, company=job.company, symbology=job.symbology, format=job.format,
+                         batch_id=job.batch_id)
         result = await runner.run(job)
         out = [Output(results_topic, job.job_id.encode(), contract.encode(result))]
         error = result.error
@@ -66,7 +68,7 @@ def build_stage(settings: GeneratorSettings) -> Stage:
         executor.shutdown(wait=True)
 
     return Stage(
-        name="generator", kafka=settings.kafka, group="barcode-generator", source=contract.RENDER,
+        name="generator", kafka=settings.kafka, group="barcode-generator", source=contract.RENDER, span="generate",
         outputs=(contract.RESULTS, contract.PROGRESS),
         handler=render_handler(runner, settings.kafka.topic(contract.RESULTS),
                                DeadLetters(settings.kafka.topic(contract.DEADLETTER), "generator")),

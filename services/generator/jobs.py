@@ -9,11 +9,13 @@ import asyncio
 import base64
 import logging
 import random
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
+from services import tracing
 from services.contract import FORMATS, INLINE_FILE_MAX_BYTES, ErrorCode, ErrorInfo, RenderJob, Result, now_ms
 from services.generator.errors import JobError, TransientError
 from services.generator.keys import object_key
@@ -146,6 +148,7 @@ class JobRunner:
                           cached=True, verified=verified, unverified_reason=reason if verified is False else None,
                           trace={**trace, "generated": now_ms()}, **base)
         trace["checked"] = now_ms()
+        began_ns = time.time_ns()
         try:
             rendered = await asyncio.wait_for(self._in_thread(api.render, symbology, job.data, job.format,
                                                               job.options, job.engine, job.verify, self.max_pixels),
@@ -154,14 +157,21 @@ class JobRunner:
             # The thread cannot be stopped; its result is dropped when it ends.
             raise JobError(ErrorCode.RENDER_TIMEOUT, f"rendering took longer than {self.render_timeout_s:g} s") from None
         trace["rendered"] = now_ms()
+        if tracing.enabled():
+            ended_ns = time.time_ns()
+            drawn_ns = rendered.drawn_ns or ended_ns
+            tracing.record("render", began_ns, drawn_ns, engine=engine.NAME, bytes=len(rendered.body))
+            if rendered.drawn_ns is not None:
+                tracing.record("verify", drawn_ns, ended_ns, verified=rendered.unverified is None)
         verified = True if job.verify and symbology.verifiable else None
         if verified and rendered.unverified is not None:
             verified = False  # and the result says why: never silently
         self.report(job, "rendered", with_routed=True, verified=verified, size_bytes=len(rendered.body))
         # A conditional PUT: it stores the object, or reports that an earlier run (before a
         # restart, or another replica) already did; either way the key now holds this barcode.
-        created = await self._with_retries(
-            f"put {key}", lambda: self.store.put_new(key, rendered.body, rendered.content_type))
+        with tracing.child("upload", key=key):
+            created = await self._with_retries(
+                f"put {key}", lambda: self.store.put_new(key, rendered.body, rendered.content_type))
         self.known.add(key, verified, rendered.unverified if verified is False else None)
         self.counts["rendered" if created else "cached"] += 1
         self.report(job, "stored", cached=not created)

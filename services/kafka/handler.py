@@ -27,6 +27,8 @@ class Output:
     topic: str
     key: bytes | None
     value: bytes
+    # The traced job's `traceparent` (services/tracing.py): set by the runtime, not by handlers.
+    headers: list[tuple[str, bytes]] | None = None
 
 
 Outputs = Sequence[Output]

@@ -128,7 +128,8 @@ class Producer:
                 reports, self._reports = self._reports, []
                 self._loop.call_soon_threadsafe(_settle, reports)
 
-    async def send(self, topic: str, *, key: bytes | None = None, value: bytes | None = None) -> "asyncio.Future[Any]":
+    async def send(self, topic: str, *, key: bytes | None = None, value: bytes | None = None,
+                   headers: Sequence[tuple[str, bytes]] | None = None) -> "asyncio.Future[Any]":
         assert self._producer is not None and self._loop is not None
         future: asyncio.Future[Any] = self._loop.create_future()
 
@@ -137,13 +138,17 @@ class Producer:
             self._reports.append((future, _failure(error) if error is not None else message.offset()))
 
         try:
-            self._producer.produce(topic, value, key, on_delivery=delivered)
+            if headers:  # a traced job's traceparent (services/tracing.py); most records have none
+                self._producer.produce(topic, value, key, on_delivery=delivered, headers=list(headers))
+            else:
+                self._producer.produce(topic, value, key, on_delivery=delivered)
         except (BufferError, confluent_kafka.KafkaException) as exc:  # the local queue is full
             future.set_exception(LibrdkafkaError(str(exc), retriable=True))
         return future
 
-    async def send_and_wait(self, topic: str, *, key: bytes | None = None, value: bytes | None = None) -> Any:
-        return await (await self.send(topic, key=key, value=value))
+    async def send_and_wait(self, topic: str, *, key: bytes | None = None, value: bytes | None = None,
+                            headers: Sequence[tuple[str, bytes]] | None = None) -> Any:
+        return await (await self.send(topic, key=key, value=value, headers=headers))
 
     async def stop(self) -> None:
         if self._producer is None:

@@ -24,7 +24,8 @@ MAX_RETRY_DELAY_S = 5.0
 
 
 class Producer(Protocol):
-    async def send(self, topic: str, *, key: bytes | None, value: bytes) -> "asyncio.Future[object]": ...
+    async def send(self, topic: str, *, key: bytes | None, value: bytes,
+                   headers: list[tuple[str, bytes]] | None = None) -> "asyncio.Future[object]": ...
 
 
 class _Pending:
@@ -56,7 +57,7 @@ class Outbox:
         pending = _Pending(len(outputs), done)
         for out in outputs:
             try:
-                future = await self.producer.send(out.topic, key=out.key, value=out.value)
+                future = await self.producer.send(out.topic, key=out.key, value=out.value, headers=out.headers)
             except KafkaError as exc:  # no metadata while the broker is away, for one
                 self._retry(out, pending, exc)
                 continue
@@ -84,7 +85,7 @@ class Outbox:
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_RETRY_DELAY_S)
             try:
-                await (await self.producer.send(out.topic, key=out.key, value=out.value))
+                await (await self.producer.send(out.topic, key=out.key, value=out.value, headers=out.headers))
             except KafkaError as exc:
                 cause = exc
                 continue

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import logging
 import time
 from collections.abc import Awaitable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
@@ -23,6 +24,11 @@ from aiokafka.errors import KafkaError
 from services.kafka.handler import DeadLetters, Handler, Outputs, Record, poll_size
 from services.kafka.offsets import OffsetTracker
 from services.kafka.outbox import Outbox
+from services import tracing
+from services.metrics import Histogram
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 log = logging.getLogger(__name__)
 COMMIT_EVERY_S = 0.2  # a commit is a broker round trip; a crash redoes at most this much more
@@ -33,18 +39,22 @@ REVOKE_WAIT_S = 5.0  # at a rebalance, how long to let in-flight records finish 
 
 class Runtime:
     def __init__(self, outbox: Outbox, handler: Handler, dead_letters: DeadLetters, max_in_flight: int,
-                 drain_s: float = 20.0, consumer: AIOKafkaConsumer | None = None) -> None:
+                 drain_s: float = 20.0, consumer: AIOKafkaConsumer | None = None, span: str | None = None) -> None:
+        """`span`: the name of this stage's span of a traced job (services/tracing.py); None or
+        traces off: no span, no header read."""
         # Set before run(); the consumer is started with this runtime's rebalance_listener().
         self.consumer: AIOKafkaConsumer = consumer  # type: ignore[assignment]
         self.outbox = outbox
         self.handler = handler
         self.dead_letters = dead_letters
         self.max_in_flight = max_in_flight
+        self.span = span if tracing.enabled() else None
         # Leave a quarter of the deadline to commit and leave the group before exit_after ends us.
         self.drain_wait_s = drain_s * 0.75
         self.offsets = OffsetTracker()
         self.counts = {"records_total": 0, "batches_total": 0, "dead_letters_total": 0, "commits_total": 0,
                        "commit_failures_total": 0}
+        self.handle_seconds = Histogram()  # taken -> outputs queued: the stage's own share of a job
         self._finished = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
@@ -55,8 +65,9 @@ class Runtime:
         self._stopping.set()
         self._finished.set()
 
-    def metrics(self) -> dict[str, float]:
-        return {**self.counts, "in_flight": len(self.offsets), "publish_retries_total": self.outbox.retries}
+    def metrics(self) -> dict[str, "float | Histogram"]:
+        return {**self.counts, "in_flight": len(self.offsets), "publish_retries_total": self.outbox.retries,
+                "handle_seconds": self.handle_seconds}
 
     # -- one record ----------------------------------------------------------------------
     def _call(self, record: Record) -> Outputs | Awaitable[Outputs]:
@@ -66,33 +77,43 @@ class Runtime:
             self.counts["dead_letters_total"] += 1
             return self.dead_letters.for_failure(record, exc)
 
-    async def _awaited(self, record: Record, pending: Awaitable[Outputs]) -> None:
+    async def _awaited(self, record: Record, pending: Awaitable[Outputs], taken: float, span: "Span | None") -> None:
         try:
             outputs = await pending
         except Exception as exc:  # noqa: BLE001 - as in _call
             self.counts["dead_letters_total"] += 1
             outputs = self.dead_letters.for_failure(record, exc)
-        await self._publish(record, outputs)
+        await self._publish(record, outputs, taken, span)
 
-    async def _publish(self, record: Record, outputs: Outputs) -> None:
+    async def _publish(self, record: Record, outputs: Outputs, taken: float, span: "Span | None" = None) -> None:
         tp, offset = (record.topic, record.partition), record.offset
+        self.handle_seconds.observe(time.perf_counter() - taken)
 
         def done() -> None:
             self.offsets.finished(tp, offset)
             self._finished.set()
 
+        if span is not None:
+            # What this record caused names this stage's span as its parent; the span ends
+            # with its outputs queued (their acknowledgement is the producer's, not the stage's).
+            traced = tracing.headers(span)
+            outputs = [dataclasses.replace(out, headers=traced) for out in outputs]
+            tracing.end(span)
         await self.outbox.publish(outputs, done)
 
     async def _take(self, record: Record) -> None:
         self.offsets.started((record.topic, record.partition), record.offset)
         self.counts["records_total"] += 1
-        outcome = self._call(record)
-        if inspect.isawaitable(outcome):
-            task = asyncio.create_task(self._awaited(record, outcome))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        else:
-            await self._publish(record, outcome)
+        taken = time.perf_counter()
+        span = tracing.start(self.span, tracing.parent_of(record.headers)) if self.span else None
+        with tracing.active(span):  # the handler's own spans, and its task, are this one's children
+            outcome = self._call(record)
+            if inspect.isawaitable(outcome):
+                task = asyncio.create_task(self._awaited(record, outcome, taken, span))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            else:
+                await self._publish(record, outcome, taken, span)
 
     # -- commits -------------------------------------------------------------------------
     async def commit(self) -> None:

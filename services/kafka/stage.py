@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer
 
 from services import contract
+from services import tracing
 from services.kafka import clients
 from services.kafka.handler import DeadLetters, Handler
 from services.kafka.health import serve_health
@@ -22,6 +23,7 @@ from services.kafka.outbox import Outbox
 from services.kafka.process import Stopped, connect, start_process, stop_on_signals
 from services.kafka.renewing import RenewingProducer
 from services.kafka.runtime import Runtime
+from services.metrics import Value
 from services.settings import KafkaSettings, read_config
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,7 @@ HELP = {
     "in_flight": "Records polled whose outputs the broker has not acknowledged yet.",
     "publish_retries_total": "Outputs sent again after a send failed or the broker refused it (one per attempt).",
     "producer_renewals_total": "Producers replaced after the broker refused their sequence (a broker restart).",
+    "handle_seconds": "Seconds from taking a record to its outputs queued for the broker: this stage's share of a job.",
 }
 
 
@@ -52,7 +55,7 @@ class Stage:
     handler: Handler
     max_in_flight: int = 1000  # records polled and not yet acknowledged downstream
     health: tuple[str, int] = ("127.0.0.1", 0)  # /healthz, /readyz, /metrics; port 0: none
-    counters: Callable[[], Mapping[str, float]] = field(default=dict)  # the service's own metrics
+    counters: Callable[[], Mapping[str, Value]] = field(default=dict)  # the service's own metrics
     helps: Mapping[str, str] = field(default_factory=dict)  # the help text of each of those
     # Closes what the service opened (an HTTP session, a thread pool), after the drain.
     close: Callable[[], Awaitable[None]] | None = None
@@ -61,6 +64,8 @@ class Stage:
     # The service's own producer when its handler sends beside its outputs (the generator's
     # progress steps); by default the runtime makes one.
     producer: RenewingProducer | None = None
+    # The name of its span in a traced job (services/tracing.py): "route", "generate", "notify".
+    span: str | None = None
 
 
 async def serve(stage: Stage, drain_s: float) -> None:
@@ -77,7 +82,7 @@ async def serve(stage: Stage, drain_s: float) -> None:
     dead_letters = DeadLetters(stage.kafka.topic(contract.DEADLETTER), stage.name)
     consumer: AIOKafkaConsumer | None = None
 
-    def counters() -> dict[str, float]:
+    def counters() -> dict[str, Value]:
         own = runtime.metrics() if runtime is not None else {}
         return {**own, "producer_renewals_total": producer.renewals, **stage.counters()}
 
@@ -88,17 +93,18 @@ async def serve(stage: Stage, drain_s: float) -> None:
                 contextlib.AsyncExitStack() as on_exit:
             if stage.close is not None:
                 on_exit.push_async_callback(stage.close)
-            fresh = Runtime(outbox, stage.handler, dead_letters, stage.max_in_flight, drain_s)
+            fresh = Runtime(outbox, stage.handler, dead_letters, stage.max_in_flight, drain_s, span=stage.span)
             listener = fresh.rebalance_listener()
             consumer = await connect(
                 stop, stage.kafka, producer,
-                lambda: clients.started_stage_consumer(stage.kafka, stage.name, stage.group,
+                lambda: clients.started_stage_consumer(stage.kafka, stage.name, stage.kafka.group(stage.group),
                                                  [stage.kafka.topic(stage.source)], listener),
                 outputs=(*stage.outputs, contract.DEADLETTER), prepare=stage.prepare)
             fresh.consumer, runtime = consumer, fresh
             if stop.is_set():
                 runtime.stop()
-            log.info("%s ready: reading %s as group %s", stage.name, stage.kafka.topic(stage.source), stage.group)
+            log.info("%s ready: reading %s as group %s", stage.name, stage.kafka.topic(stage.source),
+                     stage.kafka.group(stage.group))
             await runtime.run()
     except Stopped:
         log.info("%s stopped while waiting for Kafka", stage.name)
@@ -115,6 +121,8 @@ def run(build: Callable[[], Stage]) -> None:
 
     async def main(drain_s: float) -> None:
         # Built on the loop: aiokafka clients (a service's own producer) need a running loop.
-        await serve(read_config(build), drain_s)
+        stage = read_config(build)
+        read_config(lambda: tracing.configure(stage.name))
+        await serve(stage, drain_s)
 
     start_process(main)

@@ -1,7 +1,9 @@
 """The rendering entry points: pick the engine, render, verify; or only check (dry run)."""
 from __future__ import annotations
 
+import dataclasses
 import io
+import time
 from types import ModuleType
 from typing import Any
 
@@ -126,6 +128,7 @@ def render(symbology: Symbology, data: str, fmt: str, options: dict[str, Any], e
         return zpl_label.render(symbology, data, options, module, verify_output)
     rendered: Rendered = module.render(symbology.name, data, fmt, options)
     if verify_output and symbology.verifiable:
+        rendered = dataclasses.replace(rendered, drawn_ns=time.time_ns())
         px_per_module = geometry(options).dots_per_module
         if FORMATS[fmt].verified_on == "raster" or (symbology.name in _READ_UPRIGHT_ONLY and options.get("rotation", 0)):
             image, px_per_module = module.raster(symbology.name, data, options), RASTER_DOTS

@@ -44,3 +44,6 @@ class Rendered:
     # Why the file was not decoded back as it is, though the symbology can be (a ZPL label with
     # no independent renderer to draw it, or a printer command it cannot draw); None: it was.
     unverified: str | None = None
+    # time.time_ns() when drawing ended and decoding it back began: a trace's render and verify
+    # spans (services/tracing.py). None: not verified here (a ZPL label checks itself).
+    drawn_ns: int | None = None

@@ -13,7 +13,7 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
-from services import contract
+from services import contract, tracing
 from services.companies.profiles import Profile, load_profiles
 from services.router.enrichment import EnrichmentFailed, Enricher
 from services.router.routing import enrichment_failure, internal_failure, profile_for, route
@@ -71,6 +71,7 @@ def route_handler(kafka: KafkaSettings, profiles: dict[str, Profile], enricher: 
     def handle(record: Record) -> Outputs | Awaitable[Outputs]:
         request = contract.decode(contract.GenerateRequest, record.value)  # SchemaError: a dead letter
         profile = profile_for(request, profiles)
+        tracing.annotate(job_id=request.job_id, company=profile.name, batch_id=request.batch_id)
         if profile.enrichment is None:
             return (answer(request, None),)
         return enrich_then_route(record, request, profile)
@@ -86,7 +87,7 @@ def build_stage(settings: RouterSettings) -> Stage:
 
     dead_letters = DeadLetters(kafka.topic(contract.DEADLETTER), "router")
     return Stage(
-        name="router", kafka=kafka, group="barcode-router", source=contract.REQUESTS,
+        name="router", kafka=kafka, group="barcode-router", source=contract.REQUESTS, span="route",
         outputs=(contract.RENDER, contract.RESULTS),
         handler=route_handler(kafka, profiles, enricher, dead_letters),
         max_in_flight=settings.max_in_flight, health=settings.health,

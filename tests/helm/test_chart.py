@@ -314,3 +314,22 @@ def test_every_service_pod_tells_prometheus_where_its_metrics_are() -> None:
     off = render(sets=("metrics.scrapeAnnotations=false",))
     assert not any("prometheus.io/scrape" in o["spec"]["template"]["metadata"]["annotations"]
                    for o in off if o["kind"] == "Deployment")
+
+
+def _env(deployment: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e.get("value") for e in pod_spec(deployment)["containers"][0].get("env", [])}
+
+
+def test_an_otlp_endpoint_turns_traces_on_in_every_service_and_none_leaves_them_off() -> None:
+    deployments = [o for o in render() if o["kind"] == "Deployment" and o["metadata"]["labels"].get(
+        "app.kubernetes.io/component") in ("gateway", "router", "generator", "notifier", "batcher")]
+    assert len(deployments) == 5 and not any("BARCODE_OTLP_ENDPOINT" in _env(d) for d in deployments)
+    on = render(sets=("tracing.otlpEndpoint=http://jaeger-collector.observability:4318", "tracing.sample=0.25"))
+    traced = [o for o in on if o["kind"] == "Deployment" and o["metadata"]["labels"].get(
+        "app.kubernetes.io/component") in ("gateway", "router", "generator", "notifier", "batcher")]
+    for deployment in traced:
+        env = _env(deployment)
+        assert (env["BARCODE_OTLP_ENDPOINT"], env["BARCODE_TRACE_SAMPLE"]) == (
+            "http://jaeger-collector.observability:4318", "0.25"), deployment["metadata"]["name"]
+    refused = helm("template", "barcode-pipeline", str(CHART), "--set", "tracing.otlpEndpoint=jaeger:4318")
+    assert refused.returncode != 0 and "/tracing/otlpEndpoint" in refused.stderr

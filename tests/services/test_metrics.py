@@ -22,7 +22,7 @@ from services.kafka.handler import DeadLetters
 from services.kafka.outbox import Outbox
 from services.kafka.renewing import RenewingProducer
 from services.kafka.runtime import Runtime
-from services.metrics import Labelled, Reading, Readings
+from services.metrics import Histogram, Labelled, Reading, Readings
 from services.notifier.app import build_stage as notifier_stage
 from services.notifier.settings import NotifierSettings
 from services.router.app import build_stage as router_stage
@@ -110,3 +110,34 @@ def test_every_metric_the_documented_alerts_use_is_one_a_service_serves() -> Non
         named |= {f"barcode_{s}_{pattern[1]}" for s in pattern[0].split("|")}
     named = {n for n in named if not n.endswith("_")}
     assert named and named <= served, named - served
+
+
+def test_a_histogram_reads_as_prometheus_buckets_that_histogram_quantile_can_use() -> None:
+    latency = Histogram((0.01, 0.1, 1.0))
+    for seconds in (0.005, 0.01, 0.05, 0.05, 0.5, 3.0):
+        latency.observe(seconds)
+    text = _text(lambda: {"handle_seconds": latency}, {"handle_seconds": "Seconds per record."})
+    found = samples(text)
+    assert "# TYPE barcode_test_handle_seconds histogram" in text
+    # Cumulative, a value on a bound counted in it (le), everything in +Inf.
+    assert [found[f'barcode_test_handle_seconds_bucket{{le="{le}"}}'] for le in ("0.01", "0.1", "1.0", "+Inf")] == [
+        2, 4, 5, 6]
+    assert found["barcode_test_handle_seconds_count"] == 6
+    assert found["barcode_test_handle_seconds_sum"] == pytest.approx(3.615)
+
+
+async def test_the_notifier_counts_each_jobs_result_once_by_status_and_code() -> None:
+    from services.contract import ErrorInfo, Result, encode
+    from services.notifier.app import notify_handler
+    from services.notifier.notify import RecentJobs
+    from tests.services.kafka.fakes import record
+
+    outcomes: dict[tuple[str, str], float] = {}
+    handle = notify_handler("notifications", RecentJobs(100), "rows", outcomes)
+    failed = Result(job_id="j2", status="failed", error=ErrorInfo(code="data_invalid", message="no"))
+    for n, result in enumerate((Result(job_id="j1", status="completed"), failed, failed)):  # j2 twice: a repeat
+        handle(record(n, encode(result)))
+    assert outcomes == {("completed", ""): 1, ("failed", "data_invalid"): 1}
+    text = _text(lambda: {"results_total": Labelled(("status", "code"), outcomes)},
+                 {"results_total": "Final results."})
+    assert samples(text)['barcode_test_results_total{code="data_invalid",status="failed"}'] == 1

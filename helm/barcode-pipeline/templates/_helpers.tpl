@@ -113,6 +113,12 @@ single node through its Service. */}}
   value: /etc/barcode-pipeline/companies.yaml
 - name: GENERATOR_OBJECT_TTL_DAYS
   value: {{ .Values.s3.objectTtlDays | quote }}
+{{- with .Values.tracing.otlpEndpoint }}
+- name: BARCODE_OTLP_ENDPOINT
+  value: {{ . | quote }}
+- name: BARCODE_TRACE_SAMPLE
+  value: {{ $.Values.tracing.sample | quote }}
+{{- end }}
 {{- end -}}
 
 {{/* One Deployment for a component: .root (the chart), .name, .c (its merged settings). */}}

@@ -34,14 +34,16 @@ class Publisher:
         """Producers replaced after the broker refused their sequence (a broker restart)."""
         return self.producer.renewals + self.receipts.renewals
 
-    async def publish_request(self, request: GenerateRequest) -> None:
+    async def publish_request(self, request: GenerateRequest,
+                              headers: list[tuple[str, bytes]] | None = None) -> None:
         """Returns once the broker has the request (acks=all): only then is it `accepted`.
         send_and_wait, not send: after a broker restart the producer's sequence is refused once,
-        and the request is sent again on a renewed producer inside the same call."""
+        and the request is sent again on a renewed producer inside the same call. `headers`: a
+        traced job's `traceparent`."""
         async with _refused_as_unavailable(SEND_TIMEOUT_S, "the job queue is unavailable; try again",
                                            f"job {request.job_id}"):
             await self.producer.send_and_wait(
-                self.requests_topic, key=request.job_id.encode(), value=contract.encode(request))
+                self.requests_topic, key=request.job_id.encode(), value=contract.encode(request), headers=headers)
         self.published += 1
 
     async def publish_all(self, topic: str, records: list[tuple[str, bytes]], refusal: str,

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiokafka.errors import KafkaError
 
+from services import tracing
 from services.contract import ErrorCode, GenerateRequest, Notification
 from services.gateway.edge.auth import Caller
 from services.gateway.context import Gateway
@@ -157,15 +158,20 @@ async def publish(gw: Gateway, job: GenerateRequest) -> None:
     outcome: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
     gw.publishing[job.job_id] = outcome
     gw.index.add_request(job)
+    # Where a traced job begins (services/tracing.py): its request record names this span.
+    span = tracing.start("publish", root=True, job_id=job.job_id, company=job.company, symbology=job.symbology,
+                         format=job.format, batch_id=job.batch_id)
     try:
-        await gw.publisher.publish_request(job)
-    except BaseException:
+        await gw.publisher.publish_request(job, tracing.headers(span))
+    except BaseException as exc:
+        tracing.end(span, exc)
         gw.index.discard(job.job_id)
         if job.idempotency_key:
             gw.index.unsettled.failed(job)
         outcome.set_result(False)
         raise
     else:
+        tracing.end(span)
         outcome.set_result(True)
     finally:
         if gw.publishing.get(job.job_id) is outcome:

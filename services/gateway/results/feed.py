@@ -29,7 +29,8 @@ from typing import Any, Callable, Coroutine
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
-from services import contract
+from services import contract, tracing
+from services.metrics import Histogram
 from services.gateway.batches.index import BatchIndex, Sign, socket_message
 from services.gateway.results.messages import progress_messages, step_messages
 from services.gateway.results.replies import Hold, ReplyRoutes, Route
@@ -106,6 +107,8 @@ class Feed:
         self.caught_up = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._drops: set[asyncio.Task[None]] = set()  # routes being dropped after their linger
+        # A job's whole way, request in to result out to its socket (jobs asked over a WebSocket).
+        self.job_seconds = Histogram()
 
     @property
     def followers(self) -> list[Follower]:
@@ -324,8 +327,13 @@ class Feed:
         if not self.index.add_notification(notification):
             return
         recipients = self.registry.recipients(notification)
+        # The end of a traced job: the replica that holds its socket pushes the result.
+        span = tracing.start("deliver", tracing.parent_of(record.headers), job_id=notification.job_id,
+                             sockets=len(recipients)) if recipients and tracing.enabled() else None
         if recipients:
-            notification.trace["gateway_out"] = contract.now_ms()
+            out = notification.trace["gateway_out"] = contract.now_ms()
+            if "gateway_in" in notification.trace:
+                self.job_seconds.observe(max(0.0, out - notification.trace["gateway_in"]) / 1000)
         for conn in recipients:
             if notification.steps and notification.job_id not in conn.sent_final:
                 # Steps too quick for a record of their own ride on the result: sent first, as
@@ -333,6 +341,7 @@ class Feed:
                 for message in step_messages(notification.job_id, notification.request_id, notification.steps):
                     conn.send(message)
             conn.send_final(notification)
+        tracing.end(span)
         notification.steps = None  # a replay (a resume) is the result only, as for recorded steps
 
     def _on_progress(self, record: ConsumerRecord[bytes, bytes]) -> None:

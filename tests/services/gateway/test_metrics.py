@@ -16,6 +16,7 @@ from tests.support.metrics import families, samples
 COUNTERS = ("jobs_published", "producer_renewals", "jobs_evicted", "duplicate_results_dropped", "results_read",
             "server_errors", "rejections", "image_hits", "image_misses", "image_not_modified", "image_from_memory")
 GAUGES = ("jobs_known", "websockets", "result_partitions_held", "image_memory_bytes")
+HISTOGRAMS = ("job_seconds",)
 
 
 def _app() -> web.Application:
@@ -42,8 +43,11 @@ async def test_every_metric_keeps_its_name_and_type_and_has_help() -> None:
     for name in GAUGES:
         assert found[f"barcode_gateway_{name}"].type == "gauge", name
         assert f"# TYPE barcode_gateway_{name} gauge\n" in text, name
+    for name in HISTOGRAMS:
+        assert found[f"barcode_gateway_{name}"].type == "histogram", name
+        assert f'barcode_gateway_{name}_bucket{{le="+Inf"}} 0.0\n' in text, name  # none observed yet
     assert all(family.documentation for family in found.values())
-    assert set(found) == {f"barcode_gateway_{n}" for n in (*COUNTERS, *GAUGES)} | {
+    assert set(found) == {f"barcode_gateway_{n}" for n in (*COUNTERS, *GAUGES, *HISTOGRAMS)} | {
         f"barcode_gateway_{n}_created" for n in COUNTERS}
 
 

@@ -8,10 +8,11 @@ from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaTimeoutError
 
 
-def record(offset: int, value: bytes = b"{}", partition: int = 0, topic: str = "in", key: bytes | None = b"k") -> ConsumerRecord:
+def record(offset: int, value: bytes = b"{}", partition: int = 0, topic: str = "in", key: bytes | None = b"k",
+           headers: tuple[tuple[str, bytes], ...] = ()) -> ConsumerRecord:
     return ConsumerRecord(topic=topic, partition=partition, offset=offset, timestamp=0, timestamp_type=0, key=key,
                           value=value, checksum=None, serialized_key_size=1, serialized_value_size=len(value),
-                          headers=())
+                          headers=headers)
 
 
 class FakeConsumer:
@@ -52,11 +53,14 @@ class FakeProducer:
     def __init__(self, auto_ack: bool = False) -> None:
         self.auto_ack = auto_ack
         self.sent: list[tuple[str, bytes | None, bytes, asyncio.Future[object]]] = []
+        self.headers: list[list[tuple[str, bytes]] | None] = []  # of each send, in order
         self.fail_next = 0
 
-    async def send(self, topic: str, *, key: bytes | None, value: bytes) -> asyncio.Future[object]:
+    async def send(self, topic: str, *, key: bytes | None, value: bytes,
+                   headers: list[tuple[str, bytes]] | None = None) -> asyncio.Future[object]:
         future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self.sent.append((topic, key, value, future))
+        self.headers.append(headers)
         if self.fail_next:
             self.fail_next -= 1
             future.set_exception(KafkaTimeoutError("broker away"))

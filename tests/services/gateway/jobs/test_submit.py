@@ -92,7 +92,7 @@ class _HangingThenFailingPublisher:
         self.release = asyncio.Event()
         self.published: list[str] = []
 
-    async def publish_request(self, request: GenerateRequest) -> None:
+    async def publish_request(self, request: GenerateRequest, headers: object = None) -> None:
         if not self.published and not self.release.is_set():
             await self.release.wait()
             raise ApiError(ErrorCode.UNAVAILABLE, "the job queue is unavailable; try again")
@@ -134,7 +134,7 @@ class _FailingOncePublisher:
     def __init__(self) -> None:
         self.attempts: list[str] = []
 
-    async def publish_request(self, request: GenerateRequest) -> None:
+    async def publish_request(self, request: GenerateRequest, headers: object = None) -> None:
         self.attempts.append(request.job_id)
         if len(self.attempts) == 1:
             raise ApiError(ErrorCode.UNAVAILABLE, "the job queue is unavailable; try again")
