@@ -10,6 +10,7 @@ No registry can be pulled from, so everything starts from a Debian rootfs made h
 | barcode-pipeline-kafka:<appVersion> | images/kafka | Debian's JRE 17, the pinned jars, entrypoint.py |
 | barcode-pipeline-minio:<appVersion> | images/minio, scratch | the pinned MinIO build |
 | local/pause:3.10 | images/pause, scratch | the pod sandbox |
+| barcode-pipeline-prometheus:<appVersion> | images/prometheus | Debian's prometheus package (k8s-test's scrape check) |
 
 Each image carries a label with a digest of its inputs (files, binaries, base image id): an image
 whose label matches is current and is not built again. `python -m devstack.k8s.images` builds
@@ -71,13 +72,14 @@ def cluster_images(app: str) -> dict[str, str]:
         "kafka": f"barcode-pipeline-kafka:{app}",
         "minio": f"barcode-pipeline-minio:{app}",
         "pause": f"local/pause:{PAUSE_VERSION}",
+        "prometheus": f"barcode-pipeline-prometheus:{app}",
     }
 
 
 BASE = debian.BASE_IMAGE
 IMAGES = cluster_images(app_version(CHART.read_text()))
 # The refs the cluster code uses: PAUSE is tagged as kubeadm's sandbox image too (node_images.py).
-SERVICE, KAFKA, MINIO, PAUSE = (IMAGES[k] for k in ("service", "kafka", "minio", "pause"))
+SERVICE, KAFKA, MINIO, PAUSE, PROMETHEUS = (IMAGES[k] for k in ("service", "kafka", "minio", "pause", "prometheus"))
 CLUSTER_IMAGES: tuple[str, ...] = tuple(IMAGES.values())
 
 
@@ -223,6 +225,22 @@ def build_service(base_id: str) -> None:
         SERVICE, paths.ROOT, digest, {"BASE": BASE}, dockerfile=paths.ROOT / "Dockerfile"))
 
 
+def build_prometheus(base_id: str) -> None:
+    """Debian's package on the base: the version is Debian's (bookworm: 2.42), not pinned here."""
+    dockerfile = HERE / "prometheus" / "Dockerfile"
+    digest = inputs_digest([("Dockerfile", dockerfile)], [base_id])
+
+    def build() -> None:
+        context = build_context("prometheus")
+        try:
+            link_or_copy(dockerfile, context / "Dockerfile")
+            docker_build(PROMETHEUS, context, digest, {"BASE": BASE})
+        finally:
+            shutil.rmtree(context, ignore_errors=True)
+
+    build_if_stale(PROMETHEUS, digest, build)
+
+
 def kafka_jars() -> list[Path]:
     libs = paths.kafka_libs()
     if not (libs.parent / ".complete").exists():
@@ -304,7 +322,7 @@ def build_cluster_images() -> None:
     started = time.monotonic()
     docker.start()
     base_id = build_base()
-    for build in (build_pause, build_minio, build_kafka, build_service):
+    for build in (build_pause, build_minio, build_kafka, build_service, build_prometheus):
         build(base_id)
     say(f"images ready ({time.monotonic() - started:.0f}s):")
     for ref in CLUSTER_IMAGES:

@@ -1,8 +1,10 @@
 """`make k8s-test`: the path users take, run for real on the local cluster, with a summary table.
 
-up -> images -> helm upgrade --install --wait -> every pod Ready -> helm test -> smoke (one job
-per format, every file decoded, through kubectl port-forward) -> a batch of 200 mixed rows, its ZIP
-and label sheet decoded -> 60 s of load -> pod deletions
+up -> images -> helm upgrade --install --wait -> every pod Ready -> a Prometheus that finds the
+pods by their scrape annotations -> helm test -> smoke (one job per format, every file decoded,
+through kubectl port-forward) -> a batch of 200 mixed rows, its ZIP and label sheet decoded -> 60 s
+of load -> Prometheus scraped every component and saw the job counters move; every query of the
+chart's Grafana dashboard returns a series -> pod deletions
 under load (router, generator, notifier, Kafka): lost and duplicated results counted ->
 rolling upgrade under load -> a WebSocket client whose gateway pod is deleted resumes on the
 other -> helm uninstall leaves nothing -> the release again with three Kafka brokers (replication
@@ -26,7 +28,7 @@ from typing import Any
 
 from devstack import paths
 from devstack.chaos import Fault, drive
-from devstack.k8s import box, cluster, layout, say
+from devstack.k8s import box, cluster, layout, prometheus, say
 from devstack.k8s.brokers import Brokers
 from devstack.k8s.memory import worst_job_fits
 from devstack.k8s.portforward import PortForward
@@ -287,6 +289,39 @@ def replication(brokers: Brokers) -> str:
     return f"{len(states)} partitions, leaders on nodes {sorted({p['leader'] for p in states})}"
 
 
+# Every component of the chart, as its pods' component label says: each must be scraped.
+SCRAPED = {"gateway", "router", "generator", "notifier", "batcher", "lag"}
+
+
+def scraped(prom: prometheus.Prometheus) -> str:
+    up = prometheus.scraped_components(prom, SCRAPED)
+    published = prom.wait_for("sum(increase(barcode_gateway_jobs_published_total[3m])) > 0")
+    completed = prom.wait_for('sum(increase(barcode_notifier_results_total{status="completed"}[3m])) > 0')
+    return (f"targets up: {', '.join(f'{c} {n}' for c, n in sorted(up.items()))}; in the last 3 min "
+            f"{float(published[0]['value'][1]):.0f} jobs published, {float(completed[0]['value'][1]):.0f} completed")
+
+
+def dashboard(prom: prometheus.Prometheus, gateway: PortForward) -> str:
+    """Each target of dashboards/barcode-pipeline.json must return a series. The refusals panel
+    needs one refusal: a request for a symbology that does not exist is one."""
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+    bad = urllib.request.Request(f"{gateway.url}/v1/jobs", data=b'{"symbology": "no-such-symbology", "data": "x"}',
+                                 headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(bad, timeout=10)
+        raise RuntimeError("the gateway took a job for a symbology that does not exist")
+    except urllib.error.HTTPError as exc:
+        if exc.code != 400:
+            raise
+    queries = prometheus.dashboard_queries()
+    answers = {expr: prom.wait_for(expr, timeout_s=45) for _, expr in queries}
+    p99 = answers['histogram_quantile(0.99, sum by (le) (rate(barcode_gateway_job_seconds_bucket[2m])))']
+    lag = answers["sum by (group, topic) (barcode_kafka_consumer_lag)"]
+    return (f"{len(queries)} queries of {len({title for title, _ in queries})} panels, each with a series; e.g. job "
+            f"p99 {float(p99[0]['value'][1]) * 1000:.0f} ms, lag series {len(lag)}")
+
+
 def cluster_memory() -> str:
     pods, node = cluster.memory_mib()
     return (f"pods {pods:.0f} MiB resident (control plane and release), kubelet + containerd + shims {node:.0f} MiB; "
@@ -322,6 +357,7 @@ def main(argv: list[str]) -> int:
         suite.run("images built and loaded", lambda: images.build_and_load(str(box.CONTAINERD_SOCKET)) or "")
         suite.run("helm upgrade --install --wait", install)
         suite.run("every pod Ready", wait_all_ready)
+        suite.run("Prometheus in the cluster (Debian's package), discovering the pods", prometheus.deploy)
         suite.run("helm test", lambda: ", ".join(line for line in helm("test", RELEASE, "--timeout", "5m").splitlines()
                                                   if line.startswith(("Phase:", "TEST SUITE:"))))
         with gateway_and_minio() as gateway:
@@ -331,6 +367,10 @@ def main(argv: list[str]) -> int:
                       lambda: worst_job_fits(gateway.url, kubectl, pods))
             suite.run(f"load {args.load_seconds:g}s at {args.load_rate:g}/s", lambda: load(gateway, args.load_rate, args.load_seconds))
             suite.run("cluster memory after the load", cluster_memory)
+            with prometheus.Prometheus() as prom:
+                suite.run("Prometheus scraped every component; job counters moved during the load",
+                          lambda: scraped(prom))
+                suite.run("every query of the chart's Grafana dashboard answers", lambda: dashboard(prom, gateway))
             faults = [Fault(f"delete {c} pod", delete_pod(c)) for c in (*JOB_STAGES, "kafka")]
             suite.run("pod deletions under load", lambda: faults_under_load(suite, gateway, 1200, args.load_rate, faults, 300))
             upgrade = [Fault("helm upgrade (rolling restart)", rolling_upgrade)]

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "barcode-pipeline"
 CI_VALUES = sorted((CHART / "ci").glob("*.yaml"))
 KUBERNETES = "1.37.0"  # the newest schemas kubernetes-validate carries
-SERVICES = ("gateway", "router", "generator", "notifier", "batcher")
+SERVICES = ("gateway", "router", "generator", "notifier", "batcher", "lag")
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Pod")
 
 
@@ -110,7 +110,7 @@ def test_services_have_probes_pdbs_and_a_grace_period_longer_than_their_drain(re
         assert container["args"] == [f"services.{name}"]
         port = container["ports"][0]["containerPort"]
         health_port = {"gateway": "GATEWAY_PORT", "router": "ROUTER_HEALTH_PORT", "generator": "GENERATOR_HEALTH_PORT",
-                       "notifier": "NOTIFIER_HEALTH_PORT", "batcher": "BATCHER_HEALTH_PORT"}[name]
+                       "notifier": "NOTIFIER_HEALTH_PORT", "batcher": "BATCHER_HEALTH_PORT", "lag": "LAG_HEALTH_PORT"}[name]
         assert env[health_port] == str(port), name  # the probe asks where the service listens
 
 
@@ -303,7 +303,8 @@ def test_one_broker_stays_as_it_was_and_more_copies_than_brokers_is_refused() ->
 
 
 def test_every_service_pod_tells_prometheus_where_its_metrics_are() -> None:
-    ports = {"gateway": "8080", "router": "9101", "generator": "9102", "notifier": "9103", "batcher": "9104"}
+    ports = {"gateway": "8080", "router": "9101", "generator": "9102", "notifier": "9103", "batcher": "9104",
+             "lag": "9105"}
     for deployment in (o for o in render() if o["kind"] == "Deployment"):
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
         component = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
@@ -333,3 +334,25 @@ def test_an_otlp_endpoint_turns_traces_on_in_every_service_and_none_leaves_them_
             "http://jaeger-collector.observability:4318", "0.25"), deployment["metadata"]["name"]
     refused = helm("template", "barcode-pipeline", str(CHART), "--set", "tracing.otlpEndpoint=jaeger:4318")
     assert refused.returncode != 0 and "/tracing/otlpEndpoint" in refused.stderr
+
+
+def test_the_grafana_dashboard_ships_in_a_configmap_grafanas_sidecar_finds() -> None:
+    import json
+    (config_map,) = [o for o in render() if o["kind"] == "ConfigMap" and o["metadata"]["name"].endswith("-dashboard")]
+    assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+    dashboard = json.loads(config_map["data"]["barcode-pipeline.json"])
+    assert dashboard == json.loads((CHART / "dashboards" / "barcode-pipeline.json").read_text())
+    titles = {panel["title"] for panel in dashboard["panels"]}
+    for wanted in ("Jobs per second", "Time in each stage, p99", "Results by outcome and error code",
+                   "Consumer lag by group and topic", "Batches", "Gateway WebSockets"):
+        assert wanted in titles
+    assert not any(o["metadata"]["name"].endswith("-dashboard") for o in render(sets=("dashboard.enabled=false",))
+                   if o["kind"] == "ConfigMap")
+
+
+def test_the_lag_exporter_is_one_small_pod_that_prometheus_scrapes() -> None:
+    (lag,) = [o for o in render() if o["kind"] == "Deployment"
+              and o["metadata"]["labels"]["app.kubernetes.io/component"] == "lag"]
+    container = pod_spec(lag)["containers"][0]
+    assert container["args"][-1] == "services.lag" and lag["spec"]["replicas"] == 1
+    assert _env(lag)["LAG_HEALTH_PORT"] == "9105"

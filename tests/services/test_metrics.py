@@ -97,6 +97,7 @@ def test_every_metric_the_documented_alerts_use_is_one_a_service_serves() -> Non
 
     from services.gateway.metrics import HELP as GATEWAY_HELP
     from services.generator.app import HELP as GENERATOR_HELP
+    from services.lag.app import HELP as LAG_HELP
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text()
     rules = doc[doc.index("The alerts that matter"):]
@@ -104,6 +105,7 @@ def test_every_metric_the_documented_alerts_use_is_one_a_service_serves() -> Non
     served |= {f"barcode_{stage_name}_{name}" for stage_name in ("router", "generator", "notifier")
                for name in stage.HELP}
     served |= {f"barcode_generator_{name}" for name in GENERATOR_HELP}
+    served |= {f"barcode_kafka_{name}" for name in LAG_HELP}
     named = set(re.findall(r"\bbarcode_[a-z_]+\b", rules))
     # A regex over stage names stands for each of them.
     for pattern in re.findall(r"barcode_\(([a-z|]+)\)_([a-z_]+)", rules):
