@@ -45,6 +45,10 @@ helm: ## The pinned helm binary for the chart's checks (go install, first time o
 install-jaeger: ## Jaeger, the trace backend (go build of the pinned scripts/jaeger module, first time only)
 	$(PY) -m devstack.install jaeger
 
+.PHONY: install-prometheus
+install-prometheus: ## Prometheus for the local cluster's checks (go build of the pinned scripts/prometheus module; k8s-test calls it)
+	$(PY) -m devstack.install prometheus
+
 .PHONY: run
 run: install $(if $(TRACES),install-jaeger) ## Start Kafka, MinIO and the four services in the background; print the gateway URL (TRACES=1: and Jaeger, every job traced)
 	$(PY) -m devstack up --kafka-port $(KAFKA_PORT) --minio-port $(MINIO_PORT) --gateway-port $(GATEWAY_PORT) --generators $(GENERATORS) --kafka-brokers $(KAFKA_BROKERS) $(if $(TRACES),--traces)

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from devstack import paths
 
@@ -61,22 +62,32 @@ def install_minio() -> None:
     _say(f"MinIO ready at {binary} ({time.monotonic() - started:.0f}s)")
 
 
-def install_jaeger() -> None:
-    """Jaeger, for traces (`make run TRACES=1`, the trace tests): built once from the Go module
-    proxy, every dependency pinned by scripts/jaeger/go.mod and go.sum."""
-    binary = paths.jaeger_binary()
+def _build_tool(name: str, version: str, module_dir: Path, package: str, binary: Path, tags: str = "") -> None:
+    """A Go program pinned as a tool dependency of `module_dir` (its go.mod and go.sum pin it and
+    everything it uses), built once into `binary`."""
     if binary.exists():
         return
-    _say(f"building Jaeger {paths.jaeger_version()} from the Go module proxy (first time only; "
-         "several minutes on 2 cores) ...")
+    _say(f"building {name} {version} from the Go module proxy (first time only; several minutes on 2 cores) ...")
     started = time.monotonic()
     partial = binary.with_name(binary.name + ".partial")
     binary.parent.mkdir(parents=True, exist_ok=True)
-    # -mod=mod: the pinned go.sum is checked, nothing is written into scripts/; -v: progress.
-    subprocess.run(["go", "build", "-v", "-mod=mod", "-o", str(partial), paths.JAEGER_PACKAGE], check=True,
-                   cwd=paths.JAEGER_MODULE_DIR, env={**os.environ, "CGO_ENABLED": "0"})
+    # -mod=readonly: what go.mod and go.sum pin, checked, and nothing written into scripts/; -v: progress.
+    subprocess.run(["go", "build", "-v", "-mod=readonly", *(["-tags", tags] if tags else []), "-o", str(partial), package],
+                   check=True, cwd=module_dir, env={**os.environ, "CGO_ENABLED": "0"})
     partial.replace(binary)
-    _say(f"Jaeger ready at {binary} ({time.monotonic() - started:.0f}s)")
+    _say(f"{name} ready at {binary} ({time.monotonic() - started:.0f}s)")
+
+
+def install_jaeger() -> None:
+    """Jaeger, for traces (`make run TRACES=1`, the trace tests)."""
+    _build_tool("Jaeger", paths.jaeger_version(), paths.JAEGER_MODULE_DIR, paths.JAEGER_PACKAGE, paths.jaeger_binary())
+
+
+def install_prometheus() -> None:
+    """Prometheus for the local cluster (k8s-test): Kubernetes service discovery only, the
+    others left out by Prometheus' own build tags (a smaller, faster build)."""
+    _build_tool("Prometheus", paths.prometheus_version(), paths.PROMETHEUS_MODULE_DIR, paths.PROMETHEUS_PACKAGE,
+                paths.prometheus_binary(), tags="remove_all_sd,enable_kubernetes_sd")
 
 
 CHROMIUM = "/usr/bin/chromium"
@@ -141,7 +152,8 @@ def install_all() -> None:
 
 if __name__ == "__main__":
     try:
-        {"test-tools": install_test_tools, "helm": install_helm, "jaeger": install_jaeger}.get(
+        {"test-tools": install_test_tools, "helm": install_helm, "jaeger": install_jaeger,
+         "prometheus": install_prometheus}.get(
             " ".join(sys.argv[1:]), install_all)()
     except subprocess.CalledProcessError as exc:
         sys.exit(f"[devstack] install failed: {exc}")

@@ -16,6 +16,9 @@ ZPL_LOCK = ROOT / "scripts" / "zpl" / "package-lock.json"
 # Jaeger is a Go tool dependency of this module: go.mod and go.sum pin it and everything it uses.
 JAEGER_MODULE_DIR = ROOT / "scripts" / "jaeger"
 JAEGER_PACKAGE = "github.com/jaegertracing/jaeger/cmd/jaeger"
+# Prometheus for the local cluster, the same way (scripts/prometheus/go.mod, go.sum).
+PROMETHEUS_MODULE_DIR = ROOT / "scripts" / "prometheus"
+PROMETHEUS_PACKAGE = "github.com/prometheus/prometheus/cmd/prometheus"
 
 
 def kafka_version() -> str:
@@ -45,12 +48,25 @@ def zpl_modules() -> Path:
     return LOCAL / "zpl" / "node_modules"
 
 
-def jaeger_version() -> str:
-    match = re.search(r"^\s*github.com/jaegertracing/jaeger (v\S+)", (JAEGER_MODULE_DIR / "go.mod").read_text(), re.M)
+def _tool_version(module_dir: Path, module: str) -> str:
+    """The version a tool module's go.mod requires of `module` (the tool's own)."""
+    match = re.search(rf"^\s*{re.escape(module)} (v\S+)", (module_dir / "go.mod").read_text(), re.M)
     if match is None:
-        raise RuntimeError(f"no github.com/jaegertracing/jaeger requirement in {JAEGER_MODULE_DIR / 'go.mod'}")
+        raise RuntimeError(f"no {module} requirement in {module_dir / 'go.mod'}")
     return match.group(1)
+
+
+def jaeger_version() -> str:
+    return _tool_version(JAEGER_MODULE_DIR, "github.com/jaegertracing/jaeger")
 
 
 def jaeger_binary() -> Path:
     return BIN / f"jaeger-{jaeger_version()}"
+
+
+def prometheus_version() -> str:
+    return _tool_version(PROMETHEUS_MODULE_DIR, "github.com/prometheus/prometheus")
+
+
+def prometheus_binary() -> Path:
+    return BIN / f"prometheus-{prometheus_version()}"

@@ -10,7 +10,7 @@ No registry can be pulled from, so everything starts from a Debian rootfs made h
 | barcode-pipeline-kafka:<appVersion> | images/kafka | Debian's JRE 17, the pinned jars, entrypoint.py |
 | barcode-pipeline-minio:<appVersion> | images/minio, scratch | the pinned MinIO build |
 | local/pause:3.10 | images/pause, scratch | the pod sandbox |
-| barcode-pipeline-prometheus:<appVersion> | images/prometheus | Debian's prometheus package (k8s-test's scrape check) |
+| barcode-pipeline-prometheus:<appVersion> | images/prometheus, scratch | the pinned Prometheus build (k8s-test's scrape check) |
 
 Each image carries a label with a digest of its inputs (files, binaries, base image id): an image
 whose label matches is current and is not built again. `python -m devstack.k8s.images` builds
@@ -225,22 +225,6 @@ def build_service(base_id: str) -> None:
         SERVICE, paths.ROOT, digest, {"BASE": BASE}, dockerfile=paths.ROOT / "Dockerfile"))
 
 
-def build_prometheus(base_id: str) -> None:
-    """Debian's package on the base: the version is Debian's (bookworm: 2.42), not pinned here."""
-    dockerfile = HERE / "prometheus" / "Dockerfile"
-    digest = inputs_digest([("Dockerfile", dockerfile)], [base_id])
-
-    def build() -> None:
-        context = build_context("prometheus")
-        try:
-            link_or_copy(dockerfile, context / "Dockerfile")
-            docker_build(PROMETHEUS, context, digest, {"BASE": BASE})
-        finally:
-            shutil.rmtree(context, ignore_errors=True)
-
-    build_if_stale(PROMETHEUS, digest, build)
-
-
 def kafka_jars() -> list[Path]:
     libs = paths.kafka_libs()
     if not (libs.parent / ".complete").exists():
@@ -302,6 +286,13 @@ def build_minio(base_id: str) -> None:
     if not binary.exists():
         raise RuntimeError(f"{binary} missing; run `make install` first")
     _binary_image(MINIO, "minio", binary, "minio", base_id)
+
+
+def build_prometheus(base_id: str) -> None:
+    """The pinned static build (built here the first time: a few minutes)."""
+    from devstack.install import install_prometheus  # noqa: PLC0415 - only the cluster needs it
+    install_prometheus()
+    _binary_image(PROMETHEUS, "prometheus", paths.prometheus_binary(), "prometheus", base_id)
 
 
 def pause_binary() -> Path:

@@ -4,8 +4,9 @@ cluster, and the suite asks it what it scraped and runs every query of the chart
 
 It runs in a namespace of its own (`observability`), so the release's namespace holds only what
 `helm uninstall` removes; its permission to list pods is a ClusterRole (nothing namespaced is
-left in the release's namespace either). Debian's package in an image built here
-(images/prometheus): no registry can be pulled from.
+left in the release's namespace either). The pinned Prometheus built from the Go module proxy
+(scripts/prometheus), in an image built here (images/prometheus): no registry can be pulled
+from, and Debian's package is built without Kubernetes service discovery.
 """
 from __future__ import annotations
 
@@ -98,9 +99,8 @@ def deploy(timeout_s: int = 300) -> str:
         raise RuntimeError(f"kubectl apply of Prometheus failed: {applied.stderr}")
     cluster.kubectl("-n", NAMESPACE, "rollout", "status", f"deployment/{NAME}", f"--timeout={timeout_s}s",
                     timeout=timeout_s + 30)
-    version = cluster.kubectl("-n", NAMESPACE, "exec", f"deployment/{NAME}", "--", "/usr/bin/prometheus",
-                              "--version", check=False).stdout.splitlines()
-    return f"{version[0] if version else 'prometheus'}: scraping pods in {layout.NAMESPACE} by annotation, every 5 s"
+    return (f"Prometheus {paths.prometheus_version()} (Go module): scraping the pods of {layout.NAMESPACE} "
+            "that its Kubernetes discovery finds annotated, every 5 s")
 
 
 class Prometheus:

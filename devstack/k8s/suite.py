@@ -357,7 +357,7 @@ def main(argv: list[str]) -> int:
         suite.run("images built and loaded", lambda: images.build_and_load(str(box.CONTAINERD_SOCKET)) or "")
         suite.run("helm upgrade --install --wait", install)
         suite.run("every pod Ready", wait_all_ready)
-        suite.run("Prometheus in the cluster (Debian's package), discovering the pods", prometheus.deploy)
+        suite.run("Prometheus in the cluster, discovering the pods by annotation", prometheus.deploy)
         suite.run("helm test", lambda: ", ".join(line for line in helm("test", RELEASE, "--timeout", "5m").splitlines()
                                                   if line.startswith(("Phase:", "TEST SUITE:"))))
         with gateway_and_minio() as gateway:
