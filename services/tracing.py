@@ -118,13 +118,17 @@ def headers(span: "Span | None") -> list[tuple[str, bytes]] | None:
     return [(HEADER, f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}".encode())]
 
 
-@contextlib.contextmanager
-def active(span: "Span | None") -> Iterator[None]:
+_NOTHING = contextlib.nullcontext()  # reusable: what `active` is for every untraced record
+
+
+def active(span: "Span | None") -> contextlib.AbstractContextManager[None]:
     """Makes `span` the current one inside the block (a child span, `annotate`, a task created
-    here all see it); nothing when None."""
-    if span is None:
-        yield
-        return
+    here all see it); nothing when None (the shared null context: no generator per record)."""
+    return _NOTHING if span is None else _attached(span)
+
+
+@contextlib.contextmanager
+def _attached(span: "Span") -> Iterator[None]:
     from opentelemetry import context, trace
     token = context.attach(trace.set_span_in_context(span))
     try:

@@ -72,15 +72,17 @@ def cluster_images(app: str) -> dict[str, str]:
         "kafka": f"barcode-pipeline-kafka:{app}",
         "minio": f"barcode-pipeline-minio:{app}",
         "pause": f"local/pause:{PAUSE_VERSION}",
-        "prometheus": f"barcode-pipeline-prometheus:{app}",
     }
 
 
 BASE = debian.BASE_IMAGE
 IMAGES = cluster_images(app_version(CHART.read_text()))
 # The refs the cluster code uses: PAUSE is tagged as kubeadm's sandbox image too (node_images.py).
-SERVICE, KAFKA, MINIO, PAUSE, PROMETHEUS = (IMAGES[k] for k in ("service", "kafka", "minio", "pause", "prometheus"))
+SERVICE, KAFKA, MINIO, PAUSE = (IMAGES[k] for k in ("service", "kafka", "minio", "pause"))
 CLUSTER_IMAGES: tuple[str, ...] = tuple(IMAGES.values())
+# Not the release's: what k8s-test runs beside it to check it (`make images` leaves it out).
+PROMETHEUS = f"barcode-pipeline-prometheus:{app_version(CHART.read_text())}"
+CHECK_IMAGES: tuple[str, ...] = (PROMETHEUS,)
 
 
 # ---- inputs and docker queries ----
@@ -308,15 +310,16 @@ def build_pause(base_id: str) -> None:
     _binary_image(PAUSE, "pause", pause_binary(), "pause", base_id)
 
 
-def build_cluster_images() -> None:
-    """Every image the cluster runs (and the Debian base), each skipped when current."""
+def build_cluster_images(checks: bool = False) -> None:
+    """Every image the cluster runs (and the Debian base), each skipped when current; `checks`:
+    also what k8s-test runs beside the release (Prometheus)."""
     started = time.monotonic()
     docker.start()
     base_id = build_base()
-    for build in (build_pause, build_minio, build_kafka, build_service, build_prometheus):
+    for build in (build_pause, build_minio, build_kafka, build_service, *([build_prometheus] if checks else [])):
         build(base_id)
     say(f"images ready ({time.monotonic() - started:.0f}s):")
-    for ref in CLUSTER_IMAGES:
+    for ref in (*CLUSTER_IMAGES, *(CHECK_IMAGES if checks else ())):
         say(f"  {ref:<36} {image_size_mb(ref):6.0f} MB")
 
 
@@ -358,8 +361,9 @@ def load_into_containerd(address: str, images: Iterable[str] = CLUSTER_IMAGES) -
 
 
 def build_and_load(address: str) -> None:
-    build_cluster_images()
-    load_into_containerd(address)
+    """k8s-test's images: the release's and its checks'."""
+    build_cluster_images(checks=True)
+    load_into_containerd(address, (*CLUSTER_IMAGES, *CHECK_IMAGES))
 
 
 def main(argv: list[str]) -> int:
