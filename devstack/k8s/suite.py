@@ -125,9 +125,30 @@ def pods(component: str) -> list[str]:
 
 def wait_all_ready(timeout: int = 300) -> str:
     kubectl("wait", "--for=condition=Ready", "pod", "-l", WORKLOADS, f"--timeout={timeout}s", timeout=timeout + 30)
-    names = kubectl("get", "pods", "-l", WORKLOADS, "-o", "jsonpath={.items[*].metadata.name}").split()
-    restarts = kubectl("get", "pods", "-l", WORKLOADS, "-o", "jsonpath={.items[*].status.containerStatuses[*].restartCount}")
-    return f"{len(names)} pods Ready, {sum(int(n) for n in restarts.split())} container restarts"
+    pods_now = json.loads(kubectl("get", "pods", "-l", WORKLOADS, "-o", "json"))["items"]
+    restarted = restarts_of(pods_now)
+    detail = f"{len(pods_now)} pods Ready, {sum(n for n, _ in restarted.values())} container restarts"
+    for pod, (count, why) in restarted.items():
+        # Why, in the row and with the last lines it wrote: a restart is not a failure of the
+        # step (the pod came back), but it must not go unexplained (CI of c957ae9: a generator
+        # restarted twice at install, and nothing said why).
+        detail += f"; {pod} {count}x ({why})"
+        previous = cluster.kubectl("-n", layout.NAMESPACE, "logs", pod, "--previous", "--tail=25", check=False)
+        say(f"{pod} restarted {count}x ({why}); its last lines before:\n{previous.stdout or previous.stderr}")
+    return detail
+
+
+def restarts_of(pod_list: list[dict[str, Any]]) -> dict[str, tuple[int, str]]:
+    """Pods whose containers restarted: (restarts, the last ending's reason and exit code)."""
+    out = {}
+    for pod in pod_list:
+        for status in pod.get("status", {}).get("containerStatuses") or []:
+            count = int(status.get("restartCount") or 0)
+            if count:
+                ended = (status.get("lastState") or {}).get("terminated") or {}
+                why = f"{ended.get('reason', 'unknown')}, exit code {ended.get('exitCode', '?')}"
+                out[pod["metadata"]["name"]] = (count, why)
+    return out
 
 
 def rollouts_done(timeout: int = 300) -> None:

@@ -37,3 +37,15 @@ def test_each_fault_has_its_own_row_under_its_step() -> None:
     rows = suite.table().splitlines()[2:]
     assert rows[0].startswith("| pod deletions under load") and "1200 jobs" in rows[0]
     assert rows[1].startswith("|   delete router pod") and "lost 0, duplicated 0" in rows[1]
+
+
+def test_a_restarted_container_is_named_with_why_it_ended() -> None:
+    from devstack.k8s.suite import restarts_of
+
+    pods = [
+        {"metadata": {"name": "gen-1"}, "status": {"containerStatuses": [
+            {"restartCount": 2, "lastState": {"terminated": {"reason": "Error", "exitCode": 139}}}]}},
+        {"metadata": {"name": "router-1"}, "status": {"containerStatuses": [{"restartCount": 0, "lastState": {}}]}},
+        {"metadata": {"name": "pending"}, "status": {}},
+    ]
+    assert restarts_of(pods) == {"gen-1": (2, "Error, exit code 139")}
