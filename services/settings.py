@@ -154,12 +154,13 @@ class S3Settings:
         )
 
 
-def health_endpoint(service: str, env: Env | None = None) -> tuple[str, int]:
+def health_endpoint(service: str, env: Env | None = None, default_port: int = 0) -> tuple[str, int]:
     """Where a stage serves /healthz, /readyz and /metrics: <SERVICE>_HEALTH_HOST/_PORT; port 0 (the local
-    default) serves nothing. The chart sets a port: Kubernetes probes it."""
+    default) serves nothing. The chart sets a port: Kubernetes probes it. `default_port`: for a
+    service whose HTTP side is its whole point (the lag exporter)."""
     env = env or Env()
     prefix = service.upper()
-    return env.str(f"{prefix}_HEALTH_HOST", "127.0.0.1"), env.int(f"{prefix}_HEALTH_PORT", 0)
+    return env.str(f"{prefix}_HEALTH_HOST", "127.0.0.1"), env.int(f"{prefix}_HEALTH_PORT", default_port)
 
 
 def log_level(env: Env | None = None) -> str:

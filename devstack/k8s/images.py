@@ -76,12 +76,13 @@ def cluster_images(app: str) -> dict[str, str]:
 
 
 BASE = debian.BASE_IMAGE
-IMAGES = cluster_images(app_version(CHART.read_text()))
+APP_VERSION = app_version(CHART.read_text())
+IMAGES = cluster_images(APP_VERSION)
 # The refs the cluster code uses: PAUSE is tagged as kubeadm's sandbox image too (node_images.py).
 SERVICE, KAFKA, MINIO, PAUSE = (IMAGES[k] for k in ("service", "kafka", "minio", "pause"))
 CLUSTER_IMAGES: tuple[str, ...] = tuple(IMAGES.values())
 # Not the release's: what k8s-test runs beside it to check it (`make images` leaves it out).
-PROMETHEUS = f"barcode-pipeline-prometheus:{app_version(CHART.read_text())}"
+PROMETHEUS = f"barcode-pipeline-prometheus:{APP_VERSION}"
 CHECK_IMAGES: tuple[str, ...] = (PROMETHEUS,)
 
 

@@ -13,13 +13,12 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from devstack import paths
 from devstack.k8s import cluster, images, layout
-from devstack.k8s.portforward import PortForward
+from devstack.k8s.portforward import NO_PROXY, PortForward
 
 NAMESPACE = "observability"
 NAME = "prometheus"
@@ -119,7 +118,7 @@ class Prometheus:
     def query(self, expr: str) -> list[dict[str, Any]]:
         """An instant query's result vector (empty: no series)."""
         url = f"{self.forward.url}/api/v1/query?{urllib.parse.urlencode({'query': expr})}"
-        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=20) as resp:
+        with NO_PROXY.open(url, timeout=20) as resp:
             body = json.loads(resp.read())
         if body.get("status") != "success":
             raise RuntimeError(f"Prometheus refused {expr!r}: {body}")

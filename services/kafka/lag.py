@@ -2,10 +2,10 @@
 a partition that the group has not committed yet (log end offset minus committed offset).
 
 Read from the broker, not from the consumer: a member that is stuck (or gone) stops fetching,
-and a lag it computed itself from its last fetch would freeze instead of grow. It is not served
-on the stages' /metrics: a reader that did so (librdkafka clients every 10 s in a thread of a
-process that also runs aiokafka) was withdrawn after a generator died with SIGSEGV in
-`make test` (2026-12-07, cause not known).
+and a lag it computed itself from its last fetch would freeze instead of grow. The lag exporter
+(services/lag) serves it to Prometheus from a process of its own, not from the stages: a reader
+in each stage (librdkafka clients every 10 s in a thread of a process that also runs aiokafka)
+was withdrawn after a generator died with SIGSEGV in `make test` (2026-12-07, cause not known).
 
     python -m services.kafka.lag [--group barcode-router ...]   # JSON, per group and partition
 """
@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from services.kafka.leaders import describe
+from services.kafka.leaders import PartitionState, admin_client, describe
 
 # The groups that commit. The batcher's does not: it folds its topics from their start at every
 # assignment (docs/architecture.md, Batches), so "not committed" says nothing there.
@@ -32,9 +32,15 @@ def group_lag(bootstrap: str, group: str, topics: Iterable[str], timeout_s: floa
               committed_only: bool = False) -> Lags:
     """The group's lag on every partition of `topics` (a partition it never committed counts
     from its start: the group has read none of it; left out with `committed_only`)."""
-    wanted = set(topics)
-    ends = {(s.topic, s.partition): (s.end_offset, s.leader) for s in describe(bootstrap, timeout_s, wanted)}
-    admin = AdminClient({"bootstrap.servers": bootstrap, "socket.connection.setup.timeout.ms": 5000})
+    return lag_of(admin_client(bootstrap), group, describe(bootstrap, timeout_s, set(topics)), timeout_s,
+                  committed_only)
+
+
+def lag_of(admin: AdminClient, group: str, states: Iterable[PartitionState], timeout_s: float = 10.0,
+           committed_only: bool = False) -> Lags:
+    """The group's lag on the partitions of `states` (their end offsets read once by `describe`,
+    so several groups' lags cost one read of them), as `group_lag` counts it."""
+    ends = {(s.topic, s.partition): (s.end_offset, s.leader) for s in states}
     request = ConsumerGroupTopicPartitions(group, [TopicPartition(t, p) for t, p in ends])
     committed = admin.list_consumer_group_offsets([request], request_timeout=timeout_s)[group].result(timeout_s)
     at = {(tp.topic, tp.partition): tp.offset for tp in committed.topic_partitions}
@@ -55,9 +61,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--bootstrap", default=os.environ.get("BARCODE_KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
     parser.add_argument("--group", action="append", help="a consumer group (default: the pipeline's three stages)")
     args = parser.parse_args(argv)
-    topics = sorted({s.topic for s in describe(args.bootstrap)})
+    states, admin = describe(args.bootstrap), admin_client(args.bootstrap)
     out = {group: {f"{t}/{p}": lag for (t, p), lag in sorted(
-        group_lag(args.bootstrap, group, topics, committed_only=True).items())} for group in args.group or GROUPS}
+        lag_of(admin, group, states, committed_only=True).items())} for group in args.group or GROUPS}
     print(json.dumps(out, indent=2))
     return 0
 

@@ -36,11 +36,15 @@ class PartitionState:
         return len(self.isr) < len(self.replicas)
 
 
+def admin_client(bootstrap: str) -> AdminClient:
+    """librdkafka's admin client, giving up on a broker that does not answer within 5 s."""
+    return AdminClient({"bootstrap.servers": bootstrap, "socket.connection.setup.timeout.ms": 5000})
+
+
 def describe(bootstrap: str, timeout_s: float = 10.0, topics: set[str] | None = None) -> list[PartitionState]:
     """Every partition of the barcode.* topics (or of `topics` only: one end-offset request per
     partition), busiest (highest end offset) first."""
-    admin = AdminClient({"bootstrap.servers": bootstrap, "socket.connection.setup.timeout.ms": 5000})
-    metadata = admin.list_topics(timeout=timeout_s)
+    metadata = admin_client(bootstrap).list_topics(timeout=timeout_s)
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "barcode-leaders", "enable.auto.commit": False})
     try:
         states = []

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer
 
-from services import contract
-from services import tracing
+from services import contract, tracing
 from services.kafka import clients
 from services.kafka.handler import DeadLetters, Handler
 from services.kafka.health import serve_health

@@ -15,11 +15,11 @@ import time
 from dataclasses import dataclass
 
 from services.kafka.health import serve_health
-from services.kafka.lag import GROUPS, group_lag
-from services.kafka.leaders import describe
+from services.kafka.lag import GROUPS, lag_of
+from services.kafka.leaders import admin_client, describe
 from services.kafka.process import start_process, stop_on_signals
 from services.metrics import Labelled, Value
-from services.settings import Env, KafkaSettings, read_config
+from services.settings import Env, KafkaSettings, health_endpoint, read_config
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +34,14 @@ HELP = {
 @dataclass(frozen=True)
 class LagSettings:
     kafka: KafkaSettings
-    host: str
-    port: int
+    health: tuple[str, int]  # LAG_HEALTH_HOST/_PORT: /healthz, /readyz, /metrics (9105: it exists to serve)
     interval_s: float
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "LagSettings":
-        env = Env(environ)
-        return cls(kafka=KafkaSettings.from_env(env), host=env.str("LAG_HEALTH_HOST", "127.0.0.1"),
-                   port=env.int("LAG_HEALTH_PORT", 9105), interval_s=env.float("LAG_INTERVAL_SECONDS", 15.0, 1.0))
+    def from_env(cls, env: Env | None = None) -> "LagSettings":
+        env = env or Env()
+        return cls(kafka=KafkaSettings.from_env(env), health=health_endpoint("lag", env, default_port=9105),
+                   interval_s=env.float("LAG_INTERVAL_SECONDS", 15.0, 1.0))
 
 
 class LagReader:
@@ -58,12 +57,14 @@ class LagReader:
     def read(self) -> None:
         """Blocking (librdkafka): run in a thread."""
         started = time.monotonic()
-        topics = sorted({s.topic for s in describe(self.kafka.bootstrap) if s.topic.startswith(self.kafka.topic(""))})
+        # One read of the partitions' end offsets (this stack's topics) for every group.
+        states = [s for s in describe(self.kafka.bootstrap) if s.topic.startswith(self.kafka.topic(""))]
+        admin = admin_client(self.kafka.bootstrap)
         lags: dict[tuple[str, str, str], float] = {}
         for group in self.groups:
             # committed_only: a group's own topics are those it committed on (the others' partitions
             # would all read as "never read").
-            for (topic, partition), lag in group_lag(self.kafka.bootstrap, group, topics, committed_only=True).items():
+            for (topic, partition), lag in lag_of(admin, group, states, committed_only=True).items():
                 lags[(group, topic, partition)] = lag
         self.lags, self.read_s = lags, time.monotonic() - started
         self.reads += 1
@@ -77,9 +78,9 @@ class LagReader:
 async def serve(settings: LagSettings, drain_s: float) -> None:
     reader = LagReader(settings.kafka)
     stop = stop_on_signals("lag", drain_s, lambda: None)
-    async with serve_health("kafka", settings.host, settings.port, settings.kafka.bootstrap, reader.reading, HELP):
-        log.info("lag ready: groups %s every %g s on :%d/metrics", ", ".join(reader.groups), settings.interval_s,
-                 settings.port)
+    host, port = settings.health
+    async with serve_health("kafka", host, port, settings.kafka.bootstrap, reader.reading, HELP):
+        log.info("lag ready: groups %s every %g s on :%d/metrics", ", ".join(reader.groups), settings.interval_s, port)
         while not stop.is_set():
             try:
                 await asyncio.to_thread(reader.read)
