@@ -50,6 +50,13 @@ async def test_writes_must_be_json(client: TestClient) -> None:
     assert resp.status == 415 and (await resp.json())["error"]["code"] == "unsupported_media_type"
 
 
+async def test_a_content_type_the_header_parser_chokes_on_is_a_415_not_a_500(client: TestClient) -> None:
+    """Found by tests/e2e/test_fuzz.py in CI: the standard library's parser raised IndexError."""
+    resp = await client.post("/broken", data=b'{"data": "HELLO"}', headers={"Content-Type": "f7f{;xY*"})
+    assert resp.status == 415 and (await resp.json())["error"]["code"] == "unsupported_media_type"
+    assert client.app[GATEWAY].server_errors == 0
+
+
 async def test_every_response_has_the_security_headers(client: TestClient) -> None:
     for resp in (await client.get("/fine"), await client.get("/nowhere")):
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
